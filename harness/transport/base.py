@@ -1,0 +1,103 @@
+"""The one interface through which commands and files reach a device.
+
+One ``run()`` with a timeout, ``put``/``get`` of files, ``close``: the shape of
+pytest-testinfra's backends. Backends live one per file and are chosen by hostspec URL.
+"""
+
+from __future__ import annotations
+
+import shlex
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import TransportError
+
+#: Called with (bytes done, bytes total) during long transfers.
+Progress = Callable[[int, int], None]
+
+DEFAULT_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a finished command left behind."""
+
+    command: str
+    exit_status: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+    @property
+    def signal(self) -> int | None:
+        """The signal that killed the command, by the shell's 128+N convention."""
+        return self.exit_status - 128 if 128 < self.exit_status < 160 else None
+
+
+Command = str | Sequence[str]
+
+
+def to_shell(command: Command) -> str:
+    """A shell line for ``command``: an argv is quoted word by word, a string is taken as shell."""
+    if isinstance(command, str):
+        return command
+    return shlex.join(command)
+
+
+class Transport(ABC):
+    """How one device is reached. ``device`` is the inventory name used in every error."""
+
+    scheme: str = ""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+
+    @abstractmethod
+    def run(
+        self,
+        command: Command,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        stdin: bytes | None = None,
+        env: dict[str, str] | None = None,
+    ) -> CommandResult:
+        """Run ``command`` (argv or shell line) and wait at most ``timeout`` seconds.
+
+        Raises CommandTimeout (the remote process is killed where the backend can),
+        DeviceUnreachable, or TransportError; a non-zero exit is a result, not an error.
+        """
+
+    @abstractmethod
+    def put(self, local: Path, remote: str, *, timeout: float = DEFAULT_TIMEOUT,
+            progress: Progress | None = None) -> None:
+        """Copy a local file to ``remote`` (a file path on the device)."""
+
+    @abstractmethod
+    def get(self, remote: str, local: Path, *, timeout: float = DEFAULT_TIMEOUT,
+            progress: Progress | None = None) -> None:
+        """Copy the device file ``remote`` to ``local``."""
+
+    def close(self) -> None:  # noqa: B027 - optional for stateless backends
+        """Release connections; the transport may be used again afterwards."""
+
+    def check(self, command: Command, *, timeout: float = DEFAULT_TIMEOUT, step: str = "exec",
+              stdin: bytes | None = None, env: dict[str, str] | None = None) -> CommandResult:
+        """Run ``command`` and raise TransportError naming ``step`` unless it exits 0."""
+        result = self.run(command, timeout=timeout, stdin=stdin, env=env)
+        if not result.ok:
+            tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+            raise TransportError(
+                f"`{result.command}` exited {result.exit_status}: {' | '.join(tail) or '(no output)'}",
+                device=self.device, step=step)
+        return result
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
