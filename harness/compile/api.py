@@ -1,0 +1,117 @@
+"""`compile_model`: the offline SageMaker Neo compile, with InputConfig checks and a cache.
+
+Order matters for the user: read the model, check DataInputConfig against its real inputs,
+check operators, and only then spend time in TVM. Errors are typed and worded as Neo's.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from harness.artifact.digests import sha256_bytes, sha256_file
+from harness.artifact.elf import read_elf
+from harness.artifact.meta import META_NAME, RUNTIME_LIBS, SCHEMA, SO_NAME, ArtifactError, ArtifactMeta, parse_meta
+from harness.artifact.package import Artifact, place_file, place_text
+from harness.compile import tvm_backend
+from harness.compile.cache import CompileCache, cache_key, default_cache_dir
+from harness.compile.errors import CompileError
+from harness.compile.frameworks import detect_framework, load_model, to_relax
+from harness.compile.input_config import bind_inputs, parse_input_config
+from harness.compile.targets import ResolvedTarget, resolve_target
+
+Progress = Callable[[str], None]
+MAX_MODEL_BYTES = 2 << 30
+
+
+def stderr_progress(message: str) -> None:
+    print(f"compile: {message}", file=sys.stderr, flush=True)
+
+
+def compile_model(model: Path | str, target: str | dict, input_config: str | dict | list, output_dir: Path | str,
+                  *, framework: str | None = None, compiler_options: str | dict | None = None,
+                  cache_dir: Path | str | None = None, use_cache: bool = True,
+                  runtime_libs: list[Path] | tuple[Path, ...] = (), progress: Progress | None = None) -> Artifact:
+    """Compile ``model`` for a Neo ``target`` into ``output_dir`` (compiled.so + compiled.meta)."""
+    say = progress or (lambda _m: None)
+    started = time.monotonic()
+    model = Path(model)
+    resolved = resolve_target(target, compiler_options)
+    try:
+        if model.stat().st_size > MAX_MODEL_BYTES:
+            raise CompileError(f"{model}: larger than {MAX_MODEL_BYTES >> 30} GiB", step="compile")
+        data = model.read_bytes()
+    except OSError as exc:
+        raise CompileError(f"ClientError: cannot read model {model}: {exc.strerror or exc}", step="compile",
+                           advice="give the path of an .onnx (or .pt2/.tflite) file") from None
+    fw = framework or detect_framework(model, data)
+    loaded = load_model(fw, model, data)
+    inputs = bind_inputs(parse_input_config(input_config), loaded.inputs)
+    model_sha = sha256_bytes(data)
+    versions = tvm_backend.compiler_versions()
+    cc = resolved.compiler_command()
+    key = cache_key({"schema": SCHEMA, "model": model_sha, "name": model.stem, "framework": fw,
+                     "inputs": [[i.name, list(i.shape), i.dtype] for i in inputs], "neo": resolved.neo,
+                     "tvm_target": resolved.tvm, "cpu_features": list(resolved.cpu_features),
+                     "compiler": versions, "cc": tvm_backend.cc_version(cc), "link": tvm_backend.LINK_OPTIONS})
+    cache = CompileCache(Path(cache_dir) if cache_dir else default_cache_dir())
+
+    def produce(tmp: Path) -> None:
+        say(f"importing {fw} model {model.name} ({len(data)} B)")
+        mod = to_relax(loaded, inputs)
+        outputs = tvm_backend.output_specs(mod, loaded.output_names)
+        say(f"building for {resolved.neo}: {resolved.tvm} with {cc}")
+        tvm_backend.build(mod, resolved, tmp / SO_NAME)
+        meta = _meta(model, fw, model_sha, inputs, outputs, resolved, versions, tmp / SO_NAME)
+        place_text(meta.to_json(), tmp / META_NAME)
+
+    entry = cache.lookup(key) if use_cache else None
+    if entry is not None:
+        say(f"cache hit {key[:12]} ({resolved.neo}); nothing to compile")
+    else:
+        entry = cache.fill(key, produce)
+    artifact = _publish(entry, Path(output_dir), resolved, [Path(p) for p in runtime_libs])
+    say(f"{resolved.neo}: {artifact.directory} ready in {time.monotonic() - started:.1f} s")
+    return artifact
+
+
+def _meta(model: Path, fw: str, model_sha: str, inputs, outputs, target: ResolvedTarget,
+          versions: dict[str, str], so: Path) -> ArtifactMeta:
+    return ArtifactMeta.model_validate({
+        "schema": SCHEMA,
+        "model": {"name": model.stem, "framework": fw, "sha256": model_sha},
+        "inputs": [{"name": i.name, "shape": list(i.shape), "dtype": i.dtype} for i in inputs],
+        "outputs": [o.model_dump() for o in outputs],
+        "target": {"neo": target.neo, "tvm": target.tvm, "arch": target.arch, "elf_machine": target.elf_machine,
+                   "cpu_features": list(target.cpu_features)},
+        "compiler": versions,
+        "runtime": {"dlr_abi": tvm_backend.dlr_abi(), "entry": tvm_backend.ENTRY},
+        "files": {SO_NAME: {"sha256": sha256_file(so), "size": so.stat().st_size}},
+        "created": datetime.now(UTC).replace(microsecond=0),
+    })
+
+
+def _publish(entry: Path, out: Path, target: ResolvedTarget, runtime_libs: list[Path]) -> Artifact:
+    """Copy the cache entry (and any runtime libs, checked for the target's arch) into ``out``."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CompileError(f"cannot create output directory {out}: {exc.strerror or exc}", step="compile") from None
+    meta = parse_meta((entry / META_NAME).read_bytes(), source=str(entry / META_NAME))
+    files = {n: f.model_dump() for n, f in meta.files.items()}
+    for lib in runtime_libs:
+        if lib.name not in RUNTIME_LIBS:
+            raise ArtifactError(f"{lib.name}: only {', '.join(RUNTIME_LIBS)} may be bundled", step="compile")
+        arch = read_elf(lib).arch
+        if arch != target.arch:
+            raise ArtifactError(f"{lib} is built for {arch}, the model for {target.arch} ({target.neo})",
+                                step="compile", advice=f"bundle the {target.arch} build of {lib.name}")
+        place_file(lib, out / lib.name)
+        files[lib.name] = {"sha256": sha256_file(lib), "size": lib.stat().st_size}
+    place_file(entry / SO_NAME, out / SO_NAME)
+    final = ArtifactMeta.model_validate({**meta.model_dump(by_alias=True), "files": files})
+    place_text(final.to_json(), out / META_NAME)
+    return Artifact(out, final)

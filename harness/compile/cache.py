@@ -1,0 +1,62 @@
+"""Content-addressed compile cache: the same request never compiles twice.
+
+Key: sha256 over model bytes' digest, framework, bound inputs, target, compiler and linker
+versions and options. Entries are directories built under a temporary name and renamed into
+place, so concurrent compiles of the same key are safe (the loser discards its copy).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.artifact.meta import META_NAME, SO_NAME
+
+ENV_VAR = "HIL_COMPILE_CACHE"
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get(ENV_VAR) or Path.home() / ".cache" / "hil" / "compile")
+
+
+def cache_key(parts: dict[str, object]) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+class CompileCache:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def entry(self, key: str) -> Path:
+        return self.root / key[:2] / key
+
+    def lookup(self, key: str) -> Path | None:
+        """The entry directory when complete (both files present), else None."""
+        path = self.entry(key)
+        return path if (path / SO_NAME).is_file() and (path / META_NAME).is_file() else None
+
+    def fill(self, key: str, produce: Callable[[Path], None]) -> Path:
+        """Run ``produce(tmpdir)`` to write the entry's files, then publish it atomically."""
+        final = self.entry(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{key[:12]}-"))
+        try:
+            produce(tmp)
+            if final.exists() and self.lookup(key) is None:
+                shutil.rmtree(final, ignore_errors=True)  # a damaged entry: replace it
+            try:
+                os.rename(tmp, final)
+            except OSError:  # another process published the same key first
+                if self.lookup(key) is None:
+                    raise
+                shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return final

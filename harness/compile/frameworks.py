@@ -1,0 +1,101 @@
+"""Which framework a model file is, and each framework's importer behind one signature.
+
+ONNX is complete. PyTorch (torch.export programs) and TFLite need packages this harness does
+not install (torch, tflite); without them the user gets one clear line saying which package.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.compile.errors import CompileError, FrameworkUnavailable
+from harness.compile.input_config import ModelInput
+
+FRAMEWORKS = ("onnx", "pytorch", "tflite")
+_SUFFIXES = {".onnx": "onnx", ".pt2": "pytorch", ".pt": "pytorch", ".pth": "pytorch", ".tflite": "tflite"}
+_PACKAGES = {"pytorch": ("torch", "pip install torch==2.13.0 (CPU build)"), "tflite": ("tflite", "pip install tflite")}
+
+
+@dataclass
+class LoadedModel:
+    framework: str
+    inputs: list[ModelInput]
+    output_names: list[str]
+    handle: Any  # the framework's own model object
+
+
+def detect_framework(path: Path, data: bytes) -> str:
+    """From the suffix, else the bytes: TFLite has 'TFL3' at offset 4, torch saves are zip files."""
+    if path.suffix.lower() in _SUFFIXES:
+        return _SUFFIXES[path.suffix.lower()]
+    if data[4:8] == b"TFL3":
+        return "tflite"
+    if data[:2] == b"PK":
+        return "pytorch"
+    return "onnx"
+
+
+def require_package(framework: str) -> None:
+    if framework in _PACKAGES:
+        pkg, how = _PACKAGES[framework]
+        if importlib.util.find_spec(pkg) is None:
+            raise FrameworkUnavailable(f"framework {framework} needs package {pkg}, which is not installed",
+                                       step="compile", advice=f"{how}, or export the model to ONNX")
+
+
+def load_model(framework: str, path: Path, data: bytes) -> LoadedModel:
+    if framework not in FRAMEWORKS:
+        raise CompileError(f"ValidationException: Framework {framework!r} is not one of {', '.join(FRAMEWORKS)}",
+                           step="compile")
+    require_package(framework)
+    if framework == "onnx":
+        from harness.compile.onnx_model import load_onnx, onnx_inputs
+
+        model = load_onnx(data, path.name)
+        return LoadedModel("onnx", onnx_inputs(model), [o.name for o in model.graph.output], model)
+    if framework == "pytorch":
+        import torch
+
+        program = torch.export.load(str(path))
+        placeholders = [s for s in program.graph_signature.input_specs if s.kind.name == "USER_INPUT"]
+        metas = {n.name: n.meta.get("val") for n in program.graph.nodes if n.op == "placeholder"}
+        inputs = [ModelInput(s.arg.name, tuple(int(d) for d in metas[s.arg.name].shape),
+                             str(metas[s.arg.name].dtype).removeprefix("torch.")) for s in placeholders]
+        return LoadedModel("pytorch", inputs, [f"output{i}" for i in range(len(program.graph_signature.user_outputs))],
+                           program)
+    import tflite
+
+    model = tflite.Model.GetRootAsModel(data, 0)
+    graph = model.Subgraphs(0)
+    tensors = [graph.Tensors(graph.Inputs(i)) for i in range(graph.InputsLength())]
+    inputs = [ModelInput(t.Name().decode(), tuple(int(d) for d in t.ShapeAsNumpy()), _TFLITE_DTYPES.get(t.Type(), "?"))
+              for t in tensors]
+    outputs = [graph.Tensors(graph.Outputs(i)).Name().decode() for i in range(graph.OutputsLength())]
+    return LoadedModel("tflite", inputs, outputs, model)
+
+
+_TFLITE_DTYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 9: "int8"}
+
+
+def to_relax(loaded: LoadedModel, inputs: list[ModelInput]):  # -> tvm.IRModule
+    """Import into Relax with the bound input shapes."""
+    if loaded.framework == "onnx":
+        from harness.compile.onnx_model import import_onnx
+
+        return import_onnx(loaded.handle, inputs)
+    try:
+        if loaded.framework == "pytorch":
+            from tvm.relax.frontend.torch import from_exported_program
+
+            return from_exported_program(loaded.handle)
+        from tvm.relax.frontend.tflite import from_tflite
+
+        return from_tflite(loaded.handle, shape_dict={i.name: i.shape for i in inputs},
+                           dtype_dict={i.name: i.dtype for i in inputs})
+    except Exception as exc:  # frontends raise anything; the user needs one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:300]
+        raise CompileError(f"ClientError: TVM cannot convert {loaded.framework} model: {first}",
+                           step="compile") from None
