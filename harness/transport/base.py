@@ -6,6 +6,7 @@ pytest-testinfra's backends. Backends live one per file and are chosen by hostsp
 
 from __future__ import annotations
 
+import math
 import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -47,6 +48,18 @@ def to_shell(command: Command) -> str:
     if isinstance(command, str):
         return command
     return shlex.join(command)
+
+
+def bounded(line: str, timeout: float, env: dict[str, str] | None = None) -> str:
+    """``line`` wrapped so that the device itself kills it one second after ``timeout``.
+
+    Closing a channel does not stop a remote process; this keeps a timed-out command from
+    lingering on the board. ``env`` is set with ``env(1)`` because sshd drops most variables.
+    """
+    wrapped = f"timeout -s KILL {math.ceil(timeout) + 1} sh -c {shlex.quote(line)}"
+    if env:
+        wrapped = "env " + " ".join(shlex.quote(f"{k}={v}") for k, v in env.items()) + " " + wrapped
+    return wrapped
 
 
 class Transport(ABC):

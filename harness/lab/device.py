@@ -1,0 +1,38 @@
+"""A device of the lab as tests see it: a name, its type, and a transport that reaches it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from harness.lab.inventory import DeviceSpec
+from harness.lab.profiles import Profile
+from harness.transport.base import Transport
+
+UNAME_TIMEOUT = 15.0
+
+
+@dataclass
+class Device:
+    spec: DeviceSpec
+    profile: Profile
+    transport: Transport
+    #: The hostspec the transport uses, e.g. ssh://hil@10.213.7.2:22.
+    connection: str
+    features: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def emulated(self) -> bool:
+        return self.spec.emulated
+
+    @cached_property
+    def arch(self) -> str:
+        """The machine as the device reports it (`uname -m`), never assumed from the profile."""
+        return self.transport.check(["uname", "-m"], timeout=UNAME_TIMEOUT, step="uname").stdout.strip()
+
+    def __repr__(self) -> str:
+        return f"Device({self.name!r}, profile={self.profile.name!r}, {self.connection})"

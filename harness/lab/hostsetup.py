@@ -1,0 +1,107 @@
+"""Prepare the controller for emulated cores: Debian packages, binfmt_misc, qemu-aarch64 with flag F.
+
+Idempotent: each step checks before it acts, and says what it did. Without root, a missing piece
+is an error that says which command to run.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.errors import FailureClass, LabError
+
+#: Debian package → a file it installs; the file's presence means "installed".
+PACKAGES = {
+    "docker.io": "/usr/sbin/dockerd",
+    "debootstrap": "/usr/sbin/debootstrap",
+    "openssh-client": "/usr/bin/ssh-keygen",
+    "iptables": "/usr/sbin/iptables",
+}
+ARM64_PACKAGES = {
+    "qemu-user-static": "/usr/bin/qemu-aarch64-static",
+    "binfmt-support": "/usr/sbin/update-binfmts",
+}
+BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
+QEMU_AARCH64_ENTRY = BINFMT_DIR / "qemu-aarch64"
+# The magic/mask pair Debian's qemu-user-static registers for aarch64 ELF executables.
+QEMU_AARCH64_MAGIC = r"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00"
+QEMU_AARCH64_MASK = r"\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff"
+
+Say = Callable[[str], None]
+
+
+def _setup_error(detail: str, advice: str) -> LabError:
+    return LabError(detail, step="host set-up", failure_class=FailureClass.HOST_SETUP, advice=advice)
+
+
+def _run(argv: list[str], timeout: float) -> None:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise _setup_error(f"`{' '.join(argv)}` did not finish in {timeout:g} s",
+                           "check the network path to the Debian mirror and run it by hand") from None
+    if proc.returncode:
+        tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
+        raise _setup_error(f"`{' '.join(argv)}` exited {proc.returncode}: {tail}", "run it by hand to see why")
+
+
+def missing_packages(need_arm64: bool) -> list[str]:
+    wanted = dict(PACKAGES, **(ARM64_PACKAGES if need_arm64 else {}))
+    return [pkg for pkg, path in wanted.items() if not Path(path).exists()]
+
+
+def install_packages(need_arm64: bool, say: Say) -> None:
+    missing = missing_packages(need_arm64)
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        raise _setup_error(f"missing Debian packages: {' '.join(missing)}",
+                           f"sudo apt-get install -y {' '.join(missing)}")
+    say(f"installing {' '.join(missing)} (apt-get)")
+    env_prefix = ["env", "DEBIAN_FRONTEND=noninteractive"]
+    _run(env_prefix + ["apt-get", "update", "-qq"], timeout=600)
+    _run(env_prefix + ["apt-get", "install", "-y", "-qq", *missing], timeout=1200)
+
+
+def binfmt_ready() -> bool:
+    """True when aarch64 binaries run through qemu with the F (fix-binary) flag set."""
+    try:
+        entry = QEMU_AARCH64_ENTRY.read_text()
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[1].strip() for line in entry.splitlines() if line.startswith("flags:")), "")
+    return entry.startswith("enabled") and "F" in flags
+
+
+def register_binfmt(say: Say) -> None:
+    """Mount binfmt_misc and register qemu-aarch64 with flag F, so containers need no qemu inside."""
+    if platform.machine() == "aarch64" or binfmt_ready():
+        return
+    if os.geteuid() != 0:
+        raise _setup_error("qemu-aarch64 is not registered in binfmt_misc with flag F",
+                           "as root: mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc, then "
+                           "update-binfmts --enable qemu-aarch64")
+    if not (BINFMT_DIR / "register").exists():
+        say("mounting binfmt_misc")
+        _run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT_DIR)], timeout=30)
+    if QEMU_AARCH64_ENTRY.exists():
+        # Registered without F (or disabled): replace it, the kernel keeps no flag edits.
+        QEMU_AARCH64_ENTRY.write_text("-1")
+    qemu = shutil.which("qemu-aarch64-static") or ARM64_PACKAGES["qemu-user-static"]
+    say("registering qemu-aarch64 in binfmt_misc (flags OCF)")
+    line = f":qemu-aarch64:M::{QEMU_AARCH64_MAGIC}:{QEMU_AARCH64_MASK}:{qemu}:OCF"
+    (BINFMT_DIR / "register").write_text(line)
+    if not binfmt_ready():
+        raise _setup_error("qemu-aarch64 registration did not take effect",
+                           f"inspect {QEMU_AARCH64_ENTRY} and dmesg")
+
+
+def prepare_host(need_arm64: bool, say: Say) -> None:
+    install_packages(need_arm64, say)
+    if need_arm64:
+        register_binfmt(say)
