@@ -1,0 +1,204 @@
+"""Build the project's libdlr.so (DLR 1.10 C API over the TVM runtime) for one architecture and runtime.
+
+The PyPI ``dlr`` wheel is only a ctypes wrapper; the device needs a ``libdlr.so`` matched to the
+compiler that produced its models. This builds one from ``harness/runtime/src`` against the
+``libtvm_runtime.so``/``libtvm_ffi.so`` of the apache-tvm wheels for the target architecture, with
+``g++`` or the Debian cross compiler, rpath ``$ORIGIN`` so the three files travel together. Every
+build is link-checked (``--no-undefined`` and a probe linked with ``--no-allow-shlib-undefined``
+against the toolchain's libc/libstdc++) and cached by a digest of sources, wheels and compiler.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import FailureClass
+from harness.runtime.wheels import (
+    RuntimeBuildError,
+    Say,
+    cache_root,
+    check_arch,
+    extract,
+    fetch_wheel,
+    release,
+    runtime_pin,
+    wheel_version,
+)
+
+SRC = Path(__file__).parent / "src"
+PROBE = Path(__file__).parent / "probe" / "dlr_probe.c"
+LIBS = ("libdlr.so", "libtvm_runtime.so", "libtvm_ffi.so")
+COMPILE_TIMEOUT = 600.0
+
+# Debian package that provides each target's C++ compiler, for the advice of a missing tool.
+_CROSS = {
+    "x86_64": ("x86_64-linux-gnu-g++", "g++-x86-64-linux-gnu"),
+    "aarch64": ("aarch64-linux-gnu-g++", "g++-aarch64-linux-gnu"),
+}
+# docker's names for the architectures of emulated cores
+DOCKER_ARCH = {"amd64": "x86_64", "arm64": "aarch64"}
+
+
+def _say(line: str) -> None:
+    print(f"[libdlr] {line}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class RuntimeSdk:
+    """What a libdlr compiles and links against: extracted from the two wheels."""
+
+    arch: str
+    abi: str
+    tvm_release: str
+    wheels: tuple[Path, Path]
+    root: Path
+
+    @property
+    def lib_dirs(self) -> tuple[Path, Path]:
+        return self.root / "tvm" / "lib", self.root / "tvm_ffi" / "lib"
+
+    @property
+    def include_dir(self) -> Path:
+        return self.root / "tvm_ffi" / "include"
+
+
+def runtime_sdk(arch: str, runtime: str, say: Say = _say) -> RuntimeSdk:
+    """Fetch and unpack the runtime libraries and tvm-ffi headers of ``runtime`` for ``arch``.
+
+    The apache-tvm wheel ships only part of TVM's C++ headers (tvm/runtime/tensor.h includes a
+    tvm/support header it lacks), so libdlr uses the tvm-ffi C++ API alone and links
+    libtvm_runtime for the Relax VM it registers.
+    """
+    check_arch(arch)
+    pin = runtime_pin(runtime)
+    tvm_whl = fetch_wheel("apache-tvm", pin.tvm, arch, say)
+    ffi_whl = fetch_wheel("apache-tvm-ffi", pin.tvm_ffi, arch, say)
+    root = cache_root() / "runtime" / "sdk" / f"{arch}-tvm{wheel_version(tvm_whl)}-ffi{wheel_version(ffi_whl)}"
+    sdk = RuntimeSdk(arch, pin.abi, release(wheel_version(tvm_whl)), (tvm_whl, ffi_whl), root)
+    if not (root / ".complete").exists():
+        say(f"extracting the TVM {sdk.tvm_release} runtime for {arch}")
+        extract(tvm_whl, ("tvm/lib/libtvm_runtime.so",), root)
+        extract(ffi_whl, ("tvm_ffi/lib/libtvm_ffi.so", "tvm_ffi/include/"), root)
+        (root / ".complete").touch()
+    abi = "tvm-" + ".".join(sdk.tvm_release.split(".")[:2])
+    if abi != pin.abi:
+        raise RuntimeBuildError(f"wheel {tvm_whl.name} is TVM {sdk.tvm_release}, not {pin.abi}",
+                                step="libdlr wheels", failure_class=FailureClass.ARTIFACT)
+    return sdk
+
+
+def compiler_for(arch: str) -> str:
+    """The C++ compiler that produces ``arch`` code on this host, or a typed error naming the package."""
+    check_arch(arch)
+    native = platform.machine() == arch
+    cross, package = _CROSS[arch]
+    for cxx in ("g++", cross) if native else (cross,):
+        if shutil.which(cxx):
+            return cxx
+    raise RuntimeBuildError(f"no C++ compiler for {arch} on this host ({cross} not found)",
+                            step="libdlr build", advice=f"apt-get install {package}")
+
+
+def _run(cmd: list[str], what: str) -> str:
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=COMPILE_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        raise RuntimeBuildError(f"{what} took over {COMPILE_TIMEOUT:.0f} s", step="libdlr build",
+                                failure_class=FailureClass.TIMEOUT) from None
+    if done.returncode != 0:
+        errors = [ln for ln in done.stderr.splitlines() if "error" in ln] or done.stderr.splitlines()[-3:]
+        raise RuntimeBuildError(f"{what} failed: {' | '.join(errors[:3])}", step="libdlr build",
+                                failure_class=FailureClass.COMPILE,
+                                advice="see the compiler output above; the sources are harness/runtime/src")
+    return done.stdout
+
+
+def _build_key(sdk: RuntimeSdk, cxx: str) -> str:
+    h = hashlib.sha256()
+    for path in sorted(SRC.iterdir()) + [PROBE, Path(__file__)]:
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    for wheel in sdk.wheels:
+        h.update(wheel.name.encode())
+    h.update(_run([cxx, "--version"], f"{cxx} --version").encode())
+    return h.hexdigest()[:16]
+
+
+def _compile(sdk: RuntimeSdk, cxx: str, work: Path, say: Say) -> None:
+    for lib_dir in sdk.lib_dirs:
+        for lib in lib_dir.glob("*.so"):
+            shutil.copy2(lib, work / lib.name)
+    say(f"compiling libdlr.so for {sdk.arch} against TVM {sdk.tvm_release} with {cxx}")
+    _run([cxx, "-std=c++17", "-O2", "-fPIC", "-shared", "-fvisibility=hidden", "-Wall",
+          f'-DHIL_TVM_VERSION="{sdk.tvm_release}"', f'-DHIL_RUNTIME_ABI="{sdk.abi}"',
+          f"-I{sdk.include_dir}", *map(str, sorted(SRC.glob("*.cc"))), "-o", str(work / "libdlr.so"),
+          f"-L{work}", "-Wl,--no-as-needed", "-ltvm_runtime", "-ltvm_ffi", "-Wl,--as-needed",
+          "-Wl,-rpath,$ORIGIN", "-Wl,--no-undefined"], "compiling libdlr.so")
+    say("link check: probe linked with --no-allow-shlib-undefined")
+    _run([cxx, "-x", "c", "-O1", str(PROBE), "-x", "none", "-o", str(work / "dlr_probe"), f"-L{work}", "-ldlr",
+          "-Wl,-rpath,$ORIGIN", f"-Wl,-rpath-link,{work}", "-Wl,--no-allow-shlib-undefined"],
+         "linking dlr_probe against libdlr.so")
+
+
+def build_libdlr(arch: str, runtime: str = "tvm-0.27", out_dir: Path | str = ".", *,
+                 probe: bool = False, say: Say = _say) -> Path:
+    """Build (or take from the cache) libdlr.so for ``arch``/``runtime``; copy it and the TVM runtime
+    libraries it needs into ``out_dir`` (and ``dlr_probe`` with ``probe``). Returns ``out_dir/libdlr.so``."""
+    sdk = runtime_sdk(arch, runtime, say)
+    cxx = compiler_for(arch)
+    key = _build_key(sdk, cxx)
+    cached = cache_root() / "runtime" / "libdlr" / f"{arch}-{runtime}-{key}"
+    if cached.exists():
+        say(f"cached build {cached}")
+    else:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{arch}-{runtime}-", dir=cached.parent))
+        try:
+            _compile(sdk, cxx, work, say)
+            os.rename(work, cached)
+        except OSError:
+            if not cached.exists():
+                raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        say(f"built {cached}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in LIBS + (("dlr_probe",) if probe else ()):
+        shutil.copy2(cached / name, out / name)
+    return out / "libdlr.so"
+
+
+def image_files(arch: str, dest: Path | str, options: Mapping[str, str]) -> None:
+    """``host_files`` hook of the 30-dlr-runtime image layer: libdlr + TVM runtime for a core's arch."""
+    if arch not in DOCKER_ARCH:
+        raise RuntimeBuildError(f"unknown image architecture {arch!r}", step="image libdlr",
+                                failure_class=FailureClass.IMAGE, advice="use amd64 or arm64")
+    build_libdlr(DOCKER_ARCH[arch], options.get("runtime", "tvm-0.27"), dest)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m harness.runtime.build ARCH [RUNTIME] [OUT_DIR]"""
+    args = sys.argv[1:] if argv is None else argv
+    if not 1 <= len(args) <= 3:
+        print("usage: python -m harness.runtime.build x86_64|aarch64 [tvm-0.27|tvm-0.26] [OUT_DIR]",
+              file=sys.stderr)
+        return 2
+    try:
+        print(build_libdlr(args[0], *(args[1:2] or ["tvm-0.27"]), *(args[2:3] or ["."])))
+    except RuntimeBuildError as e:
+        print(e, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
