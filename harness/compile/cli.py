@@ -1,0 +1,72 @@
+"""`hil compile` and `hil inspect`: the offline Neo compile and reading an artifact without loading it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from harness.compile.frameworks import FRAMEWORKS
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("compile", help="compile a model for a SageMaker Neo target (offline, TVM)",
+                              description="Compile MODEL like SageMaker Neo: TargetDevice or TargetPlatform, "
+                                          "DataInputConfig, CompilerOptions. Writes compiled.so + compiled.meta.")
+    p.add_argument("model", type=Path, help="model file (.onnx; .pt2 / .tflite need torch / tflite)")
+    p.add_argument("--target", required=True,
+                   help='TargetDevice (rasp4b, ml_c5, …) or TargetPlatform JSON {"Os":"LINUX","Arch":"ARM64"}')
+    p.add_argument("--input-config", required=True, help='DataInputConfig, e.g. \'{"data": [1,3,224,224]}\'')
+    p.add_argument("--framework", choices=FRAMEWORKS, help="default: from the file")
+    p.add_argument("--compiler-options", help='CompilerOptions JSON, e.g. \'{"mcpu": "cortex-a72", "mattr": ["+neon"]}\'')
+    p.add_argument("-o", "--output", type=Path, required=True, help="output directory (the artifact)")
+    p.add_argument("--cache-dir", type=Path, help="compile cache (default $HIL_COMPILE_CACHE or ~/.cache/hil/compile)")
+    p.add_argument("--no-cache", action="store_true", help="compile even when the cache has this request")
+    p.add_argument("--runtime-lib", type=Path, action="append", default=[],
+                   help="bundle libdlr.so / libtvm_runtime.so / libtvm_ffi.so (target arch) beside the model")
+    p.add_argument("--backend", choices=("local", "sagemaker"), default="local",
+                   help="local TVM (default) or SageMaker Neo (needs boto3, AWS credentials, --role-arn, --s3)")
+    p.add_argument("--role-arn", help="SageMaker execution role (sagemaker backend)")
+    p.add_argument("--s3", help="s3://bucket/prefix for model upload and output (sagemaker backend)")
+    p.set_defaults(func=_compile)
+
+    q = subparsers.add_parser("inspect", help="describe a compiled artifact without loading it",
+                              description="Read compiled.meta and the ELF header of compiled.so (any arch), "
+                                          "and check them against each other and the recorded digests.")
+    q.add_argument("artifact", type=Path, help="artifact directory (output of `hil compile`)")
+    q.add_argument("--json", action="store_true", help="machine-readable output")
+    q.set_defaults(func=_inspect)
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from harness.compile.api import compile_model, stderr_progress
+
+    if args.backend == "sagemaker":
+        from harness.compile.errors import TargetError
+        from harness.compile.sagemaker import compile_model_sagemaker
+
+        if not args.role_arn or not args.s3:
+            raise TargetError("the sagemaker backend needs --role-arn and --s3 s3://bucket/prefix")
+        out = compile_model_sagemaker(args.model, args.target, args.input_config, args.output,
+                                      role_arn=args.role_arn, s3_prefix=args.s3, framework=args.framework,
+                                      compiler_options=args.compiler_options, progress=stderr_progress)
+        print(out)
+        return 0
+    artifact = compile_model(args.model, args.target, args.input_config, args.output, framework=args.framework,
+                             compiler_options=args.compiler_options, cache_dir=args.cache_dir,
+                             use_cache=not args.no_cache, runtime_libs=args.runtime_lib, progress=stderr_progress)
+    print(artifact.directory)
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from harness.artifact.inspect import inspect_artifact, print_inspection
+
+    ins = inspect_artifact(args.artifact)
+    if args.json:
+        json.dump(ins.as_dict(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print_inspection(ins, sys.stdout)
+    return 0 if ins.ok else 1
