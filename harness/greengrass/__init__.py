@@ -1,0 +1,9 @@
+"""Greengrass v2: component recipes, artifacts, and a greengrass-cli client over any transport.
+
+recipe      the recipe model (RecipeFormatVersion 2020-01-25), validation, YAML/JSON
+artifacts   digests, reproducible ZIPs, the recipes/ + artifacts/ layout, Component
+builders    the DLR model and inference components; run-unique names
+cli_output  parsing greengrass-cli output as AWS's test framework does
+client      staging, deployments, component states and logs on a core
+steps       GTF-style test steps and fixtures
+"""

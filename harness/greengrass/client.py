@@ -1,0 +1,403 @@
+"""A deployment client for a Greengrass v2 core, through greengrass-cli over any Transport.
+
+It does what an engineer does by hand on a core (developer guide, "Greengrass CLI"): copy recipes
+and artifacts to the device, ``greengrass-cli deployment create --recipeDir --artifactDir --merge``,
+poll ``deployment status -i``, read ``component list|details``, ``logs/<name>.log``. Nothing here
+knows whether the core is real or emulated; only the root and the CLI invocation (e.g.
+``sudo -n /greengrass/v2/bin/greengrass-cli``) are configurable. A ``sudo ...`` prefix of the CLI
+invocation is reused for reading logs, which a real core keeps root-only.
+
+Artifacts are uploaded once per content: a device-side cache named by SHA-256 (checked with
+``sha256sum``) feeds a fresh per-deployment directory, so a broken recipe of one deployment is never
+picked up by the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HilError, TransportError
+from harness.greengrass.artifacts import Component, StoreEntry, store_entries
+from harness.greengrass.cli_output import (
+    ComponentDetails,
+    DeploymentStatus,
+    parse_component_details,
+    parse_components,
+    parse_deployment_id,
+    parse_deployment_status,
+)
+from harness.greengrass.errors import CliOutputError, ComponentNotFound, DeploymentFailed, GreengrassTimeout
+from harness.greengrass.recipe import check_component_name, check_version
+from harness.transport.base import CommandResult, Transport
+
+DEFAULT_ROOT = "/greengrass/v2"
+DEFAULT_STAGING = "/var/tmp/hil-greengrass"
+_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
+_GROUP_RE = re.compile(r"[A-Za-z0-9:_/-]{1,256}", re.ASCII)
+_NOT_FOUND_RE = re.compile(r"ResourceNotFound|not found|does not exist|No such component", re.IGNORECASE)
+_PROGRESS_EVERY = 5.0
+
+Progress = Callable[[str], None]
+
+
+def stderr_progress(line: str) -> None:
+    print(f"hil: {line}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class DeploymentResult:
+    deployment_id: str
+    label: str
+    status: DeploymentStatus
+    elapsed: float
+
+
+class GreengrassClient:
+    """greengrass-cli on one core. ``device`` in every error is the transport's device name."""
+
+    def __init__(self, transport: Transport, *, root: str = DEFAULT_ROOT, cli: Sequence[str] | None = None,
+                 staging: str = DEFAULT_STAGING, command_timeout: float = 60.0,
+                 progress: Progress | None = stderr_progress) -> None:
+        for path in (root, staging):
+            if not path.startswith("/") or "\n" in path:
+                raise ValueError(f"{path!r} must be an absolute device path")
+        self.transport = transport
+        self.root = root.rstrip("/") or "/"
+        self.cli = list(cli) if cli else [f"{self.root}/bin/greengrass-cli"]
+        self._privilege = self.cli[:-1] if self.cli and self.cli[0] == "sudo" else []
+        self.staging = staging.rstrip("/")
+        self.command_timeout = command_timeout
+        self._progress = progress
+
+    @property
+    def device(self) -> str:
+        return self.transport.device
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _run(self, argv: Sequence[str], *, step: str, timeout: float | None = None,
+             stdin: bytes | None = None) -> CommandResult:
+        try:
+            return self.transport.run(list(argv), timeout=timeout or self.command_timeout, stdin=stdin)
+        except HilError as exc:
+            if exc.step in (None, "exec"):
+                exc.step = step
+            raise
+
+    def _cli(self, args: Sequence[str], *, step: str, timeout: float | None = None) -> str:
+        result = self._run([*self.cli, *args], step=step, timeout=timeout)
+        if not result.ok:
+            text = (result.stderr + "\n" + result.stdout).strip()
+            tail = " | ".join(text.splitlines()[-3:]) or "(no output)"
+            cls = ComponentNotFound if _NOT_FOUND_RE.search(text) and args[:1] == ["component"] else CliOutputError
+            raise cls(f"`{' '.join(self.cli)} {' '.join(args[:2])}` exited {result.exit_status}: {tail}",
+                      device=self.device, step=step,
+                      advice=None if cls is ComponentNotFound else
+                      "check that the Greengrass CLI (aws.greengrass.Cli) is deployed on the core and that this "
+                      "user may run it (e.g. cli=['sudo', '-n', '/greengrass/v2/bin/greengrass-cli'])")
+        return result.stdout
+
+    def _say(self, line: str) -> None:
+        if self._progress:
+            self._progress(f"{self.device}: {line}")
+
+    # -- staging -------------------------------------------------------------------------------
+    def stage(self, components: Iterable[Component], *, timeout: float | None = None) -> tuple[str, str]:
+        """Copy recipes and artifacts to a fresh ``recipes``/``artifacts`` pair on the device.
+
+        Artifacts the device already holds with the same SHA-256 are not sent again. Returns the
+        device paths (recipe_dir, artifact_dir) for ``deployment create``.
+        """
+        entries = store_entries(components)
+        cache = f"{self.staging}/cache"
+        base = f"{self.staging}/deployments/{uuid.uuid4().hex}"
+        dirs = {cache, f"{base}/recipes", f"{base}/artifacts"} | {
+            f"{base}/{e.relpath.parent}" for e in entries}
+        self._check(["mkdir", "-p", "--", *sorted(dirs)], step="stage components")
+        artifacts = [e for e in entries if e.local is not None]
+        have = self._cached({e.sha256_hex for e in artifacts}, cache)
+        sent = 0
+        for entry in artifacts:
+            if entry.sha256_hex not in have:
+                self._upload_to_cache(entry, cache, timeout)
+                have.add(entry.sha256_hex)
+                sent += 1
+        with tempfile.TemporaryDirectory(prefix="hil-gg-") as tmp:
+            for entry in entries:
+                if entry.data is not None:
+                    local = Path(tmp) / entry.relpath.name
+                    local.write_bytes(entry.data)
+                    self._put(local, f"{base}/{entry.relpath}", step="stage recipes", timeout=timeout)
+        links = " && ".join(
+            f"{{ ln -f -- {src} {dst} 2>/dev/null || cp -- {src} {dst}; }}"
+            for src, dst in ((shlex.quote(f"{cache}/{e.sha256_hex}"), shlex.quote(f"{base}/{e.relpath}"))
+                             for e in artifacts))
+        if links:
+            self._check(["sh", "-c", links], step="stage artifacts")
+        self._say(f"staged {len(entries) - len(artifacts)} recipe(s), {len(artifacts)} artifact(s) "
+                  f"({sent} uploaded, {len(artifacts) - sent} already on the device)")
+        return f"{base}/recipes", f"{base}/artifacts"
+
+    def _check(self, argv: Sequence[str], *, step: str, timeout: float | None = None) -> CommandResult:
+        result = self._run(argv, step=step, timeout=timeout)
+        if not result.ok:
+            tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-3:]) or "(no output)"
+            raise TransportError(f"`{argv[0]}` exited {result.exit_status}: {tail}", device=self.device, step=step)
+        return result
+
+    def _cached(self, hexes: set[str], cache: str) -> set[str]:
+        """Which of these digests the device cache holds intact (sha256sum over the transport)."""
+        if not hexes:
+            return set()
+        files = [f"{cache}/{h}" for h in sorted(hexes)]
+        result = self._run(["sha256sum", "--", *files], step="check device artifacts",
+                           timeout=max(self.command_timeout, 120.0))
+        return {h for h, path in _sha256sum_lines(result.stdout) if path == f"{cache}/{h}"}
+
+    def _upload_to_cache(self, entry: StoreEntry, cache: str, timeout: float | None) -> None:
+        assert entry.local is not None
+        part = f"{cache}/{entry.sha256_hex}.part"
+        self._put(entry.local, part, step="upload artifact", timeout=timeout)
+        got = dict((p, h) for h, p in _sha256sum_lines(self._run(
+            ["sha256sum", "--", part], step="verify artifact", timeout=max(self.command_timeout, 120.0)).stdout))
+        if got.get(part) != entry.sha256_hex:
+            raise TransportError(f"{entry.relpath}: uploaded copy has SHA-256 {got.get(part, '(none)')}, "
+                                 f"expected {entry.sha256_hex}", device=self.device, step="verify artifact",
+                                 advice="the transfer was corrupted or the device disk is full; retry")
+        self._check(["mv", "-f", "--", part, f"{cache}/{entry.sha256_hex}"], step="upload artifact")
+
+    def _put(self, local: Path, remote: str, *, step: str, timeout: float | None) -> None:
+        size = local.stat().st_size
+        budget = timeout or max(self.command_timeout, 60.0 + size / 1e6)
+        try:
+            self.transport.put(local, remote, timeout=budget)
+        except HilError as exc:
+            if exc.step in (None, "put", "exec"):
+                exc.step = step
+            raise
+
+    def discard_staged(self, recipe_dir: str) -> None:
+        """Remove a deployment directory made by ``stage`` (the nucleus has copied what it needs)."""
+        base = recipe_dir.rsplit("/", 1)[0]
+        if not base.startswith(f"{self.staging}/deployments/") or ".." in base:
+            raise ValueError(f"{recipe_dir!r} was not staged by this client")
+        self._run(["rm", "-rf", "--", base], step="discard staged files")
+
+    # -- deployments ---------------------------------------------------------------------------
+    def create_deployment(self, *, merge: Mapping[str, str] | None = None, remove: Sequence[str] = (),
+                          update_config: Mapping[str, Any] | None = None, group_id: str | None = None,
+                          recipe_dir: str | None = None, artifact_dir: str | None = None) -> str:
+        """``greengrass-cli deployment create ...``; returns the Deployment Id."""
+        args = ["deployment", "create"]
+        if recipe_dir:
+            args += ["--recipeDir", recipe_dir]
+        if artifact_dir:
+            args += ["--artifactDir", artifact_dir]
+        for name, version in (merge or {}).items():
+            args += ["--merge", f"{check_component_name(name, 'merge')}={check_version(version, 'merge version')}"]
+        for name in remove:
+            args += ["--remove", check_component_name(name, "remove")]
+        if update_config:
+            args += ["--update-config", json.dumps(_check_update_config(update_config), separators=(",", ":"))]
+        if group_id:
+            if not _GROUP_RE.fullmatch(group_id):
+                raise ValueError(f"groupId {group_id!r} is not a thing group name")
+            args += ["--groupId", group_id]
+        if len(args) == 2:
+            raise ValueError("a deployment needs something to merge, remove or reconfigure")
+        return parse_deployment_id(self._cli(args, step="create deployment"))
+
+    def deployment_status(self, deployment_id: str, *, timeout: float | None = None) -> DeploymentStatus:
+        if not _ID_RE.fullmatch(deployment_id):
+            raise ValueError(f"{deployment_id!r} is not a deployment id")
+        out = self._cli(["deployment", "status", "-i", deployment_id], step="deployment status", timeout=timeout)
+        return parse_deployment_status(out, deployment_id)
+
+    def wait_for_deployment(self, deployment_id: str, *, timeout: float, poll: float = 1.0,
+                            label: str | None = None) -> DeploymentStatus:
+        """Poll until the deployment is terminal; GreengrassTimeout (with evidence) otherwise."""
+        label = label or f"deployment {deployment_id}"
+        start = time.monotonic()
+        deadline = start + timeout
+        last: DeploymentStatus | None = None
+        last_error: HilError | None = None
+        said = start
+        while True:
+            try:
+                last = self.deployment_status(deployment_id, timeout=min(self.command_timeout,
+                                                                         max(10.0, deadline - time.monotonic())))
+                last_error = None
+                if last.terminal:
+                    return last
+            except CliOutputError as exc:  # the nucleus may not know the id for a moment
+                last_error = exc
+            now = time.monotonic()
+            if now >= deadline:
+                seen = last.describe() if last else f"no status ({last_error.detail if last_error else '-'})"
+                raise GreengrassTimeout(
+                    f"{label}: still {seen} after {now - start:.1f} s (limit {timeout:g} s)",
+                    device=self.device, step=label,
+                    advice=f"read {self.root}/logs/greengrass.log on the device; a slow Install step or a "
+                           "dependency that never starts keeps a deployment IN_PROGRESS",
+                    evidence=self.greengrass_log_tail())
+            if now - said >= _PROGRESS_EVERY:
+                self._say(f"{label}: {last.status if last else 'waiting'} ({now - start:.0f} s)")
+                said = now
+            time.sleep(max(0.0, min(poll, deadline - now)))
+
+    def deploy(self, components: Iterable[Component] = (), *, merge: Mapping[str, str] | None = None,
+               remove: Sequence[str] = (), update_config: Mapping[str, Any] | None = None,
+               group_id: str | None = None, timeout: float = 300.0, poll: float = 1.0) -> DeploymentResult:
+        """Stage, create and wait for one local deployment; the result holds the terminal status.
+
+        ``timeout`` counts from ``deployment create`` (uploads have their own, size-based limits).
+        """
+        comps = list(components)
+        merged = {c.recipe.component_name: c.recipe.component_version for c in comps} | dict(merge or {})
+        label = "deploy " + ", ".join([f"{n}@{v}" for n, v in merged.items()] + [f"-{n}" for n in remove])
+        recipe_dir = artifact_dir = None
+        if comps:
+            recipe_dir, artifact_dir = self.stage(comps)
+        start = time.monotonic()
+        deployment_id = self.create_deployment(merge=merged, remove=remove, update_config=update_config,
+                                               group_id=group_id, recipe_dir=recipe_dir, artifact_dir=artifact_dir)
+        self._say(f"{label}: deployment {deployment_id} submitted")
+        status = self.wait_for_deployment(deployment_id, timeout=timeout, poll=poll, label=label)
+        elapsed = time.monotonic() - start
+        if recipe_dir:
+            self.discard_staged(recipe_dir)
+        self._say(f"{label}: {status.describe()} after {elapsed:.1f} s")
+        return DeploymentResult(deployment_id, label, status, elapsed)
+
+    # -- components ----------------------------------------------------------------------------
+    def components(self) -> list[ComponentDetails]:
+        return parse_components(self._cli(["component", "list"], step="component list"))
+
+    def component(self, name: str) -> ComponentDetails:
+        """``component details --name``; ComponentNotFound if the core does not have it."""
+        check_component_name(name, "component")
+        out = self._cli(["component", "details", "--name", name], step=f"component details {name}")
+        return parse_component_details(out, name)
+
+    def restart_component(self, name: str) -> None:
+        self._cli(["component", "restart", "--names", check_component_name(name, "component")],
+                  step=f"restart {name}")
+
+    def stop_component(self, name: str) -> None:
+        self._cli(["component", "stop", "--names", check_component_name(name, "component")], step=f"stop {name}")
+
+    def wait_for_state(self, name: str, states: Iterable[str], *, timeout: float,
+                       poll: float = 1.0) -> ComponentDetails:
+        """Poll ``component details`` until the state is one of ``states``.
+
+        A BROKEN component stays BROKEN until it is deployed again, so waiting for anything else
+        fails at once, with the component's log as evidence.
+        """
+        wanted = set(states)
+        start = time.monotonic()
+        deadline = start + timeout
+        last: ComponentDetails | None = None
+        step = f"wait for {name} {'/'.join(sorted(wanted))}"
+        while True:
+            try:
+                last = self.component(name)
+            except ComponentNotFound:
+                last = None
+            if last and last.state in wanted:
+                return last
+            now = time.monotonic()
+            seen = f"{last.state} (version {last.version})" if last else "not on the core"
+            if last and last.state == "BROKEN":
+                raise DeploymentFailed(f"{name} is BROKEN after {now - start:.1f} s, expected "
+                                       f"{'/'.join(sorted(wanted))}", device=self.device, step=step,
+                                       advice=f"the component's lifecycle failed 3 times; read {self.root}/logs/"
+                                              f"{name}.log, fix it and deploy again",
+                                       evidence=self.read_log(name, max_bytes=4096))
+            if now >= deadline:
+                raise GreengrassTimeout(f"{name}: still {seen} after {now - start:.1f} s (limit {timeout:g} s)",
+                                        device=self.device, step=step,
+                                        advice=f"read {self.root}/logs/{name}.log and greengrass.log",
+                                        evidence=self.read_log(name, max_bytes=4096))
+            time.sleep(max(0.0, min(poll, deadline - now)))
+
+    # -- logs ----------------------------------------------------------------------------------
+    def log_path(self, name: str) -> str:
+        if name != "greengrass":
+            check_component_name(name, "component")
+        return f"{self.root}/logs/{name}.log"
+
+    def read_log(self, name: str, *, max_bytes: int = 1 << 20, offset: int = 0) -> str:
+        """``logs/<name>.log`` from byte ``offset`` (at most ``max_bytes`` of its end); '' if absent."""
+        path = self.log_path(name)
+        argv = [*self._privilege, "tail", "-c", f"+{offset + 1}" if offset else str(max_bytes), "--", path]
+        result = self._run(argv, step=f"read {path}")
+        if not result.ok:
+            if "No such file" in result.stderr:
+                return ""
+            raise TransportError(f"cannot read {path}: {result.stderr.strip()[-200:] or result.exit_status}",
+                                 device=self.device, step=f"read {path}",
+                                 advice="logs are root-only on a real core: run the CLI with sudo -n")
+        return result.stdout[-max_bytes:]
+
+    def log_size(self, name: str) -> int:
+        """Bytes in ``logs/<name>.log`` now (0 if absent): pass as ``offset`` to read only what follows."""
+        result = self._run([*self._privilege, "wc", "-c", "--", self.log_path(name)], step="log size")
+        head = result.stdout.split()[:1] if result.ok else []
+        return int(head[0]) if head and head[0].isdigit() else 0
+
+    def greengrass_log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.read_log("greengrass", max_bytes=64 * 1024)
+        except HilError as exc:
+            return f"(greengrass.log unreadable: {exc.detail})"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def wait_for_log(self, name: str, pattern: str | re.Pattern[str], *, timeout: float, offset: int = 0,
+                     poll: float = 1.0) -> str:
+        """The first line of ``logs/<name>.log`` after ``offset`` that matches ``pattern``."""
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        start = time.monotonic()
+        deadline = start + timeout
+        text = ""
+        while True:
+            text = self.read_log(name, offset=offset)
+            for line in text.splitlines():
+                if regex.search(line):
+                    return line
+            now = time.monotonic()
+            if now >= deadline:
+                raise GreengrassTimeout(f"no line of {self.log_path(name)} matched /{regex.pattern}/ in {timeout:g} s",
+                                        device=self.device, step=f"wait for {name} log",
+                                        advice="the component may not have started; check its state with "
+                                               "component details", evidence="\n".join(text.splitlines()[-20:]))
+            time.sleep(max(0.0, min(poll, deadline - now)))
+
+
+def _sha256sum_lines(text: str) -> list[tuple[str, str]]:
+    out = []
+    for line in text.splitlines():
+        digest, sep, path = line.partition("  ")
+        if sep and re.fullmatch(r"[0-9a-f]{64}", digest):
+            out.append((digest, path))
+    return out
+
+
+def _check_update_config(update: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``{"<component>": {"MERGE": {...}, "RESET": ["/path"]}}``, as the CLI reference documents."""
+    for name, ops in update.items():
+        check_component_name(name, "update-config component")
+        if not isinstance(ops, Mapping) or not ops or set(ops) - {"MERGE", "RESET"}:
+            raise ValueError(f"update-config for {name} must be {{'MERGE': {{...}}, 'RESET': ['/path']}}")
+        if "RESET" in ops and not (isinstance(ops["RESET"], list) and all(isinstance(p, str) for p in ops["RESET"])):
+            raise ValueError(f"update-config RESET for {name} must be a list of JSON pointers")
+    json.dumps(update, allow_nan=False)
+    return update

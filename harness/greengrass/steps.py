@@ -1,0 +1,89 @@
+"""Test steps in the words of AWS's Greengrass Testing Framework, as plain functions and fixtures.
+
+GTF's Gherkin steps ("the local Greengrass deployment is SUCCEEDED on the device after 120
+seconds", "I verify the X component is RUNNING using the greengrass-cli") become::
+
+    deploy(gg, [model, inference], expect="SUCCEEDED", within=120)
+    expect_component_state(gg, inference.recipe.component_name, "RUNNING", within=30)
+    expect_log_line(gg, name, r"inference result", within=60)
+
+A failure reads like ``rasp4b-emu: deploy com.example.Model@1.0.1: [deployment] FAILED
+(COMPONENT_BROKEN: ...) after 12.3 s (expected SUCCEEDED)``. Register the fixtures with
+``pytest_plugins = ["harness.greengrass.steps"]`` (or import them into a conftest/plugin).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from harness.greengrass.artifacts import Component
+from harness.greengrass.builders import run_id, unique_name
+from harness.greengrass.cli_output import ComponentDetails
+from harness.greengrass.client import DeploymentResult, GreengrassClient
+from harness.greengrass.errors import DeploymentFailed
+
+_ADVICE = {
+    "COMPONENT_BROKEN": "a lifecycle script failed 3 times; read the component's log under logs/",
+    "COMPONENT_RECIPE_ERROR": "the nucleus rejected a recipe: check names, versions and recipe variables",
+    "ARTIFACT_CHECKSUM_MISMATCH": "an artifact changed after its Digest was computed: rebuild the component",
+    "NO_AVAILABLE_COMPONENT_VERSION": "a dependency's VersionRequirement matches no staged version",
+    "COMPONENT_UPDATE_ERROR": "a component did not stop or start in time during the update",
+}
+
+
+def deploy(client: GreengrassClient, components: Iterable[Component] = (), *, expect: str = "SUCCEEDED",
+           within: float = 300.0, remove: Sequence[str] = (), merge: Mapping[str, str] | None = None,
+           update_config: Mapping[str, Any] | None = None) -> DeploymentResult:
+    """Deploy and expect the deployment to end ``expect`` (SUCCEEDED or FAILED) within ``within`` s."""
+    result = client.deploy(components, merge=merge, remove=remove, update_config=update_config, timeout=within)
+    if result.status.status != expect:
+        codes = [*result.status.error_stack, *result.status.error_types]
+        advice = next((text for code, text in _ADVICE.items() if code in codes), None)
+        raise DeploymentFailed(
+            f"{result.status.describe()} after {result.elapsed:.1f} s (expected {expect}; "
+            f"deployment {result.deployment_id})", device=client.device, step=result.label,
+            advice=advice or f"read {client.root}/logs/greengrass.log and the components' logs",
+            evidence=client.greengrass_log_tail() if result.status.status == "FAILED" else "")
+    return result
+
+
+def expect_component_state(client: GreengrassClient, name: str, state: str | Iterable[str], *,
+                           within: float = 30.0) -> ComponentDetails:
+    """The component reaches ``state`` (e.g. RUNNING, FINISHED) within ``within`` seconds."""
+    states = {state} if isinstance(state, str) else set(state)
+    return client.wait_for_state(name, states, timeout=within)
+
+
+def expect_log_line(client: GreengrassClient, name: str, pattern: str | re.Pattern[str], *,
+                    within: float = 60.0, offset: int = 0) -> str:
+    """A line of ``logs/<name>.log`` (after byte ``offset``) matches ``pattern`` within ``within`` s."""
+    return client.wait_for_log(name, pattern, timeout=within, offset=offset)
+
+
+def restart_component(client: GreengrassClient, name: str, *, expect: str = "RUNNING",
+                      within: float = 60.0) -> ComponentDetails:
+    client.restart_component(name)
+    return client.wait_for_state(name, {expect}, timeout=within)
+
+
+def stop_component(client: GreengrassClient, name: str, *, within: float = 30.0) -> ComponentDetails:
+    """Stop and wait until the component no longer runs (the nucleus reports it FINISHED, INSTALLED,
+    STOPPING's end state, or ERRORED if it would not stop cleanly)."""
+    client.stop_component(name)
+    return client.wait_for_state(name, {"FINISHED", "INSTALLED", "ERRORED", "NEW"}, timeout=within)
+
+
+@pytest.fixture(scope="session")
+def gg_run_id() -> str:
+    """This test run's id (``$HIL_RUN_ID`` or random, plus the xdist worker)."""
+    return run_id()
+
+
+@pytest.fixture
+def gg_name(gg_run_id: str) -> Callable[[str], str]:
+    """``gg_name("com.example.Model")`` -> a component name unique to this run."""
+    return lambda base: unique_name(base, gg_run_id)
