@@ -48,7 +48,7 @@ _CROSS = {
 DOCKER_ARCH = {"amd64": "x86_64", "arm64": "aarch64"}
 
 
-def _say(line: str) -> None:
+def say_stderr(line: str) -> None:
     print(f"[libdlr] {line}", file=sys.stderr, flush=True)
 
 
@@ -71,7 +71,7 @@ class RuntimeSdk:
         return self.root / "tvm_ffi" / "include"
 
 
-def runtime_sdk(arch: str, runtime: str, say: Say = _say) -> RuntimeSdk:
+def runtime_sdk(arch: str, runtime: str, say: Say = say_stderr) -> RuntimeSdk:
     """Fetch and unpack the runtime libraries and tvm-ffi headers of ``runtime`` for ``arch``.
 
     The apache-tvm wheel ships only part of TVM's C++ headers (tvm/runtime/tensor.h includes a
@@ -149,7 +149,7 @@ def _compile(sdk: RuntimeSdk, cxx: str, work: Path, say: Say) -> None:
 
 
 def build_libdlr(arch: str, runtime: str = "tvm-0.27", out_dir: Path | str = ".", *,
-                 probe: bool = False, say: Say = _say) -> Path:
+                 probe: bool = False, say: Say = say_stderr) -> Path:
     """Build (or take from the cache) libdlr.so for ``arch``/``runtime``; copy it and the TVM runtime
     libraries it needs into ``out_dir`` (and ``dlr_probe`` with ``probe``). Returns ``out_dir/libdlr.so``."""
     sdk = runtime_sdk(arch, runtime, say)
