@@ -1,0 +1,144 @@
+"""Real compiles of the bundled CNN (TVM, g++ and the Debian cross g++), run against ONNX Runtime.
+
+Each target compiles once per session (module fixture over a private cache); the rest reuses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import tvm
+from onnx import TensorProto, helper
+from tvm import relax
+
+from harness.artifact import SO_NAME, inspect_artifact, read_elf
+from harness.artifact.meta import ArtifactError
+from harness.compile import InputConfigError, UnsupportedOperatorError, compile_model, tvm_backend
+from harness.compile import cli as compile_cli
+from harness.compile.bundled import BUNDLED_INPUT_CONFIG, BUNDLED_MODEL, compile_bundled
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("compile-cache")
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory, cache_dir):
+    out = tmp_path_factory.mktemp("artifacts")
+    before = tvm_backend.COMPILES
+    built = {t: compile_bundled(t, out, cache_dir=cache_dir) for t in ("ml_c5", "rasp4b")}
+    assert tvm_backend.COMPILES == before + 2
+    return built
+
+
+def _host_has(features):
+    flags = Path("/proc/cpuinfo").read_text().split()
+    return all(f in flags for f in features)
+
+
+def test_ml_c5_runs_on_this_host_like_onnx_runtime(artifacts):
+    art = artifacts["ml_c5"]
+    if not _host_has(art.meta.target.cpu_features):
+        pytest.skip(f"this CPU lacks {art.meta.target.cpu_features}: ml_c5 code would die with SIGILL")
+    vm = relax.VirtualMachine(tvm.runtime.load_module(str(art.library)), tvm.cpu())
+    session = ort.InferenceSession(str(BUNDLED_MODEL), providers=["CPUExecutionProvider"])
+    reference = json.loads((FIXTURES / "model" / "reference.json").read_text())["outputs"]
+    from fixtures.model.make_model import preprocess
+
+    for png, ref in reference.items():
+        x = preprocess(cv2.imread(str(FIXTURES / "images" / png)))
+        got = vm[art.meta.runtime.entry](tvm.runtime.tensor(x)).numpy()
+        (want,) = session.run(None, {"data": x})
+        assert got.shape == tuple(art.meta.outputs[0].shape) == want.shape
+        assert np.max(np.abs(got - want)) <= 1e-4
+        assert int(np.argmax(got)) == int(np.argmax(want)) == ref["top1"]
+
+
+def test_meta_records_the_truth(artifacts):
+    meta = artifacts["ml_c5"].meta
+    assert meta.model.name == "tinycnn" and meta.model.framework == "onnx"
+    assert [(i.name, i.shape, i.dtype) for i in meta.inputs] == [("data", [1, 3, 224, 224], "float32")]
+    assert [(o.name, o.shape) for o in meta.outputs] == [("output0", [1, 10])]
+    assert meta.compiler.tvm == tvm.__version__ and meta.runtime.dlr_abi == "tvm-" + ".".join(
+        tvm.__version__.split(".")[:2])
+    assert meta.files[SO_NAME].size == artifacts["ml_c5"].library.stat().st_size
+
+
+def test_rasp4b_is_aarch64_and_inspects_on_x86(artifacts):
+    art = artifacts["rasp4b"]
+    assert read_elf(art.library).arch == "aarch64"
+    ins = inspect_artifact(art.directory)
+    assert ins.ok, ins.checks
+    assert ins.elf[SO_NAME].machine == "EM_AARCH64" and ins.meta.target.tvm.mcpu == "cortex-a72"
+
+
+def test_second_identical_request_compiles_nothing(artifacts, cache_dir, tmp_path):
+    before = tvm_backend.COMPILES
+    again = compile_model(BUNDLED_MODEL, "rasp4b", "[[1,3,224,224]]", tmp_path / "again", cache_dir=cache_dir)
+    assert tvm_backend.COMPILES == before
+    assert again.library.read_bytes() == artifacts["rasp4b"].library.read_bytes()
+
+
+def test_input_config_errors_stop_before_compiling(cache_dir, tmp_path):
+    before = tvm_backend.COMPILES
+    for cfg, text in [({"input0": [1, 3, 224, 224]}, 'input "input0" not found'),
+                      ({"data": [1, 3, 224]}, "rank 4"), ({"data": [1, 3, 224, 225]}, "dimension 3")]:
+        with pytest.raises(InputConfigError, match=text):
+            compile_model(BUNDLED_MODEL, "ml_c5", cfg, tmp_path / "out", cache_dir=cache_dir)
+    assert tvm_backend.COMPILES == before and not (tmp_path / "out").exists()
+
+
+def test_custom_operator_is_reported_the_way_neo_does(cache_dir, tmp_path):
+    node = helper.make_node("MyCustomOp", ["data"], ["y"], domain="com.example.custom")
+    graph = helper.make_graph([helper.make_node("Relu", ["data"], ["r"]), node], "custom",
+                              [helper.make_tensor_value_info("data", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                    helper.make_opsetid("com.example.custom", 1)])
+    path = tmp_path / "custom.onnx"
+    onnx.save(model, path)
+    with pytest.raises(UnsupportedOperatorError) as err:
+        compile_model(path, "ml_c5", {"data": [1, 4]}, tmp_path / "out", cache_dir=cache_dir)
+    assert err.value.detail == ("ClientError: InputConfiguration: TVM cannot convert ONNX model. "
+                                "The following operators are not implemented: {'MyCustomOp'}")
+    assert err.value.failure_class == "unsupported-operator"
+
+
+def test_runtime_lib_of_the_wrong_arch_is_refused(cache_dir, tmp_path):
+    lib = tmp_path / "libdlr.so"
+    lib.write_bytes(Path("/usr/aarch64-linux-gnu/lib/libc.so.6").read_bytes())
+    with pytest.raises(ArtifactError, match="built for aarch64, the model for x86_64"):
+        compile_model(BUNDLED_MODEL, "ml_c5", BUNDLED_INPUT_CONFIG, tmp_path / "out", cache_dir=cache_dir,
+                      runtime_libs=[lib])
+
+
+def _cli(argv):
+    parser = argparse.ArgumentParser(prog="hil")
+    compile_cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_cli_compile_then_inspect_json_and_tamper(artifacts, cache_dir, tmp_path, capsys):
+    out = tmp_path / "art"
+    assert _cli(["compile", str(BUNDLED_MODEL), "--target", "rasp4b", "--input-config", '{"data":[1,3,224,224]}',
+                 "-o", str(out), "--cache-dir", str(cache_dir)]) == 0
+    captured = capsys.readouterr()
+    assert "cache hit" in captured.err and str(out) in captured.out
+    assert _cli(["inspect", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] and report["elf"][SO_NAME]["arch"] == "aarch64"
+    with open(out / SO_NAME, "ab") as fh:
+        fh.write(b"\0")
+    assert _cli(["inspect", str(out)]) == 1
+    assert "FAIL file:compiled.so" in capsys.readouterr().out
