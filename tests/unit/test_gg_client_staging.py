@@ -1,0 +1,105 @@
+"""The client's device-side work that needs no core: staging through a real LocalTransport."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from harness.errors import FailureClass
+from harness.greengrass import builders
+from harness.greengrass.client import GreengrassClient
+from harness.greengrass.errors import CliOutputError
+from harness.transport.local import LocalTransport
+
+
+class CountingTransport(LocalTransport):
+    """LocalTransport that remembers what it was asked to copy."""
+
+    def __init__(self, device: str) -> None:
+        super().__init__(device)
+        self.puts: list[str] = []
+
+    def put(self, local, remote, **kw):
+        self.puts.append(remote)
+        super().put(local, remote, **kw)
+
+
+@pytest.fixture
+def components(tmp_path):
+    model_dir = tmp_path / "neo"
+    model_dir.mkdir()
+    (model_dir / "compiled.so").write_bytes(b"weights" * 1000)
+    script = tmp_path / "run.sh"
+    script.write_text("echo running\n")
+    model = builders.model_component("com.example.Model", "1.0.0", model_dir, tmp_path / "build")
+    return model, builders.inference_component("com.example.Infer", "1.0.0", model, script, interpreter="/bin/sh")
+
+
+def test_stage_uploads_once_and_lays_out_a_fresh_store(tmp_path, components):
+    transport = CountingTransport("host-test")
+    client = GreengrassClient(transport, root=str(tmp_path / "gg"), staging=str(tmp_path / "staging"),
+                              progress=None)
+    recipe_dir, artifact_dir = client.stage(components)
+    model, infer = components
+    staged_zip = Path(artifact_dir, "com.example.Model", "1.0.0", "model.zip")
+    assert staged_zip.read_bytes() == model.files["model.zip"].read_bytes()
+    assert sorted(p.name for p in Path(recipe_dir).iterdir()) == ["com.example.Infer-1.0.0.yaml",
+                                                                   "com.example.Model-1.0.0.yaml"]
+    first = [p for p in transport.puts if "/cache/" in p]
+    assert len(first) == 2  # model.zip and run.sh
+
+    transport.puts.clear()
+    recipe_dir2, artifact_dir2 = client.stage(components)
+    assert recipe_dir2 != recipe_dir  # every deployment gets its own directory
+    assert [p for p in transport.puts if "/cache/" in p] == []  # same SHA-256 already on the device
+    assert len(transport.puts) == 2  # only the two recipes
+
+    # A corrupted cache entry fails sha256sum and is sent again.
+    digest = hashlib.sha256(model.files["model.zip"].read_bytes()).hexdigest()
+    Path(tmp_path, "staging", "cache", digest).write_bytes(b"truncated")
+    transport.puts.clear()
+    client.stage(components)
+    assert [p for p in transport.puts if "/cache/" in p] == [f"{tmp_path}/staging/cache/{digest}.part"]
+
+    client.discard_staged(recipe_dir)
+    assert not Path(recipe_dir).exists() and Path(recipe_dir2).exists()
+    with pytest.raises(ValueError):
+        client.discard_staged("/etc/recipes")
+
+
+def test_missing_cli_is_a_typed_error_naming_device_and_step(tmp_path):
+    client = GreengrassClient(LocalTransport("rasp4b-emu"), root=str(tmp_path / "no-core"), progress=None)
+    with pytest.raises(CliOutputError) as info:
+        client.create_deployment(merge={"com.example.Model": "1.0.0"})
+    err = info.value
+    assert (err.device, err.step, err.failure_class) == ("rasp4b-emu", "create deployment", FailureClass.COMMAND)
+    assert "aws.greengrass.Cli" in err.advice
+
+
+def test_bad_arguments_change_nothing(tmp_path):
+    client = GreengrassClient(LocalTransport("dev"), root=str(tmp_path), progress=None)
+    for kwargs in ({"merge": {"a;b": "1.0.0"}}, {"merge": {"a": "latest"}}, {"remove": ["../x"]},
+                   {"update_config": {"a": {"MERGE": {}, "DROP": 1}}}, {}):
+        with pytest.raises(ValueError):
+            client.create_deployment(**kwargs)
+    with pytest.raises(ValueError):
+        client.deployment_status("id; reboot")
+    with pytest.raises(ValueError):
+        GreengrassClient(LocalTransport("dev"), root="relative/path")
+
+
+def test_logs_read_from_offset_and_missing_log_is_empty(tmp_path):
+    logs = tmp_path / "gg" / "logs"
+    logs.mkdir(parents=True)
+    (logs / "com.example.Infer.log").write_text("old line\nresult: cat 0.91\n")
+    client = GreengrassClient(LocalTransport("dev"), root=str(tmp_path / "gg"), progress=None)
+    assert client.read_log("com.example.Other") == ""
+    size = client.log_size("com.example.Infer")
+    assert size == len("old line\nresult: cat 0.91\n")
+    assert client.wait_for_log("com.example.Infer", r"result: cat", timeout=1) == "result: cat 0.91"
+    with (logs / "com.example.Infer.log").open("a") as fh:
+        fh.write("result: dog 0.88\n")
+    assert client.read_log("com.example.Infer", offset=size) == "result: dog 0.88\n"
+    assert client.wait_for_log("com.example.Infer", r"result: \w+", timeout=1, offset=size) == "result: dog 0.88"
