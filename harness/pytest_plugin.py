@@ -1,0 +1,122 @@
+"""The pytest plugin: lab options, a ``device`` fixture parametrized over the lab, selection markers.
+
+Every test that takes ``device`` runs once per lab device (ids = device names). Markers
+``arch``/``profile``/``feature`` skip devices that do not match, with the reason in the report;
+an unreachable device errors its own tests with the device's reason, not the whole session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.errors import HilError
+from harness.lab.bringup import LabController
+from harness.lab.device import Device
+from harness.lab.inventory import DeviceSpec, Lab, load_lab
+from harness.progress import say
+
+_LAB_KEY = pytest.StashKey[Lab]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hil", "edge-ML hardware-in-the-loop lab")
+    group.addoption("--lab", type=Path, default=None, metavar="FILE",
+                    help="lab file (default: the embedded lab, devices/lab.yaml)")
+    group.addoption("--device", action="append", default=[], metavar="NAME",
+                    help="run device tests only on this device (repeatable)")
+    group.addoption("--arch", action="append", default=[], metavar="ARCH",
+                    help="run device tests only on devices of this architecture, e.g. aarch64 (repeatable)")
+    group.addoption("--no-lab-up", action="store_true",
+                    help="use the lab as it is: do not build images or start emulated cores")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in ("arch(*names): run only on devices whose profile has one of these architectures",
+                 "profile(*names): run only on devices with one of these profiles",
+                 "feature(name, value): run only on devices with this feature (value optional)",
+                 "lab: needs the device lab (emulated cores or real boards)"):
+        config.addinivalue_line("markers", line)
+
+
+def lab_of(config: pytest.Config) -> Lab:
+    """The lab file of this run, loaded and validated once."""
+    if _LAB_KEY not in config.stash:
+        config.stash[_LAB_KEY] = load_lab(config.getoption("--lab"))
+    return config.stash[_LAB_KEY]
+
+
+def selected_devices(config: pytest.Config) -> list[DeviceSpec]:
+    lab = lab_of(config)
+    names, arches = config.getoption("--device"), config.getoption("--arch")
+    for name in names:
+        lab.device(name)  # an unknown name is an error naming the known ones
+    return [d for d in lab.spec.devices
+            if (not names or d.name in names) and (not arches or lab.profile_of(d).arch in arches)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "device" in metafunc.fixturenames:
+        names = [d.name for d in selected_devices(metafunc.config)]
+        metafunc.parametrize("device", names, indirect=True, ids=names)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "device" in getattr(item, "fixturenames", ()) or "lab" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.lab)
+
+
+def mismatch(item: pytest.Item, device: Device) -> str | None:
+    """Why ``device`` does not suit the test's markers, or None."""
+    for mark in item.iter_markers("arch"):
+        if device.profile.arch not in mark.args:
+            return f"{device.name} is {device.profile.arch}; test needs {' or '.join(mark.args)}"
+    for mark in item.iter_markers("profile"):
+        if device.profile.name not in mark.args:
+            return f"{device.name} has profile {device.profile.name}; test needs {' or '.join(mark.args)}"
+    for mark in item.iter_markers("feature"):
+        name, *value = mark.args
+        have = device.features.get(name)
+        if have is None or (value and have != str(value[0])):
+            wanted = f"{name}={value[0]}" if value else name
+            return f"{device.name} lacks feature {wanted} (has {name}={have})"
+    return None
+
+
+@pytest.fixture(scope="session")
+def lab(request: pytest.FixtureRequest) -> Iterator[LabController]:
+    """The session's lab, brought up once (a lab already up is only verified); left up for the next run."""
+    controller = LabController(lab_of(request.config), say)
+    if not request.config.getoption("--no-lab-up"):
+        controller.up()
+    yield controller
+
+
+@pytest.fixture(scope="session")
+def _device_handles(lab: LabController) -> Iterator[dict[str, Device]]:
+    handles: dict[str, Device] = {}
+    yield handles
+    for device in handles.values():
+        device.transport.close()
+
+
+@pytest.fixture
+def device(request: pytest.FixtureRequest, lab: LabController, _device_handles: dict[str, Device]) -> Device:
+    """One lab device, reachable (its `uname -m` was read), matching the test's markers."""
+    name: str = request.param
+    handle = _device_handles.get(name)
+    if handle is None:
+        handle = lab.device(name)
+        _device_handles[name] = handle
+    reason = mismatch(request.node, handle)
+    if reason:
+        pytest.skip(reason)
+    try:
+        handle.arch  # noqa: B018 - reading it proves the device answers
+    except HilError:
+        _device_handles.pop(name, None)
+        raise
+    return handle

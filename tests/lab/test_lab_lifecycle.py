@@ -1,0 +1,57 @@
+"""Bring-up edge cases on a scratch lab of its own, so the shared lab stays untouched."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from harness.lab.bringup import LabController, LabState
+from harness.lab.inventory import load_lab
+
+
+@pytest.fixture
+def scratch(tmp_path, lab):  # `lab` first: the engine and images are up and cached
+    lab_file = tmp_path / "scratch.yaml"
+    lab_file.write_text(yaml.safe_dump({"lab": "scratch", "devices": [
+        {"name": "core-a", "profile": "ml_c5", "emulated": True}]}))
+    controller = LabController(load_lab(lab_file))
+    controller.up()
+    yield controller, lab_file
+    controller.down()
+
+
+def test_up_is_idempotent_and_reaches_ready(scratch):
+    controller, _ = scratch
+    controller.up()
+    assert controller.state is LabState.READY
+    assert controller.status()[0]["reachable"] is True
+
+
+def test_stopped_container_is_unreachable_with_a_reason(scratch):
+    controller, lab_file = scratch
+    controller._docker().containers.get("hil-scratch-core-a").stop(timeout=1)
+    row = controller.status()[0]
+    assert row["reachable"] is False
+    assert "hil-scratch-core-a is not running" in row["error"]
+    out = subprocess.run([sys.executable, "-m", "harness.cli", "lab", "status", "--json", "--lab", str(lab_file)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    document = json.loads(out.stdout)
+    assert set(document["devices"][0]) == {"name", "connection", "arch", "profile", "reachable", "error"}
+    assert document["devices"][0]["reachable"] is False
+    controller.up()  # a stopped core comes back
+    assert controller.status()[0]["reachable"] is True
+
+
+def test_status_json_and_exec_through_the_cli(scratch):
+    _, lab_file = scratch
+    out = subprocess.run([sys.executable, "-m", "harness.cli", "lab", "status", "--json", "--lab", str(lab_file)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    row = json.loads(out.stdout)["devices"][0]
+    assert (row["name"], row["arch"], row["reachable"], row["error"]) == ("core-a", "x86_64", True, None)
+    run = subprocess.run([sys.executable, "-m", "harness.cli", "exec", "--lab", str(lab_file), "core-a", "--",
+                          "sh", "-c", "echo hi; exit 5"], capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stdout) == (5, "hi\n")
