@@ -195,8 +195,13 @@ class GreengrassClient:
     # -- deployments ---------------------------------------------------------------------------
     def create_deployment(self, *, merge: Mapping[str, str] | None = None, remove: Sequence[str] = (),
                           update_config: Mapping[str, Any] | None = None, group_id: str | None = None,
-                          recipe_dir: str | None = None, artifact_dir: str | None = None) -> str:
-        """``greengrass-cli deployment create ...``; returns the Deployment Id."""
+                          recipe_dir: str | None = None, artifact_dir: str | None = None,
+                          failure_handling_policy: str | None = None) -> str:
+        """``greengrass-cli deployment create ...``; returns the Deployment Id.
+
+        The nucleus does not roll local deployments back unless asked: pass
+        ``failure_handling_policy="ROLLBACK"`` (CLI ``--failure-handling-policy``, CLI 2.11+).
+        """
         args = ["deployment", "create"]
         if recipe_dir:
             args += ["--recipeDir", recipe_dir]
@@ -212,8 +217,12 @@ class GreengrassClient:
             if not _GROUP_RE.fullmatch(group_id):
                 raise ValueError(f"groupId {group_id!r} is not a thing group name")
             args += ["--groupId", group_id]
-        if len(args) == 2:
+        if not (merge or remove or update_config):
             raise ValueError("a deployment needs something to merge, remove or reconfigure")
+        if failure_handling_policy is not None:
+            if failure_handling_policy not in ("ROLLBACK", "DO_NOTHING"):
+                raise ValueError(f"failure handling policy {failure_handling_policy!r} must be ROLLBACK or DO_NOTHING")
+            args += ["--failure-handling-policy", failure_handling_policy]
         return parse_deployment_id(self._cli(args, step="create deployment"))
 
     def deployment_status(self, deployment_id: str, *, timeout: float | None = None) -> DeploymentStatus:
@@ -256,7 +265,8 @@ class GreengrassClient:
 
     def deploy(self, components: Iterable[Component] = (), *, merge: Mapping[str, str] | None = None,
                remove: Sequence[str] = (), update_config: Mapping[str, Any] | None = None,
-               group_id: str | None = None, timeout: float = 300.0, poll: float = 1.0) -> DeploymentResult:
+               group_id: str | None = None, failure_handling_policy: str | None = None, timeout: float = 300.0,
+               poll: float = 1.0) -> DeploymentResult:
         """Stage, create and wait for one local deployment; the result holds the terminal status.
 
         ``timeout`` counts from ``deployment create`` (uploads have their own, size-based limits).
@@ -269,7 +279,8 @@ class GreengrassClient:
             recipe_dir, artifact_dir = self.stage(comps)
         start = time.monotonic()
         deployment_id = self.create_deployment(merge=merged, remove=remove, update_config=update_config,
-                                               group_id=group_id, recipe_dir=recipe_dir, artifact_dir=artifact_dir)
+                                               group_id=group_id, recipe_dir=recipe_dir, artifact_dir=artifact_dir,
+                                               failure_handling_policy=failure_handling_policy)
         self._say(f"{label}: deployment {deployment_id} submitted")
         status = self.wait_for_deployment(deployment_id, timeout=timeout, poll=poll, label=label)
         elapsed = time.monotonic() - start
@@ -295,9 +306,9 @@ class GreengrassClient:
     def stop_component(self, name: str) -> None:
         self._cli(["component", "stop", "--names", check_component_name(name, "component")], step=f"stop {name}")
 
-    def wait_for_state(self, name: str, states: Iterable[str], *, timeout: float,
+    def wait_for_state(self, name: str, states: Iterable[str], *, timeout: float, version: str | None = None,
                        poll: float = 1.0) -> ComponentDetails:
-        """Poll ``component details`` until the state is one of ``states``.
+        """Poll ``component details`` until the state is one of ``states`` (and the version ``version``).
 
         A BROKEN component stays BROKEN until it is deployed again, so waiting for anything else
         fails at once, with the component's log as evidence.
@@ -306,13 +317,13 @@ class GreengrassClient:
         start = time.monotonic()
         deadline = start + timeout
         last: ComponentDetails | None = None
-        step = f"wait for {name} {'/'.join(sorted(wanted))}"
+        step = f"wait for {name}{'@' + version if version else ''} {'/'.join(sorted(wanted))}"
         while True:
             try:
                 last = self.component(name)
             except ComponentNotFound:
                 last = None
-            if last and last.state in wanted:
+            if last and last.state in wanted and version in (None, last.version):
                 return last
             now = time.monotonic()
             seen = f"{last.state} (version {last.version})" if last else "not on the core"

@@ -37,9 +37,11 @@ _ADVICE = {
 
 def deploy(client: GreengrassClient, components: Iterable[Component] = (), *, expect: str = "SUCCEEDED",
            within: float = 300.0, remove: Sequence[str] = (), merge: Mapping[str, str] | None = None,
-           update_config: Mapping[str, Any] | None = None) -> DeploymentResult:
+           update_config: Mapping[str, Any] | None = None,
+           failure_handling_policy: str | None = None) -> DeploymentResult:
     """Deploy and expect the deployment to end ``expect`` (SUCCEEDED or FAILED) within ``within`` s."""
-    result = client.deploy(components, merge=merge, remove=remove, update_config=update_config, timeout=within)
+    result = client.deploy(components, merge=merge, remove=remove, update_config=update_config, timeout=within,
+                           failure_handling_policy=failure_handling_policy)
     if result.status.status != expect:
         codes = [*result.status.error_stack, *result.status.error_types]
         advice = next((text for code, text in _ADVICE.items() if code in codes), None)
@@ -52,10 +54,11 @@ def deploy(client: GreengrassClient, components: Iterable[Component] = (), *, ex
 
 
 def expect_component_state(client: GreengrassClient, name: str, state: str | Iterable[str], *,
-                           within: float = 30.0) -> ComponentDetails:
-    """The component reaches ``state`` (e.g. RUNNING, FINISHED) within ``within`` seconds."""
+                           within: float = 30.0, version: str | None = None) -> ComponentDetails:
+    """The component reaches ``state`` (e.g. RUNNING, FINISHED), at ``version`` if given (after a
+    rollback: the previous one), within ``within`` seconds."""
     states = {state} if isinstance(state, str) else set(state)
-    return client.wait_for_state(name, states, timeout=within)
+    return client.wait_for_state(name, states, timeout=within, version=version)
 
 
 def expect_log_line(client: GreengrassClient, name: str, pattern: str | re.Pattern[str], *,
