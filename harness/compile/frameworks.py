@@ -56,16 +56,26 @@ def load_model(framework: str, path: Path, data: bytes) -> LoadedModel:
 
         model = load_onnx(data, path.name)
         return LoadedModel("onnx", onnx_inputs(model), [o.name for o in model.graph.output], model)
-    if framework == "pytorch":
-        import torch
+    try:
+        return _load_pytorch(path) if framework == "pytorch" else _load_tflite(data)
+    except Exception as exc:  # each framework's own parse errors
+        raise CompileError(f"ClientError: {path.name} is not a readable {framework} model "
+                           f"({type(exc).__name__}: {str(exc)[:200]})", step="compile") from None
 
-        program = torch.export.load(str(path))
-        placeholders = [s for s in program.graph_signature.input_specs if s.kind.name == "USER_INPUT"]
-        metas = {n.name: n.meta.get("val") for n in program.graph.nodes if n.op == "placeholder"}
-        inputs = [ModelInput(s.arg.name, tuple(int(d) for d in metas[s.arg.name].shape),
-                             str(metas[s.arg.name].dtype).removeprefix("torch.")) for s in placeholders]
-        return LoadedModel("pytorch", inputs, [f"output{i}" for i in range(len(program.graph_signature.user_outputs))],
-                           program)
+
+def _load_pytorch(path: Path) -> LoadedModel:
+    import torch
+
+    program = torch.export.load(str(path))
+    placeholders = [s for s in program.graph_signature.input_specs if s.kind.name == "USER_INPUT"]
+    metas = {n.name: n.meta.get("val") for n in program.graph.nodes if n.op == "placeholder"}
+    inputs = [ModelInput(s.arg.name, tuple(int(d) for d in metas[s.arg.name].shape),
+                         str(metas[s.arg.name].dtype).removeprefix("torch.")) for s in placeholders]
+    return LoadedModel("pytorch", inputs, [f"output{i}" for i in range(len(program.graph_signature.user_outputs))],
+                       program)
+
+
+def _load_tflite(data: bytes) -> LoadedModel:
     import tflite
 
     model = tflite.Model.GetRootAsModel(data, 0)

@@ -1,0 +1,39 @@
+"""Framework detection, and the one-line error when a framework's package is not installed."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from harness.compile import CompileError, FrameworkUnavailable, compile_model
+from harness.compile.frameworks import detect_framework
+
+
+def test_detect_from_suffix_then_bytes():
+    assert detect_framework(Path("m.onnx"), b"") == "onnx"
+    assert detect_framework(Path("m.pt2"), b"") == "pytorch"
+    assert detect_framework(Path("model"), b"\x1c\0\0\0TFL3....") == "tflite"
+    assert detect_framework(Path("model"), b"PK\x03\x04") == "pytorch"
+
+
+@pytest.mark.parametrize("suffix,framework,package", [(".tflite", "tflite", "tflite"), (".pt2", "pytorch", "torch")])
+def test_missing_framework_package_is_named(tmp_path, suffix, framework, package):
+    model = tmp_path / f"model{suffix}"
+    model.write_bytes(b"\x1c\0\0\0TFL3" + b"\0" * 64)
+    if importlib.util.find_spec(package) is None:
+        with pytest.raises(FrameworkUnavailable, match=f"framework {framework} needs package {package}"):
+            compile_model(model, "ml_c5", "[[1,3,8,8]]", tmp_path / "out", cache_dir=tmp_path / "c")
+    else:  # installed: garbage bytes must still end in a typed error, not a traceback
+        with pytest.raises(CompileError):
+            compile_model(model, "ml_c5", "[[1,3,8,8]]", tmp_path / "out", cache_dir=tmp_path / "c")
+
+
+def test_unreadable_and_corrupt_onnx(tmp_path):
+    with pytest.raises(CompileError, match="cannot read model"):
+        compile_model(tmp_path / "absent.onnx", "ml_c5", "[[1]]", tmp_path / "out", cache_dir=tmp_path / "c")
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\xff" * 50)
+    with pytest.raises(CompileError, match="not a readable ONNX model"):
+        compile_model(bad, "ml_c5", "[[1]]", tmp_path / "out", cache_dir=tmp_path / "c")
