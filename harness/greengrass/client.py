@@ -165,7 +165,7 @@ class GreengrassClient:
 
     def _upload_to_cache(self, entry: StoreEntry, cache: str, timeout: float | None) -> None:
         assert entry.local is not None
-        part = f"{cache}/{entry.sha256_hex}.part"
+        part = f"{cache}/{entry.sha256_hex}.{uuid.uuid4().hex[:8]}.part"  # parallel runs may share a core
         self._put(entry.local, part, step="upload artifact", timeout=timeout)
         got = dict((p, h) for h, p in _sha256sum_lines(self._run(
             ["sha256sum", "--", part], step="verify artifact", timeout=max(self.command_timeout, 120.0)).stdout))

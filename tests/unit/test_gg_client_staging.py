@@ -61,7 +61,10 @@ def test_stage_uploads_once_and_lays_out_a_fresh_store(tmp_path, components):
     Path(tmp_path, "staging", "cache", digest).write_bytes(b"truncated")
     transport.puts.clear()
     client.stage(components)
-    assert [p for p in transport.puts if "/cache/" in p] == [f"{tmp_path}/staging/cache/{digest}.part"]
+    resent = [p for p in transport.puts if "/cache/" in p]
+    assert len(resent) == 1 and resent[0].startswith(f"{tmp_path}/staging/cache/{digest}.")
+    assert Path(tmp_path, "staging", "cache", digest).read_bytes() == model.files["model.zip"].read_bytes()
+    assert not list(Path(tmp_path, "staging", "cache").glob("*.part"))
 
     client.discard_staged(recipe_dir)
     assert not Path(recipe_dir).exists() and Path(recipe_dir2).exists()
