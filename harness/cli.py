@@ -12,6 +12,7 @@ from harness.errors import HilError
 COMMAND_MODULES = [
     "harness.lab.cli",
     "harness.compile.cli",
+    "harness.runtime.cli",
 ]
 
 
