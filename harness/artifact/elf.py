@@ -74,11 +74,12 @@ def _glibc_needed(data: bytes, cls: int, e: str, name: str) -> tuple[int, int] |
         if cls == 64:
             shoff, = struct.unpack_from(e + "Q", data, 0x28)
             shentsize, shnum = struct.unpack_from(e + "HH", data, 0x3A)
-            sh_fmt, off_i, size_i, link_i, info_i = e + "IIQQQQIIQQ", 4, 5, 6, 7
+            sh_fmt = e + "IIQQQQIIQQ"
         else:
             shoff, = struct.unpack_from(e + "I", data, 0x20)
             shentsize, shnum = struct.unpack_from(e + "HH", data, 0x2E)
-            sh_fmt, off_i, size_i, link_i, info_i = e + "IIIIIIIIII", 4, 5, 6, 7
+            sh_fmt = e + "IIIIIIIIII"
+        off_i, link_i, info_i = 4, 6, 7  # sh_offset, sh_link, sh_info
         if shoff == 0 or shnum == 0:
             return None
         if shnum > _MAX_SECTIONS or shentsize < struct.calcsize(sh_fmt):

@@ -153,7 +153,8 @@ def load_meta(artifact_dir: Path) -> ArtifactMeta:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ArtifactError(f"{artifact_dir}: no {META_NAME}", step="inspect",
-                            advice=f"point at the output directory of `hil compile` ({SO_NAME} + {META_NAME})") from None
+                            advice=f"point at the output directory of `hil compile` ({SO_NAME} + {META_NAME})",
+                            ) from None
     except OSError as exc:
         raise ArtifactError(f"{path}: cannot read: {exc.strerror or exc}", step="inspect") from exc
     return parse_meta(raw, source=str(path))

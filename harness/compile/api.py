@@ -56,7 +56,8 @@ def compile_model(model: Path | str, target: str | dict, input_config: str | dic
     key = cache_key({"schema": SCHEMA, "model": model_sha, "name": model.stem, "framework": fw,
                      "inputs": [[i.name, list(i.shape), i.dtype] for i in inputs], "neo": resolved.neo,
                      "tvm_target": resolved.tvm, "cpu_features": list(resolved.cpu_features),
-                     "compiler": versions, "cc": tvm_backend.cc_version(cc), "link": tvm_backend.LINK_OPTIONS})
+                     "compiler": versions, "tvm_package": tvm_backend.tvm_package_version(),
+                     "cc": tvm_backend.cc_version(cc), "link": tvm_backend.LINK_OPTIONS})
     cache = CompileCache(Path(cache_dir) if cache_dir else default_cache_dir())
 
     def produce(tmp: Path) -> None:

@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help='TargetDevice (rasp4b, ml_c5, …) or TargetPlatform JSON {"Os":"LINUX","Arch":"ARM64"}')
     p.add_argument("--input-config", required=True, help='DataInputConfig, e.g. \'{"data": [1,3,224,224]}\'')
     p.add_argument("--framework", choices=FRAMEWORKS, help="default: from the file")
-    p.add_argument("--compiler-options", help='CompilerOptions JSON, e.g. \'{"mcpu": "cortex-a72", "mattr": ["+neon"]}\'')
+    p.add_argument("--compiler-options",
+                   help='CompilerOptions JSON, e.g. \'{"mcpu": "cortex-a72", "mattr": ["+neon"]}\'')
     p.add_argument("-o", "--output", type=Path, required=True, help="output directory (the artifact)")
     p.add_argument("--cache-dir", type=Path, help="compile cache (default $HIL_COMPILE_CACHE or ~/.cache/hil/compile)")
     p.add_argument("--no-cache", action="store_true", help="compile even when the cache has this request")

@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from harness.compile.errors import InputConfigError
+from harness.compile.errors import InputConfigError, TargetError
 from harness.compile.targets import parse_json_option
-from harness.compile.errors import TargetError
 
 MAX_RANK = 8
 MAX_DIM = 1 << 31

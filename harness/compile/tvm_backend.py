@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from functools import cache
@@ -23,12 +24,21 @@ ENTRY = "main"
 
 @cache
 def compiler_versions() -> dict[str, str]:
-    """Versions recorded in compiled.meta (and in the cache key)."""
+    """Versions recorded in compiled.meta: the TVM *release* ("0.27.0" for 0.27.0.post1), as runtimes report it."""
     import tvm
     import tvm_ffi
     from tvm.target import codegen
 
-    return {"tvm": tvm.__version__, "tvm_ffi": tvm_ffi.__version__, "llvm": str(codegen.llvm_version_major())}
+    release = re.match(r"\d+\.\d+\.\d+", tvm.__version__)
+    return {"tvm": release.group(0) if release else tvm.__version__, "tvm_ffi": tvm_ffi.__version__,
+            "llvm": str(codegen.llvm_version_major())}
+
+
+def tvm_package_version() -> str:
+    """The full package version (post releases included), for the cache key."""
+    import tvm
+
+    return tvm.__version__
 
 
 def dlr_abi() -> str:

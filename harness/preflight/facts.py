@@ -7,6 +7,7 @@ wrapper's libpath.py on its own, finds libdlr.so as the wrapper would, and asks 
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -158,8 +159,6 @@ def parse_facts(text: str) -> DeviceFacts:
 
 
 def _runtime(lines: list[str]) -> RuntimeFacts:
-    import json
-
     for line in reversed(lines):
         line = line.strip()
         if line.startswith("{"):
@@ -169,7 +168,8 @@ def _runtime(lines: list[str]) -> RuntimeFacts:
                 break
             if not isinstance(data, dict):
                 break
-            get = lambda k: str(data[k])[:300] if data.get(k) is not None else None  # noqa: E731
-            return RuntimeFacts(get("version"), get("wrapper"), get("libdlr"), get("error"))
+            fields = {k: str(data[k])[:300] for k in ("version", "wrapper", "libdlr", "error")
+                      if data.get(k) is not None}
+            return RuntimeFacts(**fields)
     tail = " | ".join(ln.strip() for ln in lines if ln.strip())[:300]
     return RuntimeFacts(error=tail or "the runtime probe printed nothing")
