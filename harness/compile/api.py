@@ -6,7 +6,6 @@ check operators, and only then spend time in TVM. Errors are typed and worded as
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,13 +21,15 @@ from harness.compile.errors import CompileError
 from harness.compile.frameworks import detect_framework, load_model, to_relax
 from harness.compile.input_config import bind_inputs, parse_input_config
 from harness.compile.targets import ResolvedTarget, resolve_target
+from harness.progress import say
 
 Progress = Callable[[str], None]
 MAX_MODEL_BYTES = 2 << 30
 
 
 def stderr_progress(message: str) -> None:
-    print(f"compile: {message}", file=sys.stderr, flush=True)
+    """Progress on stderr (timestamped, like the rest of `hil`), so stdout stays the artifact path."""
+    say(f"compile: {message}")
 
 
 def compile_model(model: Path | str, target: str | dict, input_config: str | dict | list, output_dir: Path | str,

@@ -5,7 +5,14 @@ from __future__ import annotations
 from harness.errors import FailureClass, HilError
 
 
-class CompileError(HilError):
+class _CompileStepError(HilError):
+    """Errors of the compile step name it unless told otherwise."""
+
+    def __init__(self, detail: str, *, step: str | None = "compile", **kwargs) -> None:
+        super().__init__(detail, step=step, **kwargs)
+
+
+class CompileError(_CompileStepError):
     """The compiler itself failed (TVM lowering, codegen, the cross compiler, the cloud job)."""
 
     failure_class = FailureClass.COMPILE
@@ -15,17 +22,17 @@ class TargetError(CompileError):
     """TargetDevice/TargetPlatform/CompilerOptions not understood; the message lists what is."""
 
 
-class InputConfigError(HilError):
+class FrameworkUnavailable(CompileError):
+    """The framework's importer needs a package that is not installed here."""
+
+
+class InputConfigError(_CompileStepError):
     """DataInputConfig does not parse or does not match the model's inputs."""
 
     failure_class = FailureClass.INPUT_CONFIG
 
 
-class UnsupportedOperatorError(HilError):
+class UnsupportedOperatorError(_CompileStepError):
     """The model uses operators the TVM frontend cannot convert."""
 
     failure_class = FailureClass.UNSUPPORTED_OPERATOR
-
-
-class FrameworkUnavailable(CompileError):
-    """The framework's importer needs a package that is not installed here."""
