@@ -1,0 +1,343 @@
+"""Local deployments: resolve, prepare, apply, wait, then commit — or roll back — with a crash journal.
+
+`config/state.json` (written atomically) is the commit point. Before it, the journal holds the previous
+state, so a nucleus killed at any step comes back with the whole old set; after it, with the whole new
+set. `GG_CRASH_AT=<step>` (one of CRASH_STEPS) makes the nucleus SIGKILL itself at that step, so tests
+can prove this for every step.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import queue
+import shutil
+import signal
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from simulators.greengrass import artifacts
+from simulators.greengrass.configuration import next_configuration
+from simulators.greengrass.document import DeploymentDocument, parse_document
+from simulators.greengrass.errors import (BootstrapError, ComponentBroken, DependencyError, DocumentError,
+                                          GreengrassError, Interrupted, RecipeError)
+from simulators.greengrass.kernel import Kernel, resolve_user, topo_order
+from simulators.greengrass.lifecycle import State
+from simulators.greengrass.platforms import select_manifest
+from simulators.greengrass.recipe import Recipe, parse_recipe
+from simulators.greengrass.semver import Requirement, Version
+from simulators.greengrass.store import Store
+
+CRASH_STEPS = ("journalled", "resolved", "prepared", "stopped", "started", "settled", "committed", "finished")
+_EARLY = ("journalled", "resolved", "prepared")  # nothing on the core has changed yet
+LOGGER = "com.aws.greengrass.deployment.DeploymentService"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Engine:
+    def __init__(self, kernel: Kernel, store: Store, lock: threading.RLock, crash_at: str | None = None) -> None:
+        self.kernel, self.store, self.lock, self.crash_at = kernel, store, lock, crash_at
+        self.log = kernel.logs.main
+        self.queue: queue.Queue[str] = queue.Queue()
+
+    # -- submission ------------------------------------------------------------------------------
+    def submit(self, raw: dict[str, Any]) -> str:
+        doc = parse_document(raw)
+        deployment_id = str(uuid.uuid4())
+        staging = self.store.staging(deployment_id)
+        try:
+            for src, sub in ((doc.recipe_dir, "recipes"), (doc.artifact_dir, "artifacts")):
+                if src is None:
+                    continue
+                if not Path(src).is_dir():
+                    raise DocumentError(f"{'--recipeDir' if sub == 'recipes' else '--artifactDir'} {src} "
+                                        f"is not a directory")
+                shutil.copytree(src, staging / sub)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise DocumentError(f"Could not copy {exc.filename or 'input'}: {exc.strerror or exc}") from None
+        except DocumentError:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self.store.write_record({"deploymentId": deployment_id, "createdOn": _now_ms(), "status": "QUEUED",
+                                 "document": doc.to_json()})
+        self.log.write("INFO", LOGGER, "local-deployment-submitted", deploymentId=deployment_id)
+        self.queue.put(deployment_id)
+        return deployment_id
+
+    def worker(self) -> None:
+        while True:
+            deployment_id = self.queue.get()
+            with self.lock:
+                self.run(deployment_id)
+
+    # -- the deployment --------------------------------------------------------------------------
+    def _crash(self, step: str) -> None:
+        if self.crash_at == step:
+            self.log.write("WARN", LOGGER, "emulator-crash-at", f"SIGKILL at step {step}", step=step)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def _journal(self, journal: dict[str, Any], phase: str) -> None:
+        journal["phase"] = phase
+        self.store.write_journal(journal)
+        self._crash(phase)
+
+    def run(self, deployment_id: str) -> None:
+        record = self.store.record(deployment_id)
+        if record is None or record["status"] != "QUEUED":
+            return
+        doc = parse_document(record["document"])
+        previous = self.store.committed()
+        journal: dict[str, Any] = {"deploymentId": deployment_id, "previous": previous, "backups": {}}
+        self.store.write_journal({**journal, "phase": "journalled"})
+        record["status"] = "IN_PROGRESS"
+        self.store.write_record(record)
+        self.log.write("INFO", LOGGER, "deployment-task-execution", "Start deployment task", deploymentId=deployment_id)
+        self._crash("journalled")
+        try:
+            target = self._resolve(deployment_id, doc, previous, journal)
+            journal["target"] = target
+            self._journal(journal, "resolved")
+            self._prepare(deployment_id, target, previous)
+            self._journal(journal, "prepared")
+        except GreengrassError as exc:
+            self._restore_backups(journal)
+            self._finish(record, "FAILED_NO_STATE_CHANGE", exc)
+            return
+        changed, removed = self._plan(previous, target)
+        try:
+            self._apply(target, changed, removed, journal)
+            broken = self.kernel.wait_settled(list(target["components"]), self.kernel.settings.settle,
+                                              self.kernel.settings.deployment_timeout)
+            if broken:
+                service = self.kernel.services.get(broken)
+                if service is not None and service.state == State.BROKEN:
+                    raise ComponentBroken(f"Service {broken} in broken state")
+                raise ComponentBroken(f"Service {broken} did not reach RUNNING or FINISHED in time",
+                                      stack=("DEPLOYMENT_FAILURE", "COMPONENT_UPDATE_ERROR"))
+            self._journal(journal, "settled")
+        except GreengrassError as exc:
+            self._failed(record, doc, journal, previous, target, changed, removed, exc)
+            return
+        journal["outcome"] = {"detailed": "SUCCESSFUL"}
+        self.store.write_journal(journal)
+        self.store.commit(target)
+        self._crash("committed")
+        self._finish(record, "SUCCESSFUL", None)
+
+    def _failed(self, record: dict, doc: DeploymentDocument, journal: dict, previous: dict, target: dict,
+                changed: list[str], removed: list[str], exc: GreengrassError) -> None:
+        self.log.write("ERROR", LOGGER, "deployment-failed", exc.message, deploymentId=record["deploymentId"],
+                       policy=doc.failure_policy)
+        if doc.failure_policy == "DO_NOTHING":
+            journal["outcome"] = {"detailed": "FAILED_ROLLBACK_NOT_REQUESTED", "error": _err(exc)}
+            self.store.write_journal(journal)
+            self.store.commit(target)
+            self._finish(record, "FAILED_ROLLBACK_NOT_REQUESTED", exc)
+            return
+        self._journal(journal, "rolling-back")
+        detailed = self._rollback(previous, target, changed, removed, journal)
+        self._finish(record, detailed, exc)
+
+    # -- steps -----------------------------------------------------------------------------------
+    def _staged_recipes(self, deployment_id: str) -> list[tuple[Recipe, str]]:
+        out = []
+        recipe_dir = self.store.staging(deployment_id) / "recipes"
+        for path in sorted(recipe_dir.rglob("*")) if recipe_dir.exists() else []:
+            fmt = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}.get(path.suffix.lower())
+            if fmt is None or not path.is_file():
+                continue
+            try:
+                out.append((parse_recipe(path.read_text(errors="replace"), fmt), fmt))
+            except RecipeError as exc:
+                raise type(exc)(f"Recipe file {path.name}: {exc.message}") from None
+        return out
+
+    def _resolve(self, deployment_id: str, doc: DeploymentDocument, previous: dict, journal: dict) -> dict:
+        for recipe, fmt in self._staged_recipes(deployment_id):
+            existing = self.store.recipe_path(recipe.name, str(recipe.version), fmt)
+            if recipe.name in previous["components"] and existing.is_file():
+                journal["backups"][str(existing)] = existing.read_text()
+            self.store.write_journal({**journal, "phase": "journalled"})
+            self.store.save_recipe(recipe, fmt)
+        groups = copy.deepcopy(previous["groups"])
+        mine = groups.setdefault(doc.group, {})
+        for name in doc.remove:
+            mine.pop(name, None)
+        mine.update(doc.merge)
+        groups = {g: roots for g, roots in groups.items() if roots}
+        requirements: dict[str, list[tuple[str, Requirement]]] = {}
+        for group, roots in sorted(groups.items()):
+            for name, version in roots.items():
+                requirements.setdefault(name, []).append((group, Requirement.parse(f"={version}")))
+        chosen: dict[str, Recipe] = {}
+        for _ in range(64):
+            stable = True
+            for name, reqs in list(requirements.items()):
+                recipe = self._pick(name, reqs, previous)
+                if name not in chosen or chosen[name].version != recipe.version:
+                    chosen[name] = recipe
+                    stable = False
+                    for dep, spec in recipe.dependencies.items():
+                        reqs_of_dep = [r for r in requirements.get(dep, []) if r[0] != name]
+                        requirements[dep] = reqs_of_dep + [(name, spec.requirement)]
+            if stable:
+                break
+        needed = self._reachable(groups, chosen)
+        topo_order({n: list(chosen[n].dependencies) for n in needed})  # raises on a cycle
+        components = {}
+        for name in sorted(needed):
+            recipe = chosen[name]
+            old = previous["components"].get(name)
+            config = next_configuration(old["configuration"] if old else None, recipe.default_config,
+                                        doc.config_update.get(name))
+            components[name] = {"version": str(recipe.version), "configuration": config,
+                                "root": any(name in roots for roots in groups.values())}
+        return {"groups": groups, "components": components}
+
+    def _pick(self, name: str, reqs: list[tuple[str, Requirement]], previous: dict) -> Recipe:
+        ok = [v for v in self.store.versions(name) if all(r.allows(v) for _, r in reqs)]
+        active = previous["components"].get(name, {}).get("version")
+        if active and Version.parse(active) in ok:
+            version = Version.parse(active)
+        elif ok:
+            version = max(ok)
+        else:
+            constraints = ", ".join(f"{who} requires {req}" for who, req in reqs)
+            raise DependencyError(
+                "No local or cloud component version satisfies the requirements. Check whether the version "
+                "constraints conflict and that the component exists in your AWS account with a version that "
+                "matches the version constraints. If the version constraints conflict, revise deployments to "
+                f"resolve the conflict. Component {name} version constraints: {constraints}.")
+        recipe = self.store.load_recipe(name, str(version))
+        assert recipe is not None
+        return recipe
+
+    @staticmethod
+    def _reachable(groups: dict, chosen: dict[str, Recipe]) -> set[str]:
+        todo = [n for roots in groups.values() for n in roots]
+        seen: set[str] = set()
+        while todo:
+            n = todo.pop()
+            if n not in seen:
+                seen.add(n)
+                todo += list(chosen[n].dependencies)
+        return seen
+
+    def _prepare(self, deployment_id: str, target: dict, previous: dict) -> None:
+        source = self.store.staging(deployment_id) / "artifacts"
+        owner = resolve_user(self.kernel.settings.run_as)
+        for name, entry in target["components"].items():
+            recipe = self.store.load_recipe(name, entry["version"])
+            assert recipe is not None
+            manifest = select_manifest(recipe, self.kernel.platform)
+            artifacts.prepare(recipe, manifest, source if source.is_dir() else None, self.kernel.root, owner)
+
+    def _plan(self, previous: dict, target: dict) -> tuple[list[str], list[str]]:
+        """Components to (re)start (new, changed, broken, or a HARD dependency changed) and to remove."""
+        prev, new = previous["components"], target["components"]
+        changed = {n for n, e in new.items()
+                   if n not in prev or prev[n]["version"] != e["version"]
+                   or prev[n]["configuration"] != e["configuration"]
+                   or (n in self.kernel.services and self.kernel.services[n].state in (State.BROKEN, State.ERRORED))}
+        grew = True
+        while grew:
+            grew = False
+            for n in new:
+                if n in changed:
+                    continue
+                recipe = self.store.load_recipe(n, new[n]["version"])
+                if recipe and any(d in changed and dep.kind == "HARD" for d, dep in recipe.dependencies.items()):
+                    changed.add(n)
+                    grew = True
+        return sorted(changed), sorted(set(prev) - set(new))
+
+    def _apply(self, target: dict, changed: list[str], removed: list[str], journal: dict) -> None:
+        self.kernel.stop([n for n in changed if n in self.kernel.services] + removed)
+        for name in removed:
+            self.kernel.remove(name)
+        self._journal(journal, "stopped")
+        comps = target["components"]
+        for name in changed:
+            service = self.kernel.install(self.kernel.spec_for(name, comps))
+            rc = service.bootstrap()
+            if rc not in (None, 0, 100, 101):
+                raise BootstrapError(f"Service {name} Bootstrap step failed with exit code {rc}")
+        self.kernel.start(changed)
+        self._journal(journal, "started")
+
+    def _rollback(self, previous: dict, target: dict, changed: list[str], removed: list[str],
+                  journal: dict) -> str:
+        prev = previous["components"]
+        self.kernel.stop([n for n in changed if n in self.kernel.services])
+        for name in [n for n in target["components"] if n not in prev]:
+            self.kernel.remove(name)
+        self._restore_backups(journal)
+        restore = [n for n in prev if n in changed or n in removed]
+        try:
+            for name in restore:
+                self.kernel.install(self.kernel.spec_for(name, prev))
+            self.kernel.start(restore)
+        except (GreengrassError, OSError) as exc:
+            self.log.write("ERROR", LOGGER, "rollback-failed", str(exc))
+            return "FAILED_UNABLE_TO_ROLLBACK"
+        broken = self.kernel.wait_settled(list(prev), self.kernel.settings.settle,
+                                          self.kernel.settings.deployment_timeout)
+        return "FAILED_UNABLE_TO_ROLLBACK" if broken else "FAILED_ROLLBACK_COMPLETE"
+
+    def _restore_backups(self, journal: dict) -> None:
+        for path, text in journal.get("backups", {}).items():
+            Path(path).write_text(text)
+
+    def _finish(self, record: dict, detailed: str, exc: GreengrassError | None, cleanup: bool = True) -> None:
+        record.update({"status": "SUCCEEDED" if detailed == "SUCCESSFUL" else "FAILED",
+                       "detailedStatus": detailed, **_err(exc)})
+        self.store.write_record(record)
+        self.log.write("INFO" if exc is None else "ERROR", LOGGER, "deployment-finished",
+                       deploymentId=record["deploymentId"], detailedStatus=detailed)
+        self._crash("finished")
+        self.store.clear_journal()
+        shutil.rmtree(self.store.staging(record["deploymentId"]), ignore_errors=True)
+        if cleanup:
+            self.store.remove_stale({n: e["version"] for n, e in self.store.committed()["components"].items()})
+
+    # -- recovery after a crash -------------------------------------------------------------------
+    def recover(self) -> None:
+        """Finish what a killed nucleus left: journal → whole old or whole new; requeue queued work."""
+        journal = self.store.journal()
+        if journal is not None:
+            record = self.store.record(journal["deploymentId"]) or {
+                "deploymentId": journal["deploymentId"], "createdOn": _now_ms(), "document": {}}
+            outcome = journal.get("outcome")
+            committed = self.store.committed()
+            if outcome and committed == journal.get("target"):
+                error = outcome.get("error")
+                exc = GreengrassError(error["failureCause"], stack=tuple(error["errorStack"]),
+                                      types=tuple(error["errorTypes"])) if error else None
+                self._finish(record, outcome["detailed"], exc, cleanup=False)
+            else:
+                self._restore_backups(journal)
+                phase = journal.get("phase", "journalled")
+                detailed = "FAILED_NO_STATE_CHANGE" if phase in _EARLY else "FAILED_ROLLBACK_COMPLETE"
+                self._finish(record, detailed, Interrupted(
+                    f"Deployment interrupted: the nucleus stopped during step '{phase}'; "
+                    f"the previous components and configuration were restored"), cleanup=False)
+        for record in self.store.records():
+            if record["status"] == "IN_PROGRESS":
+                self._finish(record, "FAILED_NO_STATE_CHANGE", Interrupted(
+                    "Deployment interrupted before it changed anything"), cleanup=False)
+            elif record["status"] == "QUEUED":
+                self.queue.put(record["deploymentId"])
+        self.store.remove_stale({n: e["version"] for n, e in self.store.committed()["components"].items()})
+
+
+def _err(exc: GreengrassError | None) -> dict[str, Any]:
+    if exc is None:
+        return {}
+    return {"errorStack": list(exc.stack), "errorTypes": list(exc.types), "failureCause": exc.message}

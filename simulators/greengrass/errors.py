@@ -1,0 +1,90 @@
+"""Typed emulator errors carrying Greengrass deployment error codes, error types and the failure cause.
+
+The codes and types are the nucleus's own (DeploymentErrorCode / DeploymentErrorType), so a deployment
+record reads like one from a real core.
+"""
+
+from __future__ import annotations
+
+
+class GreengrassError(Exception):
+    """Base of every error the emulator raises on purpose: message + error stack + error types."""
+
+    stack: tuple[str, ...] = ("DEPLOYMENT_FAILURE",)
+    types: tuple[str, ...] = ()
+
+    def __init__(self, message: str, *, stack: tuple[str, ...] | None = None,
+                 types: tuple[str, ...] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if stack is not None:
+            self.stack = stack
+        if types is not None:
+            self.types = types
+
+
+class RecipeError(GreengrassError):
+    stack = ("DEPLOYMENT_FAILURE", "COMPONENT_PACKAGE_LOADING_ERROR", "RECIPE_PARSE_ERROR")
+    types = ("COMPONENT_RECIPE_ERROR",)
+
+
+class VersionError(RecipeError):
+    stack = ("DEPLOYMENT_FAILURE", "COMPONENT_PACKAGE_LOADING_ERROR", "COMPONENT_VERSION_NOT_VALID")
+
+
+class NoMatchingPlatform(GreengrassError):
+    stack = ("DEPLOYMENT_FAILURE", "COMPONENT_PACKAGE_LOADING_ERROR")
+    types = ("COMPONENT_RECIPE_ERROR",)
+
+
+class DependencyError(GreengrassError):
+    stack = ("DEPLOYMENT_FAILURE", "NO_AVAILABLE_COMPONENT_VERSION", "COMPONENT_VERSION_REQUIREMENTS_NOT_MET")
+    types = ("REQUEST_ERROR",)
+
+
+class CircularDependency(DependencyError):
+    stack = ("DEPLOYMENT_FAILURE", "COMPONENT_CIRCULAR_DEPENDENCY_ERROR")
+
+
+class ArtifactError(GreengrassError):
+    stack = ("DEPLOYMENT_FAILURE", "ARTIFACT_DOWNLOAD_ERROR")
+    types = ("DEVICE_ERROR",)
+
+
+class ChecksumMismatch(ArtifactError):
+    stack = ("DEPLOYMENT_FAILURE", "ARTIFACT_DOWNLOAD_ERROR", "ARTIFACT_CHECKSUM_MISMATCH")
+    types = ("COMPONENT_RECIPE_ERROR",)
+
+
+class UnarchiveError(ArtifactError):
+    stack = ("DEPLOYMENT_FAILURE", "IO_ERROR", "IO_UNZIP_ERROR")
+    types = ("DEVICE_ERROR",)
+
+
+class DocumentError(GreengrassError):
+    stack = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_DOCUMENT_NOT_VALID")
+    types = ("REQUEST_ERROR",)
+
+
+class ConfigurationError(GreengrassError):
+    stack = ("DEPLOYMENT_FAILURE", "COMPONENT_CONFIGURATION_NOT_VALID")
+    types = ("REQUEST_ERROR",)
+
+
+class ComponentBroken(GreengrassError):
+    stack = ("DEPLOYMENT_FAILURE", "COMPONENT_UPDATE_ERROR", "COMPONENT_BROKEN")
+    types = ("USER_COMPONENT_ERROR",)
+
+
+class BootstrapError(GreengrassError):
+    stack = ("DEPLOYMENT_FAILURE", "COMPONENT_UPDATE_ERROR", "COMPONENT_BOOTSTRAP_ERROR")
+    types = ("USER_COMPONENT_ERROR",)
+
+
+class Interrupted(GreengrassError):
+    stack = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_INTERRUPTED")
+    types = ("NUCLEUS_ERROR",)
+
+
+class IpcError(GreengrassError):
+    """The CLI could not talk to the nucleus, or the nucleus refused the request."""

@@ -1,0 +1,327 @@
+"""One component's lifecycle as an explicit state machine running its scripts with `sh -c`.
+
+NEW → INSTALLED → STARTING → RUNNING/FINISHED; a failing step goes to ERRORED, runs Recover and retries;
+after `broken_after` errors (Greengrass: 3) the component is BROKEN until restarted or redeployed.
+Every script runs in its own process group (killed whole on timeout or stop), as the component user
+unless the step RequiresPrivilege.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from simulators.greengrass.logs import LogFile
+from simulators.greengrass.recipe import Step
+
+
+class State(StrEnum):
+    NEW = "NEW"
+    INSTALLED = "INSTALLED"
+    STARTING = "STARTING"
+    RUNNING = "RUNNING"
+    STOPPING = "STOPPING"
+    ERRORED = "ERRORED"
+    BROKEN = "BROKEN"
+    FINISHED = "FINISHED"
+
+
+# transitions the nucleus allows; anything else is a bug in the emulator, not in a component
+TRANSITIONS: dict[State, set[State]] = {
+    State.NEW: {State.INSTALLED, State.ERRORED, State.STOPPING, State.FINISHED},
+    State.INSTALLED: {State.NEW, State.STARTING, State.STOPPING, State.ERRORED, State.FINISHED},
+    State.STARTING: {State.RUNNING, State.FINISHED, State.ERRORED, State.STOPPING},
+    State.RUNNING: {State.FINISHED, State.ERRORED, State.STOPPING},
+    State.STOPPING: {State.FINISHED, State.ERRORED, State.NEW, State.INSTALLED},
+    State.ERRORED: {State.NEW, State.INSTALLED, State.BROKEN, State.STOPPING, State.FINISHED},
+    State.BROKEN: {State.NEW, State.INSTALLED, State.STOPPING, State.FINISHED},
+    State.FINISHED: {State.NEW, State.INSTALLED, State.STOPPING, State.ERRORED},
+}
+SETTLED = (State.RUNNING, State.FINISHED)
+
+
+@dataclass
+class Timings:
+    retry_delay: float = 1.0
+    broken_after: int = 3
+    stop_grace: float = 5.0
+
+
+@dataclass
+class ServiceSpec:
+    """Everything needed to run one component version, variables already interpolated."""
+
+    name: str
+    version: str
+    configuration: dict
+    dependencies: dict[str, str]  # name -> HARD/SOFT
+    steps: dict[str, Step]
+    setenv: dict[str, str]
+    work_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    run_as: tuple[int, int] | None = None  # (uid, gid); None = the nucleus's own user
+
+
+class ProcessTable:
+    """Process groups the nucleus started, by component, so a stop or an error can kill them whole."""
+
+    def __init__(self) -> None:
+        self._groups: dict[int, tuple[str, subprocess.Popen]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, proc: subprocess.Popen, owner: str) -> None:
+        with self._lock:
+            self._groups[proc.pid] = (owner, proc)
+
+    def discard(self, pgid: int) -> None:
+        with self._lock:
+            self._groups.pop(pgid, None)
+
+    def of(self, owner: str) -> list[subprocess.Popen]:
+        with self._lock:
+            return [p for o, p in self._groups.values() if o == owner]
+
+
+def kill_group(proc: subprocess.Popen, grace: float) -> None:
+    """SIGTERM the script's whole process group, then SIGKILL what is left after `grace` seconds."""
+    pgid = proc.pid
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        proc.poll()  # reap the leader so a zombie does not keep the group alive
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.02)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+class Service:
+    """A running component: its state machine and the worker thread that drives its scripts."""
+
+    def __init__(self, spec: ServiceSpec, *, log: LogFile, main_log: LogFile, processes: ProcessTable,
+                 timings: Timings, deps_ready: Callable[[ServiceSpec], bool],
+                 on_state: Callable[[Service], None]) -> None:
+        self.spec = spec
+        self.state = State.NEW
+        self.errors = 0
+        self.last_error = ""
+        self._log, self._main, self._processes, self._timings = log, main_log, processes, timings
+        self._deps_ready, self._on_state = deps_ready, on_state
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- state machine ---------------------------------------------------------------------------
+    def _set(self, new: State, *, worker: bool = True) -> None:
+        with self._lock:
+            if worker and self._stop.is_set():
+                return  # a stop request owns the state from here on
+            old = self.state
+            if new == old:
+                return
+            if new not in TRANSITIONS[old]:
+                raise RuntimeError(f"illegal lifecycle transition {old} -> {new} for {self.spec.name}")
+            self.state = new
+        self._main.write("INFO", "com.aws.greengrass.lifecyclemanager.GenericExternalService", "service-set-state",
+                         serviceName=self.spec.name, currentState=old, newState=new)
+        self._on_state(self)
+
+    # -- control (called from other threads) ----------------------------------------------------
+    def start(self, install: bool = True) -> None:
+        """Run the lifecycle (Install unless `install` is False) in a fresh worker thread."""
+        self.join()
+        with self._lock:
+            self._stop.clear()
+            self.errors = 0
+            self._set(State.NEW if install else State.INSTALLED, worker=False)
+            self._thread = threading.Thread(target=self._worker, args=(install,), daemon=True,
+                                            name=f"lifecycle-{self.spec.name}")
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Shutdown script, then the whole process groups; ends FINISHED."""
+        self._stop.set()
+        with self._lock:
+            was = self.state
+            if was not in (State.FINISHED, State.STOPPING):
+                self._set(State.STOPPING, worker=False)
+        if was in (State.RUNNING, State.STARTING, State.INSTALLED, State.ERRORED, State.NEW) \
+                and "Shutdown" in self.spec.steps:
+            self._run_step("Shutdown", self.spec.steps["Shutdown"])
+        for proc in self._processes.of(self.spec.name):
+            kill_group(proc, self._timings.stop_grace)
+            self._processes.discard(proc.pid)
+        self.join()
+        with self._lock:
+            if self.state != State.FINISHED:
+                self._set(State.FINISHED, worker=False)
+
+    def bootstrap(self) -> int | None:
+        """Run the Bootstrap step (new or changed version only); None when there is none."""
+        step = self.spec.steps.get("Bootstrap")
+        if step is None or self._skip(step):
+            return None
+        return self._run_step("Bootstrap", step)
+
+    def join(self, timeout: float = 30.0) -> None:
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout)
+
+    # -- worker ----------------------------------------------------------------------------------
+    def _worker(self, install: bool) -> None:
+        phase = "install" if install else "start"
+        while not self._stop.is_set():
+            failed = self._install() if phase == "install" else self._start()
+            if self._stop.is_set():
+                return
+            if failed is None:
+                phase = "start"
+                continue
+            if failed == "":
+                return  # settled (RUNNING after Startup, or FINISHED); stays until stopped
+            if self._error(failed) or self._stop.wait(self._timings.retry_delay):
+                return
+            self._set(State.NEW if phase == "install" else State.INSTALLED)
+
+    def _install(self) -> str | None:
+        step = self.spec.steps.get("Install")
+        if step is not None and not self._skip(step):
+            rc = self._run_step("Install", step)
+            if rc != 0:
+                return f"Install step failed ({_describe(rc)})"
+        if not self._stop.is_set():
+            self._set(State.INSTALLED)
+        return None
+
+    def _start(self) -> str:
+        while not self._deps_ready(self.spec):
+            if self._stop.wait(0.05):
+                return ""
+        self._set(State.STARTING)
+        startup, run = self.spec.steps.get("Startup"), self.spec.steps.get("Run")
+        if startup is not None and not self._skip(startup):
+            rc = self._run_step("Startup", startup)
+            if rc != 0:
+                return f"Startup step failed ({_describe(rc)})"
+            self._set(State.RUNNING)
+            return ""
+        if run is not None and not self._skip(run):
+            proc = self._spawn("Run", run)
+            if proc is None:
+                return "Run step could not be started"
+            self._set(State.RUNNING)
+            rc = self._wait(proc, run.timeout)
+            if self._stop.is_set():
+                return ""
+            if rc == 0:
+                self._set(State.FINISHED)
+                return ""
+            return f"Run step failed ({_describe(rc)})"
+        self._set(State.FINISHED)
+        return ""
+
+    def _error(self, reason: str) -> bool:
+        """ERRORED, Recover, maybe BROKEN; True when the worker should end."""
+        self.errors += 1
+        self.last_error = reason
+        self._main.write("ERROR", "com.aws.greengrass.lifecyclemanager.GenericExternalService", "service-errored",
+                         reason, serviceName=self.spec.name, errorCount=self.errors)
+        self._set(State.ERRORED)
+        for proc in self._processes.of(self.spec.name):
+            kill_group(proc, self._timings.stop_grace)
+            self._processes.discard(proc.pid)
+        recover = self.spec.steps.get("Recover")
+        if recover is not None and not self._skip(recover):
+            self._run_step("Recover", recover)
+        if self.errors >= self._timings.broken_after:
+            self._set(State.BROKEN)
+            return True
+        return False
+
+    # -- processes -------------------------------------------------------------------------------
+    def _skip(self, step: Step) -> bool:
+        if not step.skipif:
+            return False
+        kind, _, arg = step.skipif.partition(" ")
+        arg = arg.strip()
+        return shutil.which(arg) is not None if kind == "onpath" else os.path.exists(arg)
+
+    def _spawn(self, name: str, step: Step) -> subprocess.Popen | None:
+        spec = self.spec
+        env = {**spec.env, **spec.setenv, **step.setenv}
+        user = None if step.requires_privilege else spec.run_as
+        spec.work_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            proc = subprocess.Popen(
+                ["/bin/sh", "-c", step.script], cwd=spec.work_dir, env=env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                user=user[0] if user else None, group=user[1] if user else None,
+                extra_groups=[] if user else None)
+        except OSError as exc:
+            self._main.write("ERROR", "com.aws.greengrass.lifecyclemanager.GenericExternalService",
+                             "shell-runner-start-failed", str(exc), serviceName=spec.name, step=name)
+            return None
+        self._processes.add(proc, spec.name)
+        script = f"services.{spec.name}.lifecycle.{name}"
+        for stream, level, label in ((proc.stdout, "INFO", "stdout"), (proc.stderr, "WARN", "stderr")):
+            threading.Thread(target=self._copy, args=(stream, level, label, script), daemon=True,
+                             name="Copier").start()
+        return proc
+
+    def _copy(self, stream, level: str, label: str, script: str) -> None:  # type: ignore[no-untyped-def]
+        for raw in iter(stream.readline, b""):
+            self._log.write(level, self.spec.name, label, raw.decode(errors="replace").rstrip("\n"),
+                            scriptName=script, serviceName=self.spec.name, currentState=self.state)
+        stream.close()
+
+    def _wait(self, proc: subprocess.Popen, timeout: float | None) -> int:
+        try:
+            rc = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+            rc = -9999  # marks a timeout
+        try:  # a Startup step may leave daemons in its group; only forget groups that are empty
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            self._processes.discard(proc.pid)
+        return rc
+
+    def _run_step(self, name: str, step: Step) -> int:
+        proc = self._spawn(name, step)
+        if proc is None:
+            return 127
+        rc = self._wait(proc, step.timeout)
+        if rc == -9999:
+            self._main.write("ERROR", "com.aws.greengrass.lifecyclemanager.GenericExternalService",
+                             "service-step-timeout", f"{name} timed out after {step.timeout:g}s",
+                             serviceName=self.spec.name)
+        return rc
+
+
+def _describe(rc: int) -> str:
+    if rc == -9999:
+        return "timed out"
+    if rc < 0:
+        return f"killed by signal {-rc}"
+    return f"exit code {rc}"

@@ -1,0 +1,293 @@
+"""The Greengrass core emulator end to end: real supervised nucleus + real bin/greengrass-cli processes."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from simulators.greengrass.localcore import LocalCore, recipe, write_recipe
+
+# Parsing rules copied from the AWS Greengrass Testing Framework (aws-greengrass/aws-greengrass-testing,
+# aws-greengrass-testing-features-api/.../features/GreengrassCliSteps.java):
+#  - deployment status: first line containing ":" split on ": " into exactly two parts, part 2 is the status
+#  - component state: response.contains(String.format("State: %s", status))
+GTF_STATUS_LINE = re.compile(r"^[^:\n]*: (?P<status>[^:\n]*)$")  # == split(": ") giving exactly two parts
+GTF_STATE = "State: {}"
+DEPLOYMENT_ID = re.compile(r"^Local deployment submitted! Deployment Id: ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
+                           r"[0-9a-f]{4}-[0-9a-f]{12})$")
+
+
+def gtf_status(output: str) -> str:
+    first = next(line for line in output.split("\n") if ":" in line)
+    parts = first.split(": ")
+    return parts[1] if len(parts) == 2 else "UNKNOWN"
+
+
+@pytest.fixture
+def core(tmp_path: Path):
+    c = LocalCore(tmp_path / "gg")
+    c.start()
+    yield c
+    c.stop()
+
+
+def sleeper(message: str = "{configuration:/Message}") -> dict:
+    return {"Run": f"echo run {message}; exec sleep 60"}
+
+
+def test_install_upgrade_remove(core: LocalCore, tmp_path: Path) -> None:
+    recipes = tmp_path / "recipes"
+    write_recipe(recipes, recipe("com.ex.App", "1.0.0", sleeper(), config={"Message": "one"}))
+    dep = core.deploy("--recipeDir", str(recipes), "--merge", "com.ex.App=1.0.0")
+    assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
+    details = core.cli("component", "details", "--name", "com.ex.App").stdout
+    assert GTF_STATE.format("RUNNING") in details and "Version: 1.0.0" in details
+    assert 'Configuration: {"Message":"one"}' in details
+    assert (core.root / "packages" / "recipes" / "com.ex.App-1.0.0.yaml").is_file()
+    assert "run one" in (core.root / "logs" / "com.ex.App.log").read_text()
+
+    write_recipe(recipes, recipe("com.ex.App", "2.0.0", sleeper(), config={"Message": "two", "New": 1}))
+    dep = core.deploy("--recipeDir", str(recipes), "--merge", "com.ex.App=2.0.0",
+                      "--update-config", json.dumps({"com.ex.App": {"MERGE": {"Extra": True}}}))
+    assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
+    app = core.components()["com.ex.App"]
+    # configuration carries over, new default keys are added, MERGE applies on top
+    assert app["Version"] == "2.0.0" and json.loads(app["Configuration"]) == {"Message": "one", "New": 1,
+                                                                             "Extra": True}
+    assert not (core.root / "packages" / "recipes" / "com.ex.App-1.0.0.yaml").exists()
+
+    dep = core.deploy("--update-config", json.dumps({"com.ex.App": {"RESET": ["/Message"]}}))
+    assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
+    assert json.loads(core.components()["com.ex.App"]["Configuration"])["Message"] == "two"
+
+    dep = core.deploy("--remove", "com.ex.App")
+    assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
+    assert "com.ex.App" not in core.components()
+    assert not list((core.root / "packages" / "recipes").iterdir())
+
+
+def test_dependency_order_and_variables(core: LocalCore, tmp_path: Path) -> None:
+    recipes, order = tmp_path / "recipes", tmp_path / "order.txt"
+    write_recipe(recipes, recipe("com.ex.Lib", "1.2.0", {
+        "Install": f"sleep 0.2; echo lib >> {order}", "Run": "exec sleep 60"}, config={"Port": 8080}))
+    write_recipe(recipes, recipe("com.ex.Lib", "2.0.0", {"Run": "exec sleep 60"}))
+    write_recipe(recipes, recipe("com.ex.App", "1.0.0", {
+        "Install": f"echo app >> {order}",
+        "Run": "echo port={com.ex.Lib:configuration:/Port} work={com.ex.Lib:work:path} "
+               "root={kernel:rootPath} thing={iot:thingName} unknown={nope:x}; exec sleep 60"},
+        dependencies={"com.ex.Lib": {"VersionRequirement": ">=1.0.0 <2.0.0", "DependencyType": "HARD"}}))
+    dep = core.deploy("--recipeDir", str(recipes), "--merge", "com.ex.App=1.0.0")
+    assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
+    comps = core.components()
+    assert comps["com.ex.Lib"]["Version"] == "1.2.0"  # highest version inside the range, not 2.0.0
+    log = (core.root / "logs" / "com.ex.App.log").read_text()
+    assert f"port=8080 work={core.root}/work/com.ex.Lib root={core.root} thing=hil-core unknown={{nope:x}}" in log
+    # App's Install waits for nothing, but its start waits for Lib; Lib installed before App started
+    greengrass_log = (core.root / "logs" / "greengrass.log").read_text()
+    lib_running = greengrass_log.index("serviceName=com.ex.Lib, currentState=STARTING, newState=RUNNING")
+    app_starting = greengrass_log.index("serviceName=com.ex.App, currentState=INSTALLED, newState=STARTING")
+    assert lib_running < app_starting
+
+
+def test_run_exit_1_goes_errored_then_broken(core: LocalCore, tmp_path: Path) -> None:
+    recipes = tmp_path / "recipes"
+    write_recipe(recipes, recipe("com.ex.Crash", "1.0.0", {"Run": "echo boom >&2; exit 1",
+                                                            "Recover": f"echo recovered >> {tmp_path}/rec"}))
+    dep = core.deploy("--recipeDir", str(recipes), "--merge", "com.ex.Crash=1.0.0")
+    st = core.wait_deployment(dep)
+    assert st["status"] == "FAILED"
+    assert st["Detailed Status"] == "FAILED_ROLLBACK_COMPLETE"
+    assert "COMPONENT_BROKEN" in st["Deployment Error Stack"]
+    assert "USER_COMPONENT_ERROR" in st["Deployment Error Types"]
+    assert st["Failure Cause"] == "Service com.ex.Crash in broken state"
+    log = (core.root / "logs" / "greengrass.log").read_text()
+    assert log.count("serviceName=com.ex.Crash, currentState=RUNNING, newState=ERRORED") == 3
+    assert "currentState=ERRORED, newState=BROKEN" in log
+    assert (tmp_path / "rec").read_text().count("recovered") == 3
+    assert "stderr. boom" in (core.root / "logs" / "com.ex.Crash.log").read_text()
+    assert "com.ex.Crash" not in core.components()  # rolled back to the empty set
+
+
+def test_do_nothing_leaves_component_broken(core: LocalCore, tmp_path: Path) -> None:
+    recipes = tmp_path / "recipes"
+    write_recipe(recipes, recipe("com.ex.Crash", "1.0.0", {"Run": "exit 3"}))
+    dep = core.deploy("--recipeDir", str(recipes), "--merge", "com.ex.Crash=1.0.0",
+                      "--failure-handling-policy", "DO_NOTHING")
+    st = core.wait_deployment(dep)
+    assert (st["status"], st["Detailed Status"]) == ("FAILED", "FAILED_ROLLBACK_NOT_REQUESTED")
+    assert GTF_STATE.format("BROKEN") in core.cli("component", "details", "-n", "com.ex.Crash").stdout
+    # a CLI restart gives the broken component another round of three tries
+    core.cli("component", "restart", "--names", "com.ex.Crash")
+    core.wait_state("com.ex.Crash", "BROKEN")
+
+
+def test_install_failure_rolls_back_to_previous_version_and_config(core: LocalCore, tmp_path: Path) -> None:
+    recipes = tmp_path / "recipes"
+    write_recipe(recipes, recipe("com.ex.App", "1.0.0", sleeper(), config={"Message": "v1"}))
+    dep = core.deploy("--recipeDir", str(recipes), "--merge", "com.ex.App=1.0.0",
+                      "-c", json.dumps({"com.ex.App": {"MERGE": {"Message": "custom"}}}))
+    assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
+    write_recipe(recipes, recipe("com.ex.App", "2.0.0", {"Install": "exit 7", **sleeper()}, config={"Message": "v2"}))
+    dep = core.deploy("--recipeDir", str(recipes), "--merge", "com.ex.App=2.0.0",
+                      "-c", json.dumps({"com.ex.App": {"MERGE": {"Message": "new"}}}))
+    st = core.wait_deployment(dep)
+    assert (st["status"], st["Detailed Status"]) == ("FAILED", "FAILED_ROLLBACK_COMPLETE")
+    assert st["Failure Cause"] == "Service com.ex.App in broken state"
+    app = core.components()["com.ex.App"]
+    assert (app["Version"], app["State"], json.loads(app["Configuration"])) == ("1.0.0", "RUNNING",
+                                                                               {"Message": "custom"})
+    assert sorted(p.name for p in (core.root / "packages" / "recipes").iterdir()) == ["com.ex.App-1.0.0.yaml"]
+    assert (core.root / "packages" / "recipes" / "com.ex.App-1.0.0.yaml").is_file()
+    assert "run custom" in (core.root / "logs" / "com.ex.App.log").read_text().splitlines()[-1]
+
+
+def test_no_manifest_for_this_architecture(tmp_path: Path) -> None:
+    core = LocalCore(tmp_path / "gg", platform_override={"architecture": "aarch64"})
+    core.start()
+    try:
+        recipes = tmp_path / "recipes"
+        write_recipe(recipes, recipe("com.ex.X86", "1.0.0", sleeper(), platform={"os": "linux", "architecture": "amd64"}))
+        dep = core.deploy("--recipeDir", str(recipes), "--merge", "com.ex.X86=1.0.0")
+        st = core.wait_deployment(dep)
+        assert (st["status"], st["Detailed Status"]) == ("FAILED", "FAILED_NO_STATE_CHANGE")
+        assert st["Failure Cause"] == ("Failed to find usable recipe for current platform: {os=linux, "
+                                       "architecture=aarch64}, for package: 'com.ex.X86-v1.0.0' in the local "
+                                       "package store.")
+        assert "COMPONENT_RECIPE_ERROR" in st["Deployment Error Types"]
+        assert "com.ex.X86" not in core.components()
+        # a /regex/ platform value matches the overridden architecture
+        write_recipe(recipes, recipe("com.ex.Arm", "1.0.0", sleeper("x"),
+                                     platform={"os": "linux", "architecture": "/aarch64|arm/"}))
+        dep = core.deploy("--recipeDir", str(recipes), "--merge", "com.ex.Arm=1.0.0")
+        assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
+    finally:
+        core.stop()
+
+
+def _digest(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def test_artifacts_digest_unarchive_and_permissions(core: LocalCore, tmp_path: Path) -> None:
+    recipes, arts = tmp_path / "recipes", tmp_path / "artifacts"
+    adir = arts / "com.ex.Art" / "1.0.0"
+    adir.mkdir(parents=True)
+    (adir / "run.sh").write_text("echo from-script\n")
+    with zipfile.ZipFile(adir / "model.zip", "w") as zf:
+        zf.writestr("model/compiled.so", b"\x7fELF")
+    good = [{"Uri": "s3://bucket/run.sh", "Digest": _digest((adir / "run.sh").read_bytes()),
+             "Algorithm": "SHA-256", "Permission": {"Read": "ALL", "Execute": "ALL"}},
+            {"Uri": "s3://bucket/model.zip", "Unarchive": "ZIP"}]
+    write_recipe(recipes, recipe("com.ex.Art", "1.0.0", {
+        "Run": "sh {artifacts:path}/run.sh; ls {artifacts:decompressedPath}/model/model; exec sleep 60"},
+        artifacts=good))
+    dep = core.deploy("--recipeDir", str(recipes), "--artifactDir", str(arts), "--merge", "com.ex.Art=1.0.0")
+    assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
+    stored = core.root / "packages" / "artifacts" / "com.ex.Art" / "1.0.0"
+    assert (stored / "run.sh").stat().st_mode & 0o777 == 0o755
+    assert (stored / "model.zip").stat().st_mode & 0o777 == 0o600
+    unpacked = core.root / "packages" / "artifacts-unarchived" / "com.ex.Art" / "1.0.0" / "model"
+    assert (unpacked / "model" / "compiled.so").read_bytes() == b"\x7fELF"
+    log = (core.root / "logs" / "com.ex.Art.log").read_text()
+    assert "from-script" in log and "compiled.so" in log
+
+
+def test_digest_mismatch_fails_and_installs_nothing(core: LocalCore, tmp_path: Path) -> None:
+    recipes, arts = tmp_path / "recipes", tmp_path / "artifacts"
+    (arts / "com.ex.Bad" / "1.0.0").mkdir(parents=True)
+    (arts / "com.ex.Bad" / "1.0.0" / "blob.bin").write_bytes(b"tampered")
+    write_recipe(recipes, recipe("com.ex.Bad", "1.0.0", sleeper("x"), artifacts=[
+        {"Uri": "s3://b/blob.bin", "Digest": _digest(b"original"), "Algorithm": "SHA-256"}]))
+    dep = core.deploy("-r", str(recipes), "-a", str(arts), "-m", "com.ex.Bad=1.0.0")
+    st = core.wait_deployment(dep)
+    assert (st["status"], st["Detailed Status"]) == ("FAILED", "FAILED_NO_STATE_CHANGE")
+    assert "ARTIFACT_CHECKSUM_MISMATCH" in st["Deployment Error Stack"]
+    assert st["Failure Cause"].startswith("Integrity check for downloaded artifact failed.")
+    assert "com.ex.Bad" not in core.components()
+    assert not (core.root / "packages" / "artifacts" / "com.ex.Bad").exists()
+    assert not list((core.root / "packages" / "recipes").iterdir())
+
+
+def test_zip_slip_archive_refused(core: LocalCore, tmp_path: Path) -> None:
+    recipes, arts = tmp_path / "recipes", tmp_path / "artifacts"
+    (arts / "com.ex.Slip" / "1.0.0").mkdir(parents=True)
+    with zipfile.ZipFile(arts / "com.ex.Slip" / "1.0.0" / "evil.zip", "w") as zf:
+        zf.writestr("ok.txt", b"fine")
+        zf.writestr("../../../../escaped.txt", b"pwned")
+    write_recipe(recipes, recipe("com.ex.Slip", "1.0.0", sleeper("x"),
+                                 artifacts=[{"Uri": "s3://b/evil.zip", "Unarchive": "ZIP"}]))
+    dep = core.deploy("-r", str(recipes), "-a", str(arts), "-m", "com.ex.Slip=1.0.0")
+    st = core.wait_deployment(dep)
+    assert st["status"] == "FAILED" and "IO_UNZIP_ERROR" in st["Deployment Error Stack"]
+    assert "zip slip" in st["Failure Cause"]
+    assert not list(core.root.parent.rglob("escaped.txt"))
+    assert not (core.root / "packages" / "artifacts-unarchived" / "com.ex.Slip").exists()
+
+
+def test_cli_output_parses_with_gtf_rules(core: LocalCore, tmp_path: Path) -> None:
+    recipes = tmp_path / "recipes"
+    write_recipe(recipes, recipe("com.ex.Once", "1.0.0", {"Run": "echo done"}))
+    out = core.cli("deployment", "create", "--recipeDir", str(recipes), "--merge", "com.ex.Once=1.0.0").stdout
+    m = DEPLOYMENT_ID.match(out.strip())
+    assert m, out
+    core.wait_deployment(m.group(1))
+    status_out = core.cli("deployment", "status", "--deploymentId", m.group(1)).stdout
+    assert gtf_status(status_out) == "SUCCEEDED"
+    assert GTF_STATUS_LINE.match(status_out.splitlines()[0]).group("status") == "SUCCEEDED"
+    assert GTF_STATE.format("FINISHED") in core.cli("component", "details", "--name", "com.ex.Once").stdout
+    listed = core.cli("deployment", "list").stdout
+    assert f"{m.group(1)}: SUCCEEDED" in listed.splitlines()
+    comps = core.cli("component", "list").stdout.splitlines()
+    assert comps[0] == "Components currently running in Greengrass:"
+    i = comps.index("Component Name: com.ex.Once")
+    assert comps[i + 1:i + 4] == ["    Version: 1.0.0", "    State: FINISHED", "    Configuration: {}"]
+    assert "Component Name: aws.greengrass.Nucleus" in comps
+
+
+@pytest.mark.parametrize("args, message", [
+    (["component", "details"], "Missing required option"),
+    (["component", "details", "--name", "x", "--bogus"], "Unknown option"),
+    (["deployment", "create", "--merge", "noversion"], "KEY=VALUE"),
+    (["deployment", "create", "-fp", "SOMETIMES"], "ROLLBACK, DO_NOTHING"),
+    (["deployment", "explode"], "Unmatched argument"),
+])
+def test_usage_errors_exit_2(core: LocalCore, args: list[str], message: str) -> None:
+    proc = core.cli(*args, check=False)
+    assert proc.returncode == 2 and message in proc.stderr and "usage:" in proc.stderr
+
+
+def test_nucleus_errors_exit_1_with_one_line(core: LocalCore, tmp_path: Path) -> None:
+    bad_config = core.cli("deployment", "create", "--update-config", "{not json", check=False)
+    assert bad_config.returncode == 1 and "not a properly formatted JSON" in bad_config.stderr
+    missing = core.cli("deployment", "status", "-i", "00000000-0000-0000-0000-000000000000", check=False)
+    assert missing.returncode == 1 and missing.stderr.strip() == "Cannot find deployment"
+    unknown = core.cli("component", "details", "--name", "com.ex.None", check=False)
+    assert unknown.returncode == 1 and "not found" in unknown.stderr
+    bad_version = core.cli("deployment", "create", "-m", "com.ex.A=1.0", check=False)
+    assert bad_version.returncode == 1 and "not a valid semantic version" in bad_version.stderr
+    no_dir = core.cli("deployment", "create", "-r", str(tmp_path / "absent"), "-m", "com.ex.A=1.0.0", check=False)
+    assert no_dir.returncode == 1 and "is not a directory" in no_dir.stderr
+
+
+def test_cli_without_nucleus_fails_cleanly(tmp_path: Path) -> None:
+    core = LocalCore(tmp_path / "gg")
+    proc = core.cli("component", "list", check=False)
+    assert proc.returncode == 1 and "Is the nucleus running?" in proc.stderr and proc.stdout == ""
+
+
+def test_step_timeout_kills_whole_process_group(core: LocalCore, tmp_path: Path) -> None:
+    recipes, pidfile = tmp_path / "recipes", tmp_path / "child.pid"
+    write_recipe(recipes, recipe("com.ex.Slow", "1.0.0", {
+        "Install": {"Script": f"sleep 30 & echo $! > {pidfile}; wait", "Timeout": 0.3}, "Run": "exec sleep 60"}))
+    dep = core.deploy("-r", str(recipes), "-m", "com.ex.Slow=1.0.0", "-fp", "DO_NOTHING")
+    st = core.wait_deployment(dep)
+    assert st["Failure Cause"] == "Service com.ex.Slow in broken state"
+    pid = int(pidfile.read_text())
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    assert "service-step-timeout" in (core.root / "logs" / "greengrass.log").read_text()
