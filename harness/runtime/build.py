@@ -183,22 +183,3 @@ def image_files(arch: str, dest: Path | str, options: Mapping[str, str]) -> None
         raise RuntimeBuildError(f"unknown image architecture {arch!r}", step="image libdlr",
                                 failure_class=FailureClass.IMAGE, advice="use amd64 or arm64")
     build_libdlr(DOCKER_ARCH[arch], options.get("runtime", "tvm-0.27"), dest)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """python -m harness.runtime.build ARCH [RUNTIME] [OUT_DIR]"""
-    args = sys.argv[1:] if argv is None else argv
-    if not 1 <= len(args) <= 3:
-        print("usage: python -m harness.runtime.build x86_64|aarch64 [tvm-0.27|tvm-0.26] [OUT_DIR]",
-              file=sys.stderr)
-        return 2
-    try:
-        print(build_libdlr(args[0], *(args[1:2] or ["tvm-0.27"]), *(args[2:3] or ["."])))
-    except RuntimeBuildError as e:
-        print(e, file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

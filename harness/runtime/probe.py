@@ -1,0 +1,56 @@
+"""Run a Neo artifact through libdlr's C API with ``dlr_probe``: natively, or under qemu-user for aarch64.
+
+No Python is needed on the target side, so an aarch64 libdlr can be exercised on an x86_64 host
+(``qemu-aarch64-static -L /usr/aarch64-linux-gnu``) before any arm64 core or board exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from harness.errors import FailureClass
+from harness.runtime.build import build_libdlr, say_stderr
+from harness.runtime.wheels import RuntimeBuildError, Say
+
+PROBE_TIMEOUT = 300.0
+# Debian's cross sysroots, where qemu-user finds the target's ld.so, libc and libstdc++
+SYSROOTS = {"aarch64": Path("/usr/aarch64-linux-gnu")}
+
+
+def probe_command(arch: str, probe: Path) -> list[str]:
+    """argv prefix that executes the ``arch`` binary ``probe`` on this host."""
+    if arch == platform.machine():
+        return [str(probe)]
+    qemu = shutil.which(f"qemu-{arch}-static") or shutil.which(f"qemu-{arch}")
+    sysroot = SYSROOTS.get(arch)
+    if qemu is None or sysroot is None or not sysroot.is_dir():
+        raise RuntimeBuildError(f"cannot run {arch} code on this {platform.machine()} host", step="libdlr probe",
+                                advice=f"apt-get install qemu-user-static g++-{arch.replace('_', '-')}-linux-gnu")
+    return [qemu, "-L", str(sysroot), str(probe)]
+
+
+def run_probe(arch: str, model_dir: Path | str, inputs: Mapping[str, Sequence[int]], *,
+              runtime: str = "tvm-0.27", say: Say = say_stderr) -> dict:
+    """Load ``model_dir`` with the ``arch``/``runtime`` libdlr, run it once on a fixed input pattern and
+    return ``{"version", "backend", "output0"}``; a DLR failure raises with libdlr's own message."""
+    with tempfile.TemporaryDirectory(prefix="dlr-probe-") as tmp:
+        lib = build_libdlr(arch, runtime, tmp, probe=True, say=say).parent
+        argv = probe_command(arch, lib / "dlr_probe") + [str(model_dir)]
+        argv += [f"{name}:{'x'.join(str(d) for d in shape)}" for name, shape in inputs.items()]
+        env = {**os.environ, "QEMU_CPU": os.environ.get("QEMU_CPU", "cortex-a72")}
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT, check=False, env=env)
+        except subprocess.TimeoutExpired:
+            raise RuntimeBuildError(f"dlr_probe ({arch}) took over {PROBE_TIMEOUT:.0f} s", step="libdlr probe",
+                                    failure_class=FailureClass.TIMEOUT) from None
+    if proc.returncode != 0:
+        detail = proc.stderr.strip().removeprefix("dlr_probe: ") or f"exit status {proc.returncode}"
+        raise RuntimeBuildError(detail, step="libdlr probe", failure_class=FailureClass.COMMAND)
+    return json.loads(proc.stdout)
