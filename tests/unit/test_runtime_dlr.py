@@ -44,6 +44,7 @@ try:
     outs = m.run({"data": x})
     info["result"] = [o.tolist() for o in outs]
     info["result_shapes"] = [list(o.shape) for o in outs]
+    info["input_roundtrip"] = bool(np.array_equal(m.get_input("data"), x))
     print(json.dumps(info))
 except Exception as e:
     print(json.dumps({"error": type(e).__name__, "message": str(e)}))
@@ -112,7 +113,7 @@ def test_wrapper_runs_tinycnn_like_onnxruntime(x86_artifact, tmp_path):
     assert got["inputs"] == ["data"] and got["outputs"] == ["output0"] and got["dtypes"] == ["float32"]
     assert got["version"] == "1.10.0+tvm-0.27.0"
     assert got["backend"] == "tvm" and got["has_metadata"] is True
-    assert got["result_shapes"] == [[1, 10]]
+    assert got["result_shapes"] == [[1, 10]] and got["input_roundtrip"] is True
     want = ort.InferenceSession(str(MODEL), providers=["CPUExecutionProvider"]).run(None, {"data": x})[0]
     dlr_out = np.array(got["result"][0], dtype="float32")
     assert np.max(np.abs(dlr_out - want)) <= 1e-4
