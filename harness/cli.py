@@ -11,6 +11,7 @@ from harness.errors import HilError
 #: Modules exposing ``register(subparsers)``; each sub-command sets ``func(args) -> int``.
 COMMAND_MODULES = [
     "harness.lab.cli",
+    "harness.run",
     "harness.compile.cli",
     "harness.runtime.cli",
 ]

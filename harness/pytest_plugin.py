@@ -91,7 +91,10 @@ def lab(request: pytest.FixtureRequest) -> Iterator[LabController]:
     """The session's lab, brought up once (a lab already up is only verified); left up for the next run."""
     controller = LabController(lab_of(request.config), say)
     if not request.config.getoption("--no-lab-up"):
-        controller.up()
+        # Image builds take minutes on a fresh machine: let their progress through pytest's capture.
+        capture = request.config.pluginmanager.getplugin("capturemanager")
+        with capture.global_and_fixture_disabled():
+            controller.up()
     yield controller
 
 

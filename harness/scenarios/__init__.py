@@ -1,0 +1,1 @@
+"""The shipped scenario suites: pytest modules run by `hil run` against any lab file."""
