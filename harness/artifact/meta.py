@@ -22,6 +22,7 @@ SO_NAME = "compiled.so"
 #: Bundled runtime libraries the DLR wrapper / libdlr look for beside the model.
 RUNTIME_LIBS = ("libdlr.so", "libtvm_runtime.so", "libtvm_ffi.so")
 MAX_META_BYTES = 1 << 20
+_SCALAR_LIST = re.compile(r"\[\s+([^\[\]{}]*?)\s+\]")
 ARCHES = ("x86_64", "aarch64", "armv7l")
 
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -119,7 +120,10 @@ class ArtifactMeta(_Strict):
     def to_json(self) -> str:
         data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
         data["created"] = self.created.strftime("%Y-%m-%dT%H:%M:%SZ")
-        return json.dumps(data, indent=1) + "\n"
+        text = json.dumps(data, indent=1)
+        # Lists of scalars on one line (shapes, mattr): JSON strings never hold a raw newline, so this
+        # only rewrites whitespace between tokens.
+        return _SCALAR_LIST.sub(lambda m: "[" + re.sub(r"\s*\n\s*", " ", m.group(1)) + "]", text) + "\n"
 
 
 def parse_meta(raw: bytes | str, *, source: str = META_NAME) -> ArtifactMeta:

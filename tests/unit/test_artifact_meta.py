@@ -32,6 +32,13 @@ def test_the_documented_example_parses_and_round_trips():
     assert json.loads(meta.to_json()) == VALID
 
 
+def test_names_with_brackets_and_spaces_round_trip():
+    data = copy.deepcopy(VALID)
+    data["inputs"][0]["name"] = "in [ 0 ]\n{x}"
+    meta = parse_meta(json.dumps(data))
+    assert parse_meta(meta.to_json()) == meta and '"shape": [1, 3, 224, 224]' in meta.to_json()
+
+
 def test_armv7_target_keeps_mfloat_abi_spelling():
     data = copy.deepcopy(VALID)
     data["target"].update(arch="armv7l", elf_machine="EM_ARM",

@@ -82,6 +82,15 @@ def test_rasp4b_is_aarch64_and_inspects_on_x86(artifacts):
     assert ins.elf[SO_NAME].machine == "EM_AARCH64" and ins.meta.target.tvm.mcpu == "cortex-a72"
 
 
+def test_target_platform_armhf_with_compiler_options(cache_dir, tmp_path):
+    art = compile_model(BUNDLED_MODEL, '{"Os":"LINUX","Arch":"ARM_EABIHF"}', BUNDLED_INPUT_CONFIG, tmp_path / "hf",
+                        compiler_options="{'mattr': ['+neon']}", cache_dir=cache_dir)
+    elf = read_elf(art.library)
+    assert (elf.arch, elf.elf_class) == ("armv7l", 32)
+    assert art.meta.target.neo == "LINUX_ARM_EABIHF" and art.meta.target.tvm.mfloat_abi == "hard"
+    assert inspect_artifact(art.directory).ok
+
+
 def test_second_identical_request_compiles_nothing(artifacts, cache_dir, tmp_path):
     before = tvm_backend.COMPILES
     again = compile_model(BUNDLED_MODEL, "rasp4b", "[[1,3,224,224]]", tmp_path / "again", cache_dir=cache_dir)
