@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
-    server.serve_forever(poll_interval=0.5)
+    server.serve_forever(poll_interval=0.1)
     nucleus.kernel.shutdown()
     (nucleus.root / SOCKET_NAME).unlink(missing_ok=True)
     nucleus.logs.main.write("INFO", "com.aws.greengrass.lifecyclemanager.Kernel", "system-shutdown")
