@@ -22,7 +22,7 @@ SO_NAME = "compiled.so"
 #: Bundled runtime libraries the DLR wrapper / libdlr look for beside the model.
 RUNTIME_LIBS = ("libdlr.so", "libtvm_runtime.so", "libtvm_ffi.so")
 MAX_META_BYTES = 1 << 20
-_SCALAR_LIST = re.compile(r"\[\s+([^\[\]{}]*?)\s+\]")
+_SCALAR_LIST = re.compile(r"\[\n\s*([^\[\]{}]*?)\n\s*\]")  # a raw newline never occurs inside a JSON string
 ARCHES = ("x86_64", "aarch64", "armv7l")
 
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -121,8 +121,7 @@ class ArtifactMeta(_Strict):
         data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
         data["created"] = self.created.strftime("%Y-%m-%dT%H:%M:%SZ")
         text = json.dumps(data, indent=1)
-        # Lists of scalars on one line (shapes, mattr): JSON strings never hold a raw newline, so this
-        # only rewrites whitespace between tokens.
+        # Lists of scalars on one line (shapes, mattr); only whitespace between tokens is rewritten.
         return _SCALAR_LIST.sub(lambda m: "[" + re.sub(r"\s*\n\s*", " ", m.group(1)) + "]", text) + "\n"
 
 
