@@ -57,6 +57,8 @@ class DeploymentStatus:
 
     def describe(self) -> str:
         """``FAILED (COMPONENT_BROKEN: Service X in broken state)``, for messages."""
+        if self.status == "SUCCEEDED":
+            return self.status
         extra = [s for s in (", ".join(self.error_stack) or self.detailed_status, self.failure_cause) if s]
         return f"{self.status} ({': '.join(extra)})" if extra else self.status
 

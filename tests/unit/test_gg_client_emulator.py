@@ -1,0 +1,131 @@
+"""The client against the project's Greengrass core emulator, started on this host with a temporary root.
+
+The emulator is driven only through what a real core offers: `<root>/bin/greengrass-cli` and
+`<root>/logs/`, over a LocalTransport. It is started the way an emulated core's image starts it
+(`simulators.greengrass.layout`, then `<root>/bin/greengrass-nucleus`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.greengrass import builders, steps
+from harness.greengrass.artifacts import Component
+from harness.greengrass.client import GreengrassClient
+from harness.greengrass.errors import ComponentNotFound, DeploymentFailed, GreengrassTimeout
+from harness.greengrass.recipe import parse_recipe
+from harness.transport.local import LocalTransport
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (REPO / "simulators" / "greengrass" / "layout.py").is_file(),
+                       reason="the Greengrass emulator (simulators/greengrass) is not in this tree"),
+]
+
+
+@pytest.fixture
+def core(tmp_path):
+    """An emulated core under tmp_path: laid out, nucleus running, stopped (by pid) afterwards."""
+    root = tmp_path / "greengrass" / "v2"
+    subprocess.run([sys.executable, "-m", "simulators.greengrass.layout", "--root", str(root),
+                    "--pythonpath", str(REPO), "--run-as", ""], check=True, cwd=REPO, timeout=60)
+    log = open(tmp_path / "nucleus.out", "wb")  # noqa: SIM115 - closed in teardown
+    proc = subprocess.Popen([str(root / "bin" / "greengrass-nucleus")], stdout=log, stderr=log,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    client = GreengrassClient(LocalTransport("host-emu"), root=str(root), staging=str(tmp_path / "staging"),
+                              command_timeout=30, progress=None)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.components()
+                break
+            except Exception:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        yield client
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)  # as systemctl stop: the supervisor stops the nucleus
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        try:  # anything the test's nucleus left behind in its own session
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        log.close()
+
+
+def script_component(tmp_path: Path, name: str, version: str, body: str) -> Component:
+    script = tmp_path / f"src-{version}" / "app.sh"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(body)
+    recipe = parse_recipe({
+        "RecipeFormatVersion": "2020-01-25", "ComponentName": name, "ComponentVersion": version,
+        "ComponentConfiguration": {"DefaultConfiguration": {"Greeting": "hello"}},
+        "Manifests": [{"Platform": {"os": "linux"},
+                       "Lifecycle": {"Setenv": {"GREETING": "{configuration:/Greeting}"},
+                                     "Run": "sh {artifacts:path}/app.sh"},
+                       "Artifacts": [{"URI": f"s3://hil-test/{name}/{version}/app.sh"}]}]})
+    return Component(recipe, {"app.sh": script}).sealed()
+
+
+def test_deploy_run_log_restart_broken_upgrade_rollback_remove(core, tmp_path):
+    name = builders.unique_name("com.example.Hello")
+    good = script_component(tmp_path, name, "1.0.0",
+                            'echo "$GREETING v1 ready"\nwhile true; do sleep 1; done\n')
+    result = steps.deploy(core, [good], expect="SUCCEEDED", within=60)
+    assert result.status.status == "SUCCEEDED" and result.elapsed < 60
+    running = steps.expect_component_state(core, name, "RUNNING", within=30)
+    assert running.version == "1.0.0"
+    assert running.configuration["Greeting"] == "hello"
+    assert steps.expect_log_line(core, name, r"hello v1 ready", within=30)
+    assert name in {c.name for c in core.components()}
+
+    # A redeploy of the same content sends no artifact again (same SHA-256 in the device cache).
+    cache = tmp_path / "staging" / "cache"
+    before = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
+    steps.deploy(core, [good], update_config={name: {"MERGE": {"Greeting": "hi"}}}, within=60)
+    assert {p.name: p.stat().st_mtime_ns for p in cache.iterdir()} == before
+    assert steps.expect_log_line(core, name, r"hi v1 ready", within=30)
+
+    offset = core.log_size(name)
+    steps.restart_component(core, name, within=30)
+    assert steps.expect_log_line(core, name, r"v1 ready", within=30, offset=offset)
+
+    broken = script_component(tmp_path, name, "2.0.0", 'echo "v2 cannot start" >&2\nexit 1\n')
+    with pytest.raises(DeploymentFailed) as info:
+        steps.deploy(core, [broken], expect="SUCCEEDED", within=120, failure_handling_policy="ROLLBACK")
+    first = str(info.value).splitlines()[0]
+    assert first.startswith(f"host-emu: deploy {name}@2.0.0: [deployment] FAILED")
+    assert "expected SUCCEEDED" in first
+    rolled_back = steps.expect_component_state(core, name, "RUNNING", version="1.0.0", within=60)
+    assert rolled_back.version == "1.0.0"
+
+    steps.stop_component(core, name, within=30)
+    steps.deploy(core, remove=[name], within=60)
+    with pytest.raises(ComponentNotFound):
+        core.component(name)
+
+
+def test_timeouts_carry_evidence(core, tmp_path):
+    name = builders.unique_name("com.example.Quiet")
+    comp = script_component(tmp_path, name, "1.0.0", 'echo "only this line"\nsleep 600\n')
+    steps.deploy(core, [comp], within=60)
+    with pytest.raises(GreengrassTimeout) as info:
+        steps.expect_log_line(core, name, r"never printed", within=1.5)
+    assert info.value.device == "host-emu" and "only this line" in info.value.evidence
+    with pytest.raises(GreengrassTimeout, match="FINISHED"):
+        steps.expect_component_state(core, name, "FINISHED", within=1.5)
