@@ -6,6 +6,7 @@ check operators, and only then spend time in TVM. Errors are typed and worded as
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -70,12 +71,18 @@ def compile_model(model: Path | str, target: str | dict, input_config: str | dic
         meta = _meta(model, fw, model_sha, inputs, outputs, resolved, versions, tmp / SO_NAME)
         place_text(meta.to_json(), tmp / META_NAME)
 
-    entry = cache.lookup(key) if use_cache else None
-    if entry is not None:
-        say(f"cache hit {key[:12]} ({resolved.neo}); nothing to compile")
+    libs = [Path(p) for p in runtime_libs]
+    if not use_cache:  # compile afresh and leave the cache as it is
+        with tempfile.TemporaryDirectory(prefix="hil-compile-") as tmp:
+            produce(Path(tmp))
+            artifact = _publish(Path(tmp), Path(output_dir), resolved, libs)
     else:
-        entry = cache.fill(key, produce)
-    artifact = _publish(entry, Path(output_dir), resolved, [Path(p) for p in runtime_libs])
+        entry = cache.lookup(key)
+        if entry is not None:
+            say(f"cache hit {key[:12]} ({resolved.neo}); nothing to compile")
+        else:
+            entry = cache.fill(key, produce)
+        artifact = _publish(entry, Path(output_dir), resolved, libs)
     say(f"{resolved.neo}: {artifact.directory} ready in {time.monotonic() - started:.1f} s")
     return artifact
 

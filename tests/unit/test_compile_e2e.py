@@ -98,6 +98,15 @@ def test_second_identical_request_compiles_nothing(artifacts, cache_dir, tmp_pat
     assert again.library.read_bytes() == artifacts["rasp4b"].library.read_bytes()
 
 
+def test_no_cache_compiles_again_and_leaves_the_cache_alone(artifacts, cache_dir, tmp_path):
+    entries = sorted(p for p in cache_dir.rglob("*") if p.is_file())
+    before = tvm_backend.COMPILES
+    art = compile_model(BUNDLED_MODEL, "rasp4b", BUNDLED_INPUT_CONFIG, tmp_path / "fresh", cache_dir=cache_dir,
+                        use_cache=False)
+    assert tvm_backend.COMPILES == before + 1 and inspect_artifact(art.directory).ok
+    assert sorted(p for p in cache_dir.rglob("*") if p.is_file()) == entries
+
+
 def test_input_config_errors_stop_before_compiling(cache_dir, tmp_path):
     before = tvm_backend.COMPILES
     for cfg, text in [({"input0": [1, 3, 224, 224]}, 'input "input0" not found'),
