@@ -71,6 +71,16 @@ class RuntimeSdk:
         return self.root / "tvm_ffi" / "include"
 
 
+def _publish_dir(work: Path, final: Path) -> None:
+    """Move a finished directory into place atomically; a concurrent builder that won keeps its copy
+    (the loser's TemporaryDirectory removes ``work``)."""
+    try:
+        os.rename(work, final)
+    except OSError:
+        if not final.is_dir():
+            raise
+
+
 def runtime_sdk(arch: str, runtime: str, say: Say = say_stderr) -> RuntimeSdk:
     """Fetch and unpack the runtime libraries and tvm-ffi headers of ``runtime`` for ``arch``.
 
@@ -84,11 +94,13 @@ def runtime_sdk(arch: str, runtime: str, say: Say = say_stderr) -> RuntimeSdk:
     ffi_whl = fetch_wheel("apache-tvm-ffi", pin.tvm_ffi, arch, say)
     root = cache_root() / "runtime" / "sdk" / f"{arch}-tvm{wheel_version(tvm_whl)}-ffi{wheel_version(ffi_whl)}"
     sdk = RuntimeSdk(arch, pin.abi, release(wheel_version(tvm_whl)), (tvm_whl, ffi_whl), root)
-    if not (root / ".complete").exists():
+    if not root.exists():
         say(f"extracting the TVM {sdk.tvm_release} runtime for {arch}")
-        extract(tvm_whl, ("tvm/lib/libtvm_runtime.so",), root)
-        extract(ffi_whl, ("tvm_ffi/lib/libtvm_ffi.so", "tvm_ffi/include/"), root)
-        (root / ".complete").touch()
+        root.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=f".{root.name}-", dir=root.parent) as tmp:
+            extract(tvm_whl, ("tvm/lib/libtvm_runtime.so",), Path(tmp))
+            extract(ffi_whl, ("tvm_ffi/lib/libtvm_ffi.so", "tvm_ffi/include/"), Path(tmp))
+            _publish_dir(Path(tmp), root)
     abi = "tvm-" + ".".join(sdk.tvm_release.split(".")[:2])
     if abi != pin.abi:
         raise RuntimeBuildError(f"wheel {tvm_whl.name} is TVM {sdk.tvm_release}, not {pin.abi}",
@@ -160,15 +172,9 @@ def build_libdlr(arch: str, runtime: str = "tvm-0.27", out_dir: Path | str = "."
         say(f"cached build {cached}")
     else:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{arch}-{runtime}-", dir=cached.parent))
-        try:
-            _compile(sdk, cxx, work, say)
-            os.rename(work, cached)
-        except OSError:
-            if not cached.exists():
-                raise
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        with tempfile.TemporaryDirectory(prefix=f".{cached.name}-", dir=cached.parent) as work:
+            _compile(sdk, cxx, Path(work), say)
+            _publish_dir(Path(work), cached)
         say(f"built {cached}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

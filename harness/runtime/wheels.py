@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,24 +93,27 @@ def fetch_wheel(project: str, version: str, arch: str, say: Say) -> Path:
         return found[0]
     folder.mkdir(parents=True, exist_ok=True)
     say(f"downloading {project}=={version} for {arch} into {folder}")
-    cmd = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--no-deps", "--quiet",
-           "--python-version", "3.11", "-d", str(folder), f"{project}=={version}"]
-    for tag in ("manylinux_2_28", "manylinux_2_27", "manylinux2014"):
-        cmd += ["--platform", f"{tag}_{arch}"]
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-        raise RuntimeBuildError(f"pip download {project}=={version} ({arch}) took over {PIP_TIMEOUT:.0f} s",
-                                step="libdlr wheels", failure_class=FailureClass.TIMEOUT,
-                                advice="check the PyPI mirror (pip config list)") from None
-    found = sorted(folder.glob(pattern))
-    if done.returncode != 0 or not found:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no wheel saved"]
-        raise RuntimeBuildError(f"pip download {project}=={version} ({arch}) failed: {tail[0]}",
-                                step="libdlr wheels",
-                                advice="check the PyPI mirror (pip config list) and that the version exists "
-                                       f"for manylinux {arch}")
-    return found[0]
+    # into a private directory first: a concurrent build must never see a half-written wheel
+    with tempfile.TemporaryDirectory(prefix=".download-", dir=folder) as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--no-deps", "--quiet",
+               "--python-version", "3.11", "-d", tmp, f"{project}=={version}"]
+        for tag in ("manylinux_2_28", "manylinux_2_27", "manylinux2014"):
+            cmd += ["--platform", f"{tag}_{arch}"]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired:
+            raise RuntimeBuildError(f"pip download {project}=={version} ({arch}) took over {PIP_TIMEOUT:.0f} s",
+                                    step="libdlr wheels", failure_class=FailureClass.TIMEOUT,
+                                    advice="check the PyPI mirror (pip config list)") from None
+        got = sorted(Path(tmp).glob(pattern))
+        if done.returncode != 0 or not got:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no wheel saved"]
+            raise RuntimeBuildError(f"pip download {project}=={version} ({arch}) failed: {tail[0]}",
+                                    step="libdlr wheels",
+                                    advice="check the PyPI mirror (pip config list) and that the version exists "
+                                           f"for manylinux {arch}")
+        os.replace(got[0], folder / got[0].name)
+    return folder / got[0].name
 
 
 def wheel_version(wheel: Path) -> str:
