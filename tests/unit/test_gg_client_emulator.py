@@ -129,3 +129,27 @@ def test_timeouts_carry_evidence(core, tmp_path):
     assert info.value.device == "host-emu" and "only this line" in info.value.evidence
     with pytest.raises(GreengrassTimeout, match="FINISHED"):
         steps.expect_component_state(core, name, "FINISHED", within=1.5)
+
+
+def test_dlr_model_and_inference_components_on_the_core(core, tmp_path):
+    """The builders' recipes as the nucleus sees them: ZIP unpacked, dependency path and config via Setenv."""
+    model_dir = tmp_path / "neo"
+    model_dir.mkdir()
+    (model_dir / "compiled.so").write_bytes(b"\x7fELF" + b"\0" * 64)
+    (model_dir / "compiled.meta").write_text('{"Model": {}}')
+    infer_script = tmp_path / "infer.sh"
+    infer_script.write_text('echo "args: $*"\nls "$HIL_MODEL_DIR"\nwhile true; do sleep 1; done\n')
+    model = builders.model_component(builders.unique_name("com.example.Model"), "1.0.0", model_dir,
+                                     tmp_path / "build")
+    infer = builders.inference_component(builders.unique_name("com.example.Infer"), "1.0.0", model, infer_script,
+                                         interpreter="/bin/sh", inference_interval=7, image_name="cat.jpeg")
+    steps.deploy(core, [model, infer], within=90)
+    name = infer.recipe.component_name
+    steps.expect_component_state(core, name, "RUNNING", within=30)
+    args = steps.expect_log_line(core, name, r"args: --model-dir", within=30)
+    assert f"/{model.recipe.component_name}/1.0.0/model --accelerator cpu" in args
+    assert "--image-name cat.jpeg --interval 7 --topic ml/dlr/image-classification" in args
+    assert steps.expect_log_line(core, name, r"compiled\.meta", within=10)
+    assert core.component(name).configuration["InferenceInterval"] == "7"
+    link = Path(core.root, "work", model.recipe.component_name, "model")
+    assert (link / "compiled.so").read_bytes() == (model_dir / "compiled.so").read_bytes()
