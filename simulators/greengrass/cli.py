@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     dep = sub.add_parser("deployment", help="Create, list and inspect local deployments")
     dsub = dep.add_subparsers(dest="action", metavar="{create,list,status}", parser_class=_Parser)
     dsub.required = True
-    c = dsub.add_parser("create", help="Create local deployment with provided recipes, artifacts, and runtime parameters")
+    c = dsub.add_parser("create",
+                        help="Create local deployment with provided recipes, artifacts, and runtime parameters")
     c.add_argument("-m", "--merge", action="append", type=_key_value, default=[], metavar="NAME=VERSION")
     c.add_argument("--remove", action="append", default=[], metavar="NAMES")
     c.add_argument("-g", "--groupId", metavar="GROUP")

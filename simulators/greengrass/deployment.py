@@ -22,8 +22,15 @@ from typing import Any
 from simulators.greengrass import artifacts
 from simulators.greengrass.configuration import next_configuration
 from simulators.greengrass.document import DeploymentDocument, parse_document
-from simulators.greengrass.errors import (BootstrapError, ComponentBroken, DependencyError, DocumentError,
-                                          GreengrassError, Interrupted, RecipeError)
+from simulators.greengrass.errors import (
+    BootstrapError,
+    ComponentBroken,
+    DependencyError,
+    DocumentError,
+    GreengrassError,
+    Interrupted,
+    RecipeError,
+)
 from simulators.greengrass.kernel import Kernel, resolve_user, topo_order
 from simulators.greengrass.lifecycle import State
 from simulators.greengrass.platforms import select_manifest

@@ -34,8 +34,8 @@ BUILTINS = (("DeploymentService", "RUNNING"), ("FleetStatusService", "RUNNING"),
 
 
 def load_settings(root: Path) -> tuple[Settings, dict[str, Any]]:
-    raw = yaml.safe_load((root / "config" / "config.yaml").read_text()) if (root / "config" / "config.yaml").is_file() else {}
-    raw = raw or {}
+    path = root / "config" / "config.yaml"
+    raw = (yaml.safe_load(path.read_text()) if path.is_file() else None) or {}
     nucleus = (raw.get("services") or {}).get(NUCLEUS) or {}
     conf = nucleus.get("configuration") or {}
     emu = raw.get("emulator") or {}
@@ -92,7 +92,8 @@ class Nucleus:
         if op == "create_deployment":
             return {"deploymentId": self.engine.submit(args.get("document"))}
         if op == "get_deployment":
-            record = self.store.record(str(args.get("deploymentId", ""))) if _uuidish(args.get("deploymentId")) else None
+            wanted = args.get("deploymentId")
+            record = self.store.record(wanted) if _uuidish(wanted) else None
             if record is None:
                 raise GreengrassError("Cannot find deployment")
             return _summary(record)

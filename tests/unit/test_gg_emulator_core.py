@@ -152,7 +152,8 @@ def test_no_manifest_for_this_architecture(tmp_path: Path) -> None:
     core.start()
     try:
         recipes = tmp_path / "recipes"
-        write_recipe(recipes, recipe("com.ex.X86", "1.0.0", sleeper(), platform={"os": "linux", "architecture": "amd64"}))
+        write_recipe(recipes, recipe("com.ex.X86", "1.0.0", sleeper(),
+                                     platform={"os": "linux", "architecture": "amd64"}))
         dep = core.deploy("--recipeDir", str(recipes), "--merge", "com.ex.X86=1.0.0")
         st = core.wait_deployment(dep)
         assert (st["status"], st["Detailed Status"]) == ("FAILED", "FAILED_NO_STATE_CHANGE")
