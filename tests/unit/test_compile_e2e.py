@@ -20,6 +20,7 @@ from tvm import relax
 
 from harness.artifact import SO_NAME, inspect_artifact, read_elf
 from harness.artifact.meta import ArtifactError
+from harness.artifact.package import Artifact
 from harness.compile import InputConfigError, UnsupportedOperatorError, compile_model, tvm_backend
 from harness.compile import cli as compile_cli
 from harness.compile.bundled import BUNDLED_INPUT_CONFIG, BUNDLED_MODEL, compile_bundled
@@ -96,6 +97,7 @@ def test_second_identical_request_compiles_nothing(artifacts, cache_dir, tmp_pat
     again = compile_model(BUNDLED_MODEL, "rasp4b", "[[1,3,224,224]]", tmp_path / "again", cache_dir=cache_dir)
     assert tvm_backend.COMPILES == before
     assert again.library.read_bytes() == artifacts["rasp4b"].library.read_bytes()
+    assert Artifact.open(again.directory) == again
 
 
 def test_no_cache_compiles_again_and_leaves_the_cache_alone(artifacts, cache_dir, tmp_path):
@@ -160,3 +162,14 @@ def test_cli_compile_then_inspect_json_and_tamper(artifacts, cache_dir, tmp_path
         fh.write(b"\0")
     assert _cli(["inspect", str(out)]) == 1
     assert "FAIL file:compiled.so" in capsys.readouterr().out
+
+
+def test_hil_main_reports_errors_in_one_line(tmp_path, capsys):
+    from harness.cli import main
+
+    assert main(["inspect", str(tmp_path / "absent")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hil: inspect: [artifact]") and "Traceback" not in err
+    assert main(["compile", str(BUNDLED_MODEL), "--target", "ml_c55", "--input-config", "[[1,3,224,224]]",
+                 "-o", str(tmp_path / "out")]) == 2
+    assert "unknown target 'ml_c55'" in capsys.readouterr().err and not (tmp_path / "out").exists()
