@@ -56,6 +56,7 @@ def compile_model(model: Path | str, target: str | dict, input_config: str | dic
     versions = tvm_backend.compiler_versions()
     cc = resolved.compiler_command()
     key = cache_key({"schema": SCHEMA, "model": model_sha, "name": model.stem, "framework": fw,
+                     "external_data": [sha256_file(p) for p in loaded.extra_files],
                      "inputs": [[i.name, list(i.shape), i.dtype] for i in inputs], "neo": resolved.neo,
                      "tvm_target": resolved.tvm, "cpu_features": list(resolved.cpu_features),
                      "compiler": versions, "tvm_package": tvm_backend.tvm_package_version(),

@@ -7,7 +7,7 @@ not install (torch, tflite); without them the user gets one clear line saying wh
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ class LoadedModel:
     inputs: list[ModelInput]
     output_names: list[str]
     handle: Any  # the framework's own model object
+    extra_files: list[Path] = field(default_factory=list)  # e.g. ONNX external data, part of the cache key
 
 
 def detect_framework(path: Path, data: bytes) -> str:
@@ -52,10 +53,11 @@ def load_model(framework: str, path: Path, data: bytes) -> LoadedModel:
                            step="compile")
     require_package(framework)
     if framework == "onnx":
-        from harness.compile.onnx_model import load_onnx, onnx_inputs
+        from harness.compile.onnx_model import load_external_data, load_onnx, onnx_inputs
 
         model = load_onnx(data, path.name)
-        return LoadedModel("onnx", onnx_inputs(model), [o.name for o in model.graph.output], model)
+        extra = load_external_data(model, path.parent)
+        return LoadedModel("onnx", onnx_inputs(model), [o.name for o in model.graph.output], model, extra)
     try:
         return _load_pytorch(path) if framework == "pytorch" else _load_tflite(data)
     except Exception as exc:  # each framework's own parse errors

@@ -7,6 +7,7 @@ an unknown operator reads as Neo reports it, never as a TVM traceback.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import onnx
 
@@ -22,6 +23,25 @@ def load_onnx(data: bytes, name: str) -> onnx.ModelProto:
     except Exception as exc:  # protobuf raises DecodeError and friends
         raise CompileError(f"ClientError: {name} is not a readable ONNX model ({type(exc).__name__})",
                            step="compile", advice="export the model again with onnx.save / torch.onnx.export") from None
+
+
+def load_external_data(model: onnx.ModelProto, base: Path) -> list[Path]:
+    """Load tensors stored in files beside the model (confined to its directory); return those files."""
+    from onnx.external_data_helper import ExternalDataInfo, load_external_data_for_model, uses_external_data
+
+    locations = sorted({ExternalDataInfo(t).location for t in model.graph.initializer if uses_external_data(t)})
+    root = base.resolve()
+    files = [(root / loc).resolve() for loc in locations]
+    for loc, path in zip(locations, files, strict=True):
+        if not path.is_relative_to(root) or not path.is_file():
+            raise CompileError(f"ClientError: external data {loc!r} must be a file beside the model in {base}",
+                               advice="keep the .onnx file and its external data files in one directory")
+    if files:
+        try:
+            load_external_data_for_model(model, str(root))
+        except Exception as exc:  # onnx raises ValueError/OSError/checker errors
+            raise CompileError(f"ClientError: cannot load external data: {str(exc)[:200]}") from None
+    return files
 
 
 def onnx_inputs(model: onnx.ModelProto) -> list[ModelInput]:

@@ -37,3 +37,32 @@ def test_unreadable_and_corrupt_onnx(tmp_path):
     bad.write_bytes(b"\xff" * 50)
     with pytest.raises(CompileError, match="not a readable ONNX model"):
         compile_model(bad, "ml_c5", "[[1]]", tmp_path / "out", cache_dir=tmp_path / "c")
+
+
+def test_onnx_external_data_is_loaded_confined_and_part_of_the_cache_key(tmp_path):
+    import onnx
+
+    from harness.compile import tvm_backend
+    from harness.compile.bundled import BUNDLED_INPUT_CONFIG, BUNDLED_MODEL
+
+    model = onnx.load(str(BUNDLED_MODEL))
+    onnx.save(model, tmp_path / "ext.onnx", save_as_external_data=True, location="weights.bin", size_threshold=0)
+    assert (tmp_path / "weights.bin").stat().st_size > (tmp_path / "ext.onnx").stat().st_size
+    before = tvm_backend.COMPILES
+    art = compile_model(tmp_path / "ext.onnx", "ml_c5", BUNDLED_INPUT_CONFIG, tmp_path / "a", cache_dir=tmp_path / "c")
+    assert art.meta.outputs[0].shape == [1, 10]
+    weights = bytearray((tmp_path / "weights.bin").read_bytes())
+    weights[100] ^= 0xFF
+    (tmp_path / "weights.bin").write_bytes(bytes(weights))
+    compile_model(tmp_path / "ext.onnx", "ml_c5", BUNDLED_INPUT_CONFIG, tmp_path / "b", cache_dir=tmp_path / "c")
+    assert tvm_backend.COMPILES == before + 2  # changed weights beside the model: not a cache hit
+
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    for t in model.graph.initializer:
+        for entry in t.external_data:
+            if entry.key == "location":
+                entry.value = "../weights.bin"
+    onnx.save(model, inner / "evil.onnx")
+    with pytest.raises(CompileError, match="must be a file beside the model"):
+        compile_model(inner / "evil.onnx", "ml_c5", BUNDLED_INPUT_CONFIG, tmp_path / "e", cache_dir=tmp_path / "c")
