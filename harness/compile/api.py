@@ -12,9 +12,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from harness.artifact.digests import sha256_bytes, sha256_file
 from harness.artifact.elf import read_elf
-from harness.artifact.meta import META_NAME, RUNTIME_LIBS, SCHEMA, SO_NAME, ArtifactError, ArtifactMeta, parse_meta
+from harness.artifact.meta import (
+    DTYPES,
+    META_NAME,
+    RUNTIME_LIBS,
+    SCHEMA,
+    SO_NAME,
+    ArtifactError,
+    ArtifactMeta,
+    parse_meta,
+)
 from harness.artifact.package import Artifact, place_file, place_text
 from harness.compile import tvm_backend
 from harness.compile.cache import CompileCache, cache_key, default_cache_dir
@@ -52,6 +63,10 @@ def compile_model(model: Path | str, target: str | dict, input_config: str | dic
     fw = framework or detect_framework(model, data)
     loaded = load_model(fw, model, data)
     inputs = bind_inputs(parse_input_config(input_config), loaded.inputs)
+    for i in inputs:
+        if i.dtype not in DTYPES:
+            raise CompileError(f"input {i.name!r} has dtype {i.dtype}, which DLR cannot carry",
+                               advice=f"use one of {', '.join(DTYPES)} for model inputs")
     model_sha = sha256_bytes(data)
     versions = tvm_backend.compiler_versions()
     cc = resolved.compiler_command()
@@ -90,9 +105,20 @@ def compile_model(model: Path | str, target: str | dict, input_config: str | dic
 
 def _meta(model: Path, fw: str, model_sha: str, inputs, outputs, target: ResolvedTarget,
           versions: dict[str, str], so: Path) -> ArtifactMeta:
+    try:
+        return _describe(model, fw, model_sha, inputs, outputs, target, versions, so)
+    except ValidationError as exc:  # e.g. an empty input name or a dtype DLR cannot carry
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise CompileError(f"cannot describe the model in compiled.meta: {where}: {first['msg']}",
+                           advice="give the model's inputs and outputs names and numeric dtypes") from None
+
+
+def _describe(model: Path, fw: str, model_sha: str, inputs, outputs, target: ResolvedTarget,
+              versions: dict[str, str], so: Path) -> ArtifactMeta:
     return ArtifactMeta.model_validate({
         "schema": SCHEMA,
-        "model": {"name": model.stem, "framework": fw, "sha256": model_sha},
+        "model": {"name": model.stem[:128], "framework": fw, "sha256": model_sha},
         "inputs": [{"name": i.name, "shape": list(i.shape), "dtype": i.dtype} for i in inputs],
         "outputs": [o.model_dump() for o in outputs],
         "target": {"neo": target.neo, "tvm": target.tvm, "arch": target.arch, "elf_machine": target.elf_machine,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import json
 import platform
+import re
 from dataclasses import dataclass, field
 
 from harness.compile.errors import TargetError
@@ -85,6 +86,7 @@ MATTR_FEATURES: dict[str, dict[str, tuple[str, ...]]] = {
 #: Spellings from Neo's docs that LLVM knows under another name.
 MATTR_ALIASES = {"+vfpv4": "+vfp4", "+vfpv3": "+vfp3"}
 COMPILER_OPTION_KEYS = ("mcpu", "mattr", "dtype")
+_MATTR = re.compile(r"[+-][a-z0-9_.-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -203,8 +205,7 @@ def _options(raw: str | dict | None) -> dict[str, object]:
         mattr = opts["mattr"]
         if isinstance(mattr, str):
             mattr = [m.strip() for m in mattr.split(",") if m.strip()]
-        if not isinstance(mattr, list) or not all(isinstance(m, str) and m[:1] in "+-" and len(m) > 1
-                                                  for m in mattr):
+        if not isinstance(mattr, list) or not all(isinstance(m, str) and _MATTR.fullmatch(m) for m in mattr):
             raise TargetError("ValidationException: CompilerOptions mattr must be a list like ['+neon', '+vfpv4']")
         out["mattr"] = mattr
     return out

@@ -66,3 +66,19 @@ def test_onnx_external_data_is_loaded_confined_and_part_of_the_cache_key(tmp_pat
     onnx.save(model, inner / "evil.onnx")
     with pytest.raises(CompileError, match="must be a file beside the model"):
         compile_model(inner / "evil.onnx", "ml_c5", BUNDLED_INPUT_CONFIG, tmp_path / "e", cache_dir=tmp_path / "c")
+
+
+def test_input_dtype_dlr_cannot_carry_is_refused_before_compiling(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    from harness.compile import tvm_backend
+
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "u16",
+                              [helper.make_tensor_value_info("x", TensorProto.UINT16, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.UINT16, [1, 4])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), tmp_path / "u16.onnx")
+    before = tvm_backend.COMPILES
+    with pytest.raises(CompileError, match="input 'x' has dtype uint16, which DLR cannot carry"):
+        compile_model(tmp_path / "u16.onnx", "ml_c5", "[[1,4]]", tmp_path / "out", cache_dir=tmp_path / "c")
+    assert tvm_backend.COMPILES == before

@@ -72,6 +72,7 @@ def test_unknown_target_lists_the_known_ones():
     ({"Os": "LINUX", "Arch": "ARM64", "Colour": "red"}, None, "unknown keys"),
     ("rasp4b", {"mcpu": "pentium-9000"}, "not a CPU LLVM knows"),
     ("rasp4b", {"mattr": "neon"}, "mattr must be a list"),
+    ("rasp4b", {"mattr": ["+NEON"]}, "mattr must be a list"),
     ("rasp4b", {"opt-level": 3}, "not supported offline"),
     ("rasp4b", "not json", "not valid JSON"),
 ])
