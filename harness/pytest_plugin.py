@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.artifact.package import Artifact
 from harness.errors import HilError
 from harness.lab.bringup import LabController
 from harness.lab.device import Device
@@ -123,3 +124,11 @@ def device(request: pytest.FixtureRequest, lab: LabController, _device_handles: 
         _device_handles.pop(name, None)
         raise
     return handle
+
+
+@pytest.fixture
+def compiled_model(device: Device, tmp_path_factory: pytest.TempPathFactory) -> Artifact:
+    """The bundled model compiled for the device's Neo target (through the compile cache)."""
+    from harness.compile.bundled import compile_bundled  # imports TVM: only for tests that compile
+
+    return compile_bundled(device.profile.neo_target, tmp_path_factory.getbasetemp() / "compiled")

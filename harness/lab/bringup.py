@@ -9,6 +9,7 @@ only verifies it. A file lock keeps parallel test workers from racing each other
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import platform
@@ -31,7 +32,7 @@ from harness.lab import hostsetup, images
 from harness.lab.device import Device
 from harness.lab.hostsetup import Say
 from harness.lab.inventory import DeviceSpec, Lab
-from harness.lab.paths import state_dir
+from harness.lab.paths import DEVICES_DIR, state_dir
 from harness.transport.docker import DockerTransport
 from harness.transport.hostspec import parse_hostspec
 from harness.transport.local import LocalTransport
@@ -39,6 +40,8 @@ from harness.transport.ssh import SSHOptions, SSHTransport
 
 DEVICE_USER = "hil"
 READY_TIMEOUT = 60.0
+#: The CPU model arm64 cores run under qemu-user (QEMU_CPU in the image) and the cpuinfo that describes it.
+EMULATED_ARM64_CPU = "cortex-a72"
 
 
 class LabState(StrEnum):
@@ -191,21 +194,29 @@ class LabController:
         except NotFound:
             return None
 
+    def _run_spec(self, device: DeviceSpec, tag: str, network: str, pub: str) -> dict[str, object]:
+        """Everything a core is started with; a change to any of it recreates the container."""
+        limits = self.lab.profile_of(device).limits
+        volumes = {}
+        if self.lab.profile_of(device).docker_arch == "arm64" and platform.machine() != "aarch64":
+            volumes[str(emulated_cpuinfo(EMULATED_ARM64_CPU))] = {"bind": "/proc/cpuinfo", "mode": "ro"}
+        return {"image": tag, "name": self.container_name(device), "hostname": device.name, "network": network,
+                "environment": {"HIL_AUTHORIZED_KEY": pub}, "mem_limit": f"{limits.memory_mb}m",
+                "memswap_limit": f"{limits.memory_mb}m", "nano_cpus": int(limits.cpus * 1e9), "volumes": volumes}
+
     def _ensure_container(self, device: DeviceSpec, tag: str, network: str, pub: str) -> None:
+        spec = self._run_spec(device, tag, network, pub)
+        digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
         container = self._container(device)
-        if container is not None and container.labels.get("hil.image") != tag:
-            self.say(f"{device.name}: image changed, recreating")
+        if container is not None and container.labels.get("hil.spec") != digest:
+            self.say(f"{device.name}: image or limits changed, recreating")
             container.remove(force=True)
             container = None
         if container is None:
-            limits = self.lab.profile_of(device).limits
-            self.say(f"{device.name}: starting {tag} ({limits.memory_mb} MB, {limits.cpus:g} CPU)")
+            self.say(f"{device.name}: starting {tag} ({spec['mem_limit']}, {int(spec['nano_cpus']) / 1e9:g} CPU)")
             self._docker().containers.run(
-                tag, name=self.container_name(device), hostname=device.name, detach=True, init=True,
-                network=network, environment={"HIL_AUTHORIZED_KEY": pub},
-                mem_limit=f"{limits.memory_mb}m", memswap_limit=f"{limits.memory_mb}m",
-                nano_cpus=int(limits.cpus * 1e9),
-                labels={"hil.lab": self.lab.name, "hil.device": device.name, "hil.image": tag})
+                detach=True, init=True, **spec,
+                labels={"hil.lab": self.lab.name, "hil.device": device.name, "hil.spec": digest})
         elif container.status != "running":
             self.say(f"{device.name}: starting stopped container")
             container.start()
@@ -305,6 +316,23 @@ class LabController:
                 row["error"] = f"[{FailureClass.ENGINE}] {exc}"
             rows.append(row)
         return rows
+
+
+def emulated_cpuinfo(cpu: str) -> Path:
+    """A /proc/cpuinfo for a core emulated with qemu-user's ``cpu`` model.
+
+    qemu-user passes the host's /proc/cpuinfo through, so an arm64 core would claim an x86 CPU
+    without NEON; the file bind-mounted over it (as LXCFS does) describes the CPU qemu emulates.
+    """
+    source = DEVICES_DIR / "images" / "cpuinfo"
+    block = (source / f"{cpu}.processor").read_text()
+    text = "".join(block.replace("{n}", str(n)) for n in range(os.cpu_count() or 1))
+    text += (source / f"{cpu}.trailer").read_text()
+    target = state_dir() / "cpuinfo" / cpu
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+    return target
 
 
 def _secret(env_name: str | None, device: str) -> str | None:

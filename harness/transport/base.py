@@ -7,13 +7,15 @@ pytest-testinfra's backends. Backends live one per file and are chosen by hostsp
 from __future__ import annotations
 
 import math
+import posixpath
 import shlex
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import TransportError
+from harness.errors import CommandTimeout, TransportError
 
 #: Called with (bytes done, bytes total) during long transfers.
 Progress = Callable[[int, int], None]
@@ -94,6 +96,29 @@ class Transport(ABC):
     def get(self, remote: str, local: Path, *, timeout: float = DEFAULT_TIMEOUT,
             progress: Progress | None = None) -> None:
         """Copy the device file ``remote`` to ``local``."""
+
+    def put_dir(self, local: Path, remote: str, *, timeout: float = DEFAULT_TIMEOUT,
+                progress: Progress | None = None) -> list[str]:
+        """Copy the regular files under ``local`` to ``remote`` (created), all within ``timeout``.
+
+        Links and special files are not followed: an artifact must not smuggle in paths outside itself.
+        Returns the remote paths written.
+        """
+        local = Path(local)
+        files = sorted(p for p in local.rglob("*") if p.is_file() and not p.is_symlink())
+        dirs = sorted({remote} | {posixpath.join(remote, p.parent.relative_to(local).as_posix()) for p in files})
+        deadline = time.monotonic() + timeout
+        self.check(["mkdir", "-p", *dirs], timeout=timeout, step="put")
+        written = []
+        for path in files:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise CommandTimeout(f"put {local} -> {remote}: not done after {timeout:g} s",
+                                     device=self.device, step="put")
+            target = posixpath.join(remote, path.relative_to(local).as_posix())
+            self.put(path, target, timeout=remaining, progress=progress)
+            written.append(target)
+        return written
 
     def close(self) -> None:  # noqa: B027 - optional for stateless backends
         """Release connections; the transport may be used again afterwards."""
