@@ -56,11 +56,15 @@ class DeploymentStatus:
         return self.status in TERMINAL_STATUSES
 
     def describe(self) -> str:
-        """``FAILED (COMPONENT_BROKEN: Service X in broken state)``, for messages."""
+        """``FAILED (COMPONENT_BROKEN: Service X in broken state; FAILED_ROLLBACK_COMPLETE)``, for messages.
+
+        The detailed status tells whether the core rolled back (FAILED_ROLLBACK_COMPLETE) or not.
+        """
         if self.status == "SUCCEEDED":
             return self.status
-        extra = [s for s in (", ".join(self.error_stack) or self.detailed_status, self.failure_cause) if s]
-        return f"{self.status} ({': '.join(extra)})" if extra else self.status
+        why = ": ".join(s for s in (", ".join(self.error_stack), self.failure_cause) if s)
+        extra = "; ".join(s for s in (why, self.detailed_status) if s)
+        return f"{self.status} ({extra})" if extra else self.status
 
 
 @dataclass(frozen=True)

@@ -99,11 +99,14 @@ class GreengrassClient:
             text = (result.stderr + "\n" + result.stdout).strip()
             tail = " | ".join(text.splitlines()[-3:]) or "(no output)"
             cls = ComponentNotFound if _NOT_FOUND_RE.search(text) and args[:1] == ["component"] else CliOutputError
-            raise cls(f"`{' '.join(self.cli)} {' '.join(args[:2])}` exited {result.exit_status}: {tail}",
+            err = cls(f"`{' '.join(self.cli)} {' '.join(args[:2])}` exited {result.exit_status}: {tail}",
                       device=self.device, step=step,
                       advice=None if cls is ComponentNotFound else
                       "check that the Greengrass CLI (aws.greengrass.Cli) is deployed on the core and that this "
                       "user may run it (e.g. cli=['sudo', '-n', '/greengrass/v2/bin/greengrass-cli'])")
+            # 126/127: the CLI cannot be run at all; "sudo:": not allowed. Polling will not fix either.
+            err.cannot_run = result.exit_status in (126, 127) or text.startswith("sudo:")  # type: ignore[attr-defined]
+            raise err
         return result.stdout
 
     def _say(self, line: str) -> None:
@@ -248,6 +251,8 @@ class GreengrassClient:
                 if last.terminal:
                     return last
             except CliOutputError as exc:  # the nucleus may not know the id for a moment
+                if getattr(exc, "cannot_run", False):
+                    raise
                 last_error = exc
             now = time.monotonic()
             if now >= deadline:

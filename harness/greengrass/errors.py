@@ -43,7 +43,7 @@ class _WithEvidence(HilError):
     def __str__(self) -> str:
         text = super().__str__()
         if self.evidence:
-            text += "\n  evidence:\n" + "\n".join(f"    {line}" for line in self.evidence.splitlines()[-30:])
+            text += "\n  evidence:\n" + "\n".join(f"    {line}" for line in self.evidence.splitlines()[-40:])
         return text
 
 

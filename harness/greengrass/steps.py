@@ -40,17 +40,29 @@ def deploy(client: GreengrassClient, components: Iterable[Component] = (), *, ex
            update_config: Mapping[str, Any] | None = None,
            failure_handling_policy: str | None = None) -> DeploymentResult:
     """Deploy and expect the deployment to end ``expect`` (SUCCEEDED or FAILED) within ``within`` s."""
+    components = list(components)
     result = client.deploy(components, merge=merge, remove=remove, update_config=update_config, timeout=within,
                            failure_handling_policy=failure_handling_policy)
     if result.status.status != expect:
+        names = [c.recipe.component_name for c in components] + list(merge or {})
         codes = [*result.status.error_stack, *result.status.error_types]
         advice = next((text for code, text in _ADVICE.items() if code in codes), None)
         raise DeploymentFailed(
             f"{result.status.describe()} after {result.elapsed:.1f} s (expected {expect}; "
             f"deployment {result.deployment_id})", device=client.device, step=result.label,
             advice=advice or f"read {client.root}/logs/greengrass.log and the components' logs",
-            evidence=client.greengrass_log_tail() if result.status.status == "FAILED" else "")
+            evidence=_failure_evidence(client, names) if result.status.status == "FAILED" else "")
     return result
+
+
+def _failure_evidence(client: GreengrassClient, names: Sequence[str]) -> str:
+    """The end of greengrass.log and of each deployed component's log: where the cause usually is."""
+    parts = ["greengrass.log:", client.greengrass_log_tail(12)]
+    for name in names:
+        tail = client.read_log(name, max_bytes=8192).splitlines()[-4:]
+        if tail:
+            parts += [f"{name}.log:", *tail]
+    return "\n".join(parts)
 
 
 def expect_component_state(client: GreengrassClient, name: str, state: str | Iterable[str], *,

@@ -97,7 +97,8 @@ def test_deployment_status_samples():
     assert detailed.error_types == ("USER_COMPONENT_ERROR",)
     assert detailed.failure_cause == "Service HelloWorldBroken in broken state"
     assert detailed.describe() == ("FAILED (DEPLOYMENT_FAILURE, COMPONENT_UPDATE_ERROR, COMPONENT_BROKEN: "
-                                   "Service HelloWorldBroken in broken state)")
+                                   "Service HelloWorldBroken in broken state; FAILED_ROLLBACK_NOT_REQUESTED)")
+    assert doc.describe() == "FAILED" and created.describe() == "SUCCEEDED"
     assert not parse_deployment_status("x-1: IN_PROGRESS\n").terminal
 
 

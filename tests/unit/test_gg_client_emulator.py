@@ -110,7 +110,8 @@ def test_deploy_run_log_restart_broken_upgrade_rollback_remove(core, tmp_path):
         steps.deploy(core, [broken], expect="SUCCEEDED", within=120, failure_handling_policy="ROLLBACK")
     first = str(info.value).splitlines()[0]
     assert first.startswith(f"host-emu: deploy {name}@2.0.0: [deployment] FAILED")
-    assert "expected SUCCEEDED" in first
+    assert "expected SUCCEEDED" in first and "FAILED_ROLLBACK_COMPLETE" in first
+    assert "v2 cannot start" in info.value.evidence  # the component's own stderr, from its log
     rolled_back = steps.expect_component_state(core, name, "RUNNING", version="1.0.0", within=60)
     assert rolled_back.version == "1.0.0"
 

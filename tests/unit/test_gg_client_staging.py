@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,10 @@ def test_missing_cli_is_a_typed_error_naming_device_and_step(tmp_path):
     err = info.value
     assert (err.device, err.step, err.failure_class) == ("rasp4b-emu", "create deployment", FailureClass.COMMAND)
     assert "aws.greengrass.Cli" in err.advice
+    started = time.monotonic()
+    with pytest.raises(CliOutputError, match="exited 127"):  # no point polling a CLI that is not there
+        client.wait_for_deployment("5f0c2a4e-0000-4000-8000-000000000000", timeout=30)
+    assert time.monotonic() - started < 5
 
 
 def test_bad_arguments_change_nothing(tmp_path):
