@@ -48,7 +48,9 @@ class PrivateEngine:
         """The running dockerd's pid, or None (a stale pidfile counts as not running)."""
         try:
             pid = int(self.pidfile.read_text().strip())
-            os.kill(pid, 0)
+            # After a reboot or a kill the pid may belong to another process by now.
+            if Path(f"/proc/{pid}/comm").read_text().strip() != "dockerd":
+                return None
         except (OSError, ValueError):
             return None
         return pid
