@@ -49,7 +49,7 @@ def compile_model(model: Path | str, target: str | dict, input_config: str | dic
                   cache_dir: Path | str | None = None, use_cache: bool = True,
                   runtime_libs: list[Path] | tuple[Path, ...] = (), progress: Progress | None = None) -> Artifact:
     """Compile ``model`` for a Neo ``target`` into ``output_dir`` (compiled.so + compiled.meta)."""
-    say = progress or (lambda _m: None)
+    report = progress or (lambda _m: None)
     started = time.monotonic()
     model = Path(model)
     resolved = resolve_target(target, compiler_options)
@@ -79,27 +79,31 @@ def compile_model(model: Path | str, target: str | dict, input_config: str | dic
     cache = CompileCache(Path(cache_dir) if cache_dir else default_cache_dir())
 
     def produce(tmp: Path) -> None:
-        say(f"importing {fw} model {model.name} ({len(data)} B)")
+        report(f"importing {fw} model {model.name} ({len(data)} B)")
         mod = to_relax(loaded, inputs)
         outputs = tvm_backend.output_specs(mod, loaded.output_names)
-        say(f"building for {resolved.neo}: {resolved.tvm} with {cc}")
+        report(f"building for {resolved.neo}: {resolved.tvm} with {cc}")
         tvm_backend.build(mod, resolved, tmp / SO_NAME)
         meta = _meta(model, fw, model_sha, inputs, outputs, resolved, versions, tmp / SO_NAME)
         place_text(meta.to_json(), tmp / META_NAME)
 
     libs = [Path(p) for p in runtime_libs]
-    if not use_cache:  # compile afresh and leave the cache as it is
-        with tempfile.TemporaryDirectory(prefix="hil-compile-") as tmp:
-            produce(Path(tmp))
-            artifact = _publish(Path(tmp), Path(output_dir), resolved, libs)
-    else:
-        entry = cache.lookup(key)
-        if entry is not None:
-            say(f"cache hit {key[:12]} ({resolved.neo}); nothing to compile")
+    try:
+        if not use_cache:  # compile afresh and leave the cache as it is
+            with tempfile.TemporaryDirectory(prefix="hil-compile-") as tmp:
+                produce(Path(tmp))
+                artifact = _publish(Path(tmp), Path(output_dir), resolved, libs)
         else:
-            entry = cache.fill(key, produce)
-        artifact = _publish(entry, Path(output_dir), resolved, libs)
-    say(f"{resolved.neo}: {artifact.directory} ready in {time.monotonic() - started:.1f} s")
+            entry = cache.lookup(key)
+            if entry is not None:
+                report(f"cache hit {key[:12]} ({resolved.neo}); nothing to compile")
+            else:
+                entry = cache.fill(key, produce)
+            artifact = _publish(entry, Path(output_dir), resolved, libs)
+    except OSError as exc:  # cache or output directory not writable, disk full
+        raise CompileError(f"cannot write {exc.filename or 'the artifact'}: {exc.strerror or exc}",
+                           advice="check --cache-dir / HIL_COMPILE_CACHE and -o point at writable space") from None
+    report(f"{resolved.neo}: {artifact.directory} ready in {time.monotonic() - started:.1f} s")
     return artifact
 
 

@@ -173,3 +173,15 @@ def test_hil_main_reports_errors_in_one_line(tmp_path, capsys):
     assert main(["compile", str(BUNDLED_MODEL), "--target", "ml_c55", "--input-config", "[[1,3,224,224]]",
                  "-o", str(tmp_path / "out")]) == 2
     assert "unknown target 'ml_c55'" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_unwritable_output_or_cache_is_a_compile_error(artifacts, cache_dir, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    from harness.compile import CompileError
+
+    with pytest.raises(CompileError, match="cannot create output directory"):
+        compile_model(BUNDLED_MODEL, "rasp4b", BUNDLED_INPUT_CONFIG, blocker / "out", cache_dir=cache_dir)
+    with pytest.raises(CompileError, match="cannot write") as err:
+        compile_model(BUNDLED_MODEL, "rasp4b", BUNDLED_INPUT_CONFIG, tmp_path / "out", cache_dir=blocker / "cache")
+    assert "HIL_COMPILE_CACHE" in err.value.advice
