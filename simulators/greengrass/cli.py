@@ -119,7 +119,7 @@ def _print_deployment(d: dict[str, Any]) -> None:
     if d.get("errorStack"):
         print(f"Deployment Error Stack: [{', '.join(d['errorStack'])}]")
         print(f"Deployment Error Types: [{', '.join(d.get('errorTypes') or [])}]")
-        print(f"Failure Cause: {d.get('failureCause', '')}")
+        print(f"Deployment Failure Cause: {d.get('failureCause', '')}")
 
 
 def _print_component(c: dict[str, Any]) -> None:

@@ -303,6 +303,10 @@ class Engine:
             Path(path).write_text(text)
 
     def _finish(self, record: dict, detailed: str, exc: GreengrassError | None, cleanup: bool = True) -> None:
+        """Clean up, then publish the final status (so a client that sees it also sees the cleaned store)."""
+        shutil.rmtree(self.store.staging(record["deploymentId"]), ignore_errors=True)
+        if cleanup:
+            self.store.remove_stale({n: e["version"] for n, e in self.store.committed()["components"].items()})
         record.update({"status": "SUCCEEDED" if detailed == "SUCCESSFUL" else "FAILED",
                        "detailedStatus": detailed, **_err(exc)})
         self.store.write_record(record)
@@ -310,9 +314,6 @@ class Engine:
                        deploymentId=record["deploymentId"], detailedStatus=detailed)
         self._crash("finished")
         self.store.clear_journal()
-        shutil.rmtree(self.store.staging(record["deploymentId"]), ignore_errors=True)
-        if cleanup:
-            self.store.remove_stale({n: e["version"] for n, e in self.store.committed()["components"].items()})
 
     # -- recovery after a crash -------------------------------------------------------------------
     def recover(self) -> None:

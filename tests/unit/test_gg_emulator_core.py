@@ -105,7 +105,7 @@ def test_run_exit_1_goes_errored_then_broken(core: LocalCore, tmp_path: Path) ->
     assert st["Detailed Status"] == "FAILED_ROLLBACK_COMPLETE"
     assert "COMPONENT_BROKEN" in st["Deployment Error Stack"]
     assert "USER_COMPONENT_ERROR" in st["Deployment Error Types"]
-    assert st["Failure Cause"] == "Service com.ex.Crash in broken state"
+    assert st["Deployment Failure Cause"] == "Service com.ex.Crash in broken state"
     log = (core.root / "logs" / "greengrass.log").read_text()
     assert log.count("serviceName=com.ex.Crash, currentState=RUNNING, newState=ERRORED") == 3
     assert "currentState=ERRORED, newState=BROKEN" in log
@@ -138,7 +138,7 @@ def test_install_failure_rolls_back_to_previous_version_and_config(core: LocalCo
                       "-c", json.dumps({"com.ex.App": {"MERGE": {"Message": "new"}}}))
     st = core.wait_deployment(dep)
     assert (st["status"], st["Detailed Status"]) == ("FAILED", "FAILED_ROLLBACK_COMPLETE")
-    assert st["Failure Cause"] == "Service com.ex.App in broken state"
+    assert st["Deployment Failure Cause"] == "Service com.ex.App in broken state"
     app = core.components()["com.ex.App"]
     assert (app["Version"], app["State"], json.loads(app["Configuration"])) == ("1.0.0", "RUNNING",
                                                                                {"Message": "custom"})
@@ -157,7 +157,7 @@ def test_no_manifest_for_this_architecture(tmp_path: Path) -> None:
         dep = core.deploy("--recipeDir", str(recipes), "--merge", "com.ex.X86=1.0.0")
         st = core.wait_deployment(dep)
         assert (st["status"], st["Detailed Status"]) == ("FAILED", "FAILED_NO_STATE_CHANGE")
-        assert st["Failure Cause"] == ("Failed to find usable recipe for current platform: {os=linux, "
+        assert st["Deployment Failure Cause"] == ("Failed to find usable recipe for current platform: {os=linux, "
                                        "architecture=aarch64}, for package: 'com.ex.X86-v1.0.0' in the local "
                                        "package store.")
         assert "COMPONENT_RECIPE_ERROR" in st["Deployment Error Types"]
@@ -209,7 +209,7 @@ def test_digest_mismatch_fails_and_installs_nothing(core: LocalCore, tmp_path: P
     st = core.wait_deployment(dep)
     assert (st["status"], st["Detailed Status"]) == ("FAILED", "FAILED_NO_STATE_CHANGE")
     assert "ARTIFACT_CHECKSUM_MISMATCH" in st["Deployment Error Stack"]
-    assert st["Failure Cause"].startswith("Integrity check for downloaded artifact failed.")
+    assert st["Deployment Failure Cause"].startswith("Integrity check for downloaded artifact failed.")
     assert "com.ex.Bad" not in core.components()
     assert not (core.root / "packages" / "artifacts" / "com.ex.Bad").exists()
     assert not list((core.root / "packages" / "recipes").iterdir())
@@ -226,7 +226,7 @@ def test_zip_slip_archive_refused(core: LocalCore, tmp_path: Path) -> None:
     dep = core.deploy("-r", str(recipes), "-a", str(arts), "-m", "com.ex.Slip=1.0.0")
     st = core.wait_deployment(dep)
     assert st["status"] == "FAILED" and "IO_UNZIP_ERROR" in st["Deployment Error Stack"]
-    assert "zip slip" in st["Failure Cause"]
+    assert "zip slip" in st["Deployment Failure Cause"]
     assert not list(core.root.parent.rglob("escaped.txt"))
     assert not (core.root / "packages" / "artifacts-unarchived" / "com.ex.Slip").exists()
 
@@ -288,7 +288,7 @@ def test_step_timeout_kills_whole_process_group(core: LocalCore, tmp_path: Path)
         "Install": {"Script": f"sleep 30 & echo $! > {pidfile}; wait", "Timeout": 0.3}, "Run": "exec sleep 60"}))
     dep = core.deploy("-r", str(recipes), "-m", "com.ex.Slow=1.0.0", "-fp", "DO_NOTHING")
     st = core.wait_deployment(dep)
-    assert st["Failure Cause"] == "Service com.ex.Slow in broken state"
+    assert st["Deployment Failure Cause"] == "Service com.ex.Slow in broken state"
     pid = int(pidfile.read_text())
     assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
     assert "service-step-timeout" in (core.root / "logs" / "greengrass.log").read_text()
