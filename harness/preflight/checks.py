@@ -19,9 +19,12 @@ RUNTIME_OVERHEAD = 32 << 20
 #: Input/output buffers plus intermediate activations, as a multiple of the input+output bytes.
 TENSOR_FACTOR = 4
 ARCH_ALIASES = {"arm64": "aarch64", "amd64": "x86_64", "armv7": "armv7l", "armv8l": "armv7l", "armhf": "armv7l"}
-#: ARM "CPU part" → the TargetDevice built for that core.
-CPU_PARTS = {"0xd08": "rasp4b", "0xd07": "jetson_nano", "0xd03": "imx8qm", "0xd0c": "ml_c6g", "0x004": "jetson_xavier",
-             "0xd05": "qcs605"}
+#: ARM "CPU part" → (core, the TargetDevice built for that core or None).
+CPU_PARTS: dict[str, tuple[str, str | None]] = {
+    "0xd03": ("Cortex-A53", "imx8qm"), "0xd04": ("Cortex-A35", None), "0xd05": ("Cortex-A55", "qcs605"),
+    "0xd07": ("Cortex-A57", "jetson_nano"), "0xd08": ("Cortex-A72", "rasp4b"), "0xd09": ("Cortex-A73", None),
+    "0xd0b": ("Cortex-A76", None), "0xd0c": ("Neoverse-N1", "ml_c6g"), "0x004": ("Carmel", "jetson_xavier"),
+}
 _DTYPE_BYTES = {"float32": 4, "float16": 2, "float64": 8, "int8": 1, "uint8": 1, "int16": 2, "int32": 4,
                 "int64": 8, "bool": 1}
 
@@ -38,7 +41,7 @@ def suggest_target(facts: DeviceFacts) -> str:
             return "TargetDevice=ml_c5"
         return "TargetDevice=ml_c4" if "avx2" in flags else 'TargetPlatform={"Os":"LINUX","Arch":"X86_64"}'
     if arch == "aarch64":
-        device = CPU_PARTS.get(facts.cpu_part or "")
+        device = CPU_PARTS.get(facts.cpu_part or "", ("", None))[1]
         return f"TargetDevice={device}" if device else 'TargetPlatform={"Os":"LINUX","Arch":"ARM64"}'
     if arch == "armv7l":
         return "TargetDevice=rasp3b" if "neon" in flags else 'TargetPlatform={"Os":"LINUX","Arch":"ARM_EABIHF"}'
@@ -82,9 +85,18 @@ def _cpu(meta: ArtifactMeta, facts: DeviceFacts) -> Verdict:
     if not missing:
         return Verdict("cpu", True, f"device has {', '.join(need)} required by {meta.target.neo}")
     advice = f"recompile with {suggest_target(facts)}"
-    return Verdict("cpu", False, f"model compiled for {meta.target.neo} uses {', '.join(missing)}, which this "
-                   f"device's CPU ({facts.cpu_model or facts.cpu_part or 'unknown'}) lacks — inference would die "
-                   "with \"Illegal instruction\" (exit 132)", advice)
+    return Verdict("cpu", False, f"model compiled for {meta.target.neo} may use {', '.join(missing)}, which this "
+                   f"device's CPU ({cpu_name(facts)}) lacks — such code dies with \"Illegal instruction\" "
+                   "(exit 132)", advice)
+
+
+def cpu_name(facts: DeviceFacts) -> str:
+    if facts.cpu_model:
+        return facts.cpu_model
+    if facts.cpu_part:
+        core = CPU_PARTS.get(facts.cpu_part, (None,))[0]
+        return f"{core} ({facts.cpu_part})" if core else f"CPU part {facts.cpu_part}"
+    return "unknown"
 
 
 def _runtime(meta: ArtifactMeta, facts: DeviceFacts) -> Verdict:

@@ -53,6 +53,7 @@ def test_aarch64_model_on_x86_says_recompile_for_ml_c5():
 def test_xavier_model_on_a_nano_is_an_illegal_instruction():
     v = by_check(evaluate(meta_for("jetson_xavier"), NANO))["cpu"]
     assert not v.ok and "Illegal instruction" in v.reason and "atomics" in v.reason
+    assert "CPU (Cortex-A57 (0xd07)) lacks" in v.reason
     assert v.advice == "recompile with TargetDevice=jetson_nano"
 
 
