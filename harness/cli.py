@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "harness.run",
     "harness.compile.cli",
     "harness.runtime.cli",
+    "harness.greengrass.cli",
 ]
 
 

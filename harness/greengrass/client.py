@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import sys
 import tempfile
 import time
 import uuid
@@ -38,6 +37,7 @@ from harness.greengrass.cli_output import (
 )
 from harness.greengrass.errors import CliOutputError, ComponentNotFound, DeploymentFailed, GreengrassTimeout
 from harness.greengrass.recipe import check_component_name, check_version
+from harness.progress import say
 from harness.transport.base import CommandResult, Transport
 
 DEFAULT_ROOT = "/greengrass/v2"
@@ -48,10 +48,6 @@ _NOT_FOUND_RE = re.compile(r"ResourceNotFound|not found|does not exist|No such c
 _PROGRESS_EVERY = 5.0
 
 Progress = Callable[[str], None]
-
-
-def stderr_progress(line: str) -> None:
-    print(f"hil: {line}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -67,7 +63,7 @@ class GreengrassClient:
 
     def __init__(self, transport: Transport, *, root: str = DEFAULT_ROOT, cli: Sequence[str] | None = None,
                  staging: str = DEFAULT_STAGING, command_timeout: float = 60.0,
-                 progress: Progress | None = stderr_progress) -> None:
+                 progress: Progress | None = say) -> None:
         for path in (root, staging):
             if not path.startswith("/") or "\n" in path:
                 raise ValueError(f"{path!r} must be an absolute device path")

@@ -9,12 +9,14 @@ seconds", "I verify the X component is RUNNING using the greengrass-cli") become
 
 A failure reads like ``rasp4b-emu: deploy com.example.Model@1.0.1: [deployment] FAILED
 (COMPONENT_BROKEN: ...) after 12.3 s (expected SUCCEEDED)``. Register the fixtures with
-``pytest_plugins = ["harness.greengrass.steps"]`` (or import them into a conftest/plugin).
+``pytest_plugins = ["harness.greengrass.steps"]`` (or import them into a conftest/plugin):
+``greengrass`` (the client of the lab's ``device``), ``gg_run_id``, ``gg_name``.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -23,7 +25,7 @@ import pytest
 from harness.greengrass.artifacts import Component
 from harness.greengrass.builders import run_id, unique_name
 from harness.greengrass.cli_output import ComponentDetails
-from harness.greengrass.client import DeploymentResult, GreengrassClient
+from harness.greengrass.client import DEFAULT_ROOT, DeploymentResult, GreengrassClient
 from harness.greengrass.errors import DeploymentFailed
 
 _ADVICE = {
@@ -90,6 +92,20 @@ def stop_component(client: GreengrassClient, name: str, *, within: float = 30.0)
     STOPPING's end state, or ERRORED if it would not stop cleanly)."""
     client.stop_component(name)
     return client.wait_for_state(name, {"FINISHED", "INSTALLED", "ERRORED", "NEW"}, timeout=within)
+
+
+def client_for(device: Any) -> GreengrassClient:
+    """A client for a lab ``Device``. Its inventory ``features`` may set ``greengrass_root`` and
+    ``greengrass_cli`` (the invocation, shell-quoted, e.g. ``sudo -n /greengrass/v2/bin/greengrass-cli``)."""
+    features = getattr(getattr(device, "spec", None), "features", None) or {}
+    cli = shlex.split(features["greengrass_cli"]) if features.get("greengrass_cli") else None
+    return GreengrassClient(device.transport, root=features.get("greengrass_root", DEFAULT_ROOT), cli=cli)
+
+
+@pytest.fixture
+def greengrass(device: Any) -> GreengrassClient:
+    """The Greengrass client of the ``device`` under test (the lab plugin's ``device`` fixture)."""
+    return client_for(device)
 
 
 @pytest.fixture(scope="session")

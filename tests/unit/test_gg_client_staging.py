@@ -111,3 +111,16 @@ def test_logs_read_from_offset_and_missing_log_is_empty(tmp_path):
         fh.write("result: dog 0.88\n")
     assert client.read_log("com.example.Infer", offset=size) == "result: dog 0.88\n"
     assert client.wait_for_log("com.example.Infer", r"result: \w+", timeout=1, offset=size) == "result: dog 0.88"
+
+
+def test_client_for_a_lab_device_reads_greengrass_features():
+    from types import SimpleNamespace
+
+    from harness.greengrass.steps import client_for
+
+    plain = client_for(SimpleNamespace(transport=LocalTransport("jetson"), spec=SimpleNamespace(features={})))
+    assert (plain.root, plain.cli, plain.device) == ("/greengrass/v2", ["/greengrass/v2/bin/greengrass-cli"], "jetson")
+    sudo = client_for(SimpleNamespace(transport=LocalTransport("rasp4b"), spec=SimpleNamespace(features={
+        "greengrass_root": "/opt/gg/v2", "greengrass_cli": "sudo -n /opt/gg/v2/bin/greengrass-cli"})))
+    assert sudo.cli == ["sudo", "-n", "/opt/gg/v2/bin/greengrass-cli"] and sudo.root == "/opt/gg/v2"
+    assert sudo._privilege == ["sudo", "-n"]  # logs are read with the same privilege as the CLI
