@@ -6,7 +6,7 @@ import copy
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.artifact.meta import ArtifactError, ArtifactMeta, parse_meta
@@ -72,6 +72,7 @@ def test_unknown_keys_are_refused():
         parse_meta(json.dumps({**VALID, "surprise": 1}))
 
 
+@settings(deadline=None)  # a loaded CI machine must not turn into a flaky failure
 @given(st.binary(max_size=400))
 def test_fuzz_any_bytes(raw):
     try:
@@ -85,6 +86,7 @@ any_json = st.recursive(leaf, lambda k: st.lists(k, max_size=4) | st.dictionarie
                                                                                    max_size=4), max_leaves=12)
 
 
+@settings(deadline=None)
 @given(st.lists(st.sampled_from(["model", "inputs", "outputs", "target", "compiler", "runtime", "files",
                                  "created"]), min_size=1, max_size=3, unique=True), any_json)
 def test_fuzz_mutated_documents(keys, value):
