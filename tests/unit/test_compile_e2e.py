@@ -21,7 +21,7 @@ from tvm import relax
 from harness.artifact import SO_NAME, inspect_artifact, read_elf
 from harness.artifact.meta import ArtifactError
 from harness.artifact.package import Artifact
-from harness.compile import InputConfigError, UnsupportedOperatorError, compile_model, tvm_backend
+from harness.compile import CompileError, InputConfigError, UnsupportedOperatorError, compile_model, tvm_backend
 from harness.compile import cli as compile_cli
 from harness.compile.bundled import BUNDLED_INPUT_CONFIG, BUNDLED_MODEL, compile_bundled
 
@@ -178,8 +178,6 @@ def test_hil_main_reports_errors_in_one_line(tmp_path, capsys):
 def test_unwritable_output_or_cache_is_a_compile_error(artifacts, cache_dir, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    from harness.compile import CompileError
-
     with pytest.raises(CompileError, match="cannot create output directory"):
         compile_model(BUNDLED_MODEL, "rasp4b", BUNDLED_INPUT_CONFIG, blocker / "out", cache_dir=cache_dir)
     with pytest.raises(CompileError, match="cannot write") as err:
