@@ -55,6 +55,11 @@ DEVICES: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "qcs603": ("aarch64", "cortex-a55", ("+neon",)),
 }
 
+#: Neo TargetDevices that need a GPU, an accelerator or a non-Linux OS: only the cloud compiler builds them.
+CLOUD_ONLY = frozenset({"ml_p2", "ml_p3", "ml_g4dn", "ml_inf1", "ml_inf2", "ml_trn1", "ml_eia2", "lambda", "deeplens",
+                        "aisage", "amba_cv2", "amba_cv22", "amba_cv25", "coreml", "x86_win32", "x86_win64", "sbe_c",
+                        "jacinto_tda4vm", "imx8mplus_npu"})
+
 #: TargetPlatform Arch → uname arch and the defaults Neo recommends in CompilerOptions.
 PLATFORM_ARCHES: dict[str, tuple[str, tuple[str, ...]]] = {
     "X86_64": ("x86_64", ()),
@@ -134,6 +139,10 @@ def resolve_target(target: str | dict, compiler_options: str | dict | None = Non
     elif isinstance(target, str) and target.strip().lower() in DEVICES:
         neo = target.strip().lower()
         arch, mcpu, mattr = DEVICES[neo]
+    elif isinstance(target, str) and target.strip().lower() in CLOUD_ONLY:
+        raise TargetError(f"ValidationException: TargetDevice {target.strip().lower()} needs an accelerator or OS the "
+                          f"offline compiler does not build for (CPU code on Linux only). Offline: {known_targets()}",
+                          advice="use the SageMaker backend (`--backend sagemaker`) for this device")
     else:
         raise TargetError(f"ValidationException: unknown target {str(target)[:60]!r}. Known: {known_targets()}",
                           advice="use one of the TargetDevice names, or a TargetPlatform with CompilerOptions")

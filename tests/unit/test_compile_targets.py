@@ -67,6 +67,7 @@ def test_unknown_target_lists_the_known_ones():
 
 
 @pytest.mark.parametrize("target,options,fragment", [
+    ("ml_p3", None, "TargetDevice ml_p3 needs an accelerator"),
     ({"Os": "LINUX", "Arch": "ARM64", "Accelerator": "NVIDIA"}, None, "cloud compiler"),
     ({"Os": "ANDROID", "Arch": "ARM64"}, None, "not supported offline"),
     ({"Os": "LINUX", "Arch": "ARM64", "Colour": "red"}, None, "unknown keys"),
