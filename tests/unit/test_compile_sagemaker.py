@@ -39,3 +39,27 @@ def test_target_platform_with_compiler_options():
 def test_invalid_requests(change, fragment):
     with pytest.raises(TargetError, match=fragment):
         build_request(**{**COMMON, **change}, framework="onnx", input_config="[[1]]", target="rasp4b")
+
+
+def test_input_config_is_checked_locally_before_any_cloud_call(tmp_path):
+    from harness.compile import InputConfigError
+    from harness.compile.bundled import BUNDLED_MODEL
+    from harness.compile.sagemaker import compile_model_sagemaker
+
+    with pytest.raises(InputConfigError, match='input "input0" not found'):
+        compile_model_sagemaker(BUNDLED_MODEL, "rasp4b", {"input0": [1, 3, 224, 224]}, tmp_path,
+                                role_arn=COMMON["role_arn"], s3_prefix="s3://bucket/m")
+
+
+def test_without_boto3_the_backend_names_the_package(tmp_path):
+    import importlib.util
+
+    from harness.compile import CompileError
+    from harness.compile.bundled import BUNDLED_INPUT_CONFIG, BUNDLED_MODEL
+    from harness.compile.sagemaker import compile_model_sagemaker
+
+    if importlib.util.find_spec("boto3") is not None:
+        pytest.skip("boto3 is installed here; this checks the message users without it get")
+    with pytest.raises(CompileError, match="needs package boto3"):
+        compile_model_sagemaker(BUNDLED_MODEL, "rasp4b", BUNDLED_INPUT_CONFIG, tmp_path,
+                                role_arn=COMMON["role_arn"], s3_prefix="s3://bucket/m")
