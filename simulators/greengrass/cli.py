@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -161,6 +162,7 @@ def run(args: argparse.Namespace, root: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `greengrass-cli … | head` ends quietly, as the Java CLI does
     args = build_parser().parse_args(argv)
     root = Path(args.ggcRootPath or os.environ.get("GG_ROOT") or "/greengrass/v2")
     try:

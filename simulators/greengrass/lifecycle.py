@@ -268,6 +268,8 @@ class Service:
         env = {**spec.env, **spec.setenv, **step.setenv}
         user = None if step.requires_privilege else spec.run_as
         spec.work_dir.mkdir(parents=True, exist_ok=True)
+        if spec.run_as and spec.work_dir.stat().st_uid != spec.run_as[0]:
+            os.chown(spec.work_dir, *spec.run_as)  # the component user owns its work directory
         try:
             proc = subprocess.Popen(
                 ["/bin/sh", "-c", step.script], cwd=spec.work_dir, env=env, stdin=subprocess.DEVNULL,
