@@ -292,3 +292,44 @@ def test_step_timeout_kills_whole_process_group(core: LocalCore, tmp_path: Path)
     pid = int(pidfile.read_text())
     assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
     assert "service-step-timeout" in (core.root / "logs" / "greengrass.log").read_text()
+
+
+def test_stop_restart_skipif_groups_and_queue(core: LocalCore, tmp_path: Path) -> None:
+    recipes, marker = tmp_path / "recipes", tmp_path / "installed"
+    write_recipe(recipes, recipe("com.ex.Svc", "1.0.0", {
+        "Install": {"Script": f"touch {marker}", "Skipif": f"exists {tmp_path}"}, **sleeper("x")}))
+    write_recipe(recipes, recipe("com.ex.Other", "1.0.0", sleeper("y")))
+    # two deployments submitted back to back: the second waits (QUEUED) and then runs
+    first = core.deploy("-r", str(recipes), "-m", "com.ex.Svc=1.0.0")
+    second = core.deploy("-r", str(recipes), "-m", "com.ex.Other=1.0.0", "--groupId", "thinggroup/lab")
+    assert core.wait_deployment(first)["status"] == "SUCCEEDED"
+    assert core.wait_deployment(second)["status"] == "SUCCEEDED"
+    assert not marker.exists()  # Install skipped: `exists <dir>` was true
+    core.cli("component", "stop", "--names", "com.ex.Svc")
+    core.wait_state("com.ex.Svc", "FINISHED")
+    core.cli("component", "restart", "-n", "com.ex.Svc,com.ex.Other")
+    core.wait_state("com.ex.Svc", "RUNNING")
+    # removing from the local group leaves the thing group's root component alone
+    dep = core.deploy("--remove", "com.ex.Svc,com.ex.Other")
+    assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
+    comps = core.components()
+    assert "com.ex.Svc" not in comps and comps["com.ex.Other"]["State"] == "RUNNING"
+    dep = core.deploy("--remove", "com.ex.Other", "--groupId", "thinggroup/lab")
+    assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
+    assert "com.ex.Other" not in core.components()
+
+
+def test_bootstrap_runs_before_install_and_its_failure_fails_the_deployment(core: LocalCore, tmp_path: Path) -> None:
+    recipes, order = tmp_path / "recipes", tmp_path / "order"
+    write_recipe(recipes, recipe("com.ex.Boot", "1.0.0", {
+        "Bootstrap": f"echo bootstrap >> {order}; exit 100", "Install": f"echo install >> {order}", **sleeper("b")}))
+    write_recipe(recipes, recipe("com.ex.Boot", "2.0.0", {"Bootstrap": "exit 5", **sleeper("b")}))
+    dep = core.deploy("-r", str(recipes), "-m", "com.ex.Boot=1.0.0")
+    assert core.wait_deployment(dep)["status"] == "SUCCEEDED"  # 100 = restart requested, not a failure
+    assert order.read_text().split() == ["bootstrap", "install"]
+    dep = core.deploy("-r", str(recipes), "-m", "com.ex.Boot=2.0.0")
+    st = core.wait_deployment(dep)
+    assert st["Detailed Status"] == "FAILED_ROLLBACK_COMPLETE" and "COMPONENT_BOOTSTRAP_ERROR" in st[
+        "Deployment Error Stack"]
+    core.wait_state("com.ex.Boot", "RUNNING")
+    assert core.components()["com.ex.Boot"]["Version"] == "1.0.0"
