@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from harness.compile.frameworks import FRAMEWORKS
+from harness.preflight.facts import DEFAULT_PYTHON
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,6 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                           "and check them against each other and the recorded digests.")
     q.add_argument("artifact", type=Path, help="artifact directory (output of `hil compile`)")
     q.add_argument("--json", action="store_true", help="machine-readable output")
+    q.add_argument("--device", metavar="NAME", help="also run the preflight checks against this lab device")
+    q.add_argument("--lab", type=Path, default=None, metavar="FILE",
+                   help="lab file for --device (default: the embedded lab, devices/lab.yaml)")
+    q.add_argument("--python", default=DEFAULT_PYTHON,
+                   help="the device's Python with the dlr wrapper (default: %(default)s)")
     q.set_defaults(func=_inspect)
 
 
@@ -63,11 +69,31 @@ def _compile(args: argparse.Namespace) -> int:
 
 def _inspect(args: argparse.Namespace) -> int:
     from harness.artifact.inspect import inspect_artifact, print_inspection
+    from harness.artifact.verdict import all_ok, print_verdicts
 
     ins = inspect_artifact(args.artifact)
+    verdicts = _preflight(args, ins.meta) if args.device else []
     if args.json:
-        json.dump(ins.as_dict(), sys.stdout, indent=1)
+        doc = ins.as_dict()
+        if args.device:
+            doc["preflight"] = {"device": args.device, "ok": all_ok(verdicts),
+                                "checks": [v.as_dict() for v in verdicts]}
+        json.dump(doc, sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
         print_inspection(ins, sys.stdout)
-    return 0 if ins.ok else 1
+        if args.device:
+            print(f"preflight on {args.device}: {'ok' if all_ok(verdicts) else 'FAILED'}")
+            print_verdicts(verdicts, sys.stdout)
+    return 0 if ins.ok and all_ok(verdicts) else 1
+
+
+def _preflight(args: argparse.Namespace, meta):  # -> list[Verdict]
+    from harness.lab.bringup import LabController
+    from harness.lab.inventory import load_lab
+    from harness.preflight import run_preflight
+    from harness.progress import say
+
+    device = LabController(load_lab(args.lab), say).device(args.device)
+    with device.transport as transport:
+        return run_preflight(meta, transport, artifact_dir=args.artifact, python=args.python)

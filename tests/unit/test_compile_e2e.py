@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
 from pathlib import Path
 
 import cv2
@@ -183,3 +184,24 @@ def test_unwritable_output_or_cache_is_a_compile_error(artifacts, cache_dir, tmp
     with pytest.raises(CompileError, match="cannot write") as err:
         compile_model(BUNDLED_MODEL, "rasp4b", BUNDLED_INPUT_CONFIG, tmp_path / "out", cache_dir=blocker / "cache")
     assert "HIL_COMPILE_CACHE" in err.value.advice
+
+
+def test_inspect_with_preflight_on_a_local_lab_device(artifacts, tmp_path, capsys):
+    import sys
+
+    from harness.cli import main
+
+    lab = tmp_path / "lab.yaml"
+    lab.write_text("lab: bench\ndevices:\n  - name: controller\n    profile: ml_c5\n    connection: local://\n")
+    common = ["--device", "controller", "--lab", str(lab), "--python", sys.executable, "--json"]
+    code = main(["inspect", str(artifacts["rasp4b"].directory), *common])
+    doc = json.loads(capsys.readouterr().out)
+    checks = {c["check"]: c for c in doc["preflight"]["checks"]}
+    assert doc["ok"]  # the artifact itself is consistent
+    if platform.machine() == "x86_64":
+        assert code == 1 and not doc["preflight"]["ok"]
+        assert checks["arch"]["reason"].startswith("model compiled for aarch64 (rasp4b), this device is x86_64")
+        assert set(checks) == {"arch", "runtime", "memory"}  # nothing else matters until it can load
+    main(["inspect", str(artifacts["ml_c5"].directory), *common])
+    checks = {c["check"]: c for c in json.loads(capsys.readouterr().out)["preflight"]["checks"]}
+    assert checks["arch"]["ok"] and checks["memory"]["ok"]
