@@ -7,26 +7,21 @@ knows whether the core is real or emulated; only the root and the CLI invocation
 ``sudo -n /greengrass/v2/bin/greengrass-cli``) are configurable. A ``sudo ...`` prefix of the CLI
 invocation is reused for reading logs, which a real core keeps root-only.
 
-Artifacts are uploaded once per content: a device-side cache named by SHA-256 (checked with
-``sha256sum``) feeds a fresh per-deployment directory, so a broken recipe of one deployment is never
-picked up by the next one.
+Staging (upload once per SHA-256, a fresh directory per deployment) is in ``staging.py``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shlex
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from harness.errors import HilError, TransportError
-from harness.greengrass.artifacts import Component, StoreEntry, store_entries
+from harness.greengrass import remote
+from harness.greengrass.artifacts import Component
 from harness.greengrass.cli_output import (
     ComponentDetails,
     DeploymentStatus,
@@ -37,6 +32,7 @@ from harness.greengrass.cli_output import (
 )
 from harness.greengrass.errors import CliOutputError, ComponentNotFound, DeploymentFailed, GreengrassTimeout
 from harness.greengrass.recipe import check_component_name, check_version
+from harness.greengrass.staging import Staging
 from harness.progress import say
 from harness.transport.base import CommandResult, Transport
 
@@ -64,30 +60,23 @@ class GreengrassClient:
     def __init__(self, transport: Transport, *, root: str = DEFAULT_ROOT, cli: Sequence[str] | None = None,
                  staging: str = DEFAULT_STAGING, command_timeout: float = 60.0,
                  progress: Progress | None = say) -> None:
-        for path in (root, staging):
-            if not path.startswith("/") or "\n" in path:
-                raise ValueError(f"{path!r} must be an absolute device path")
+        if not root.startswith("/") or "\n" in root:
+            raise ValueError(f"{root!r} must be an absolute device path")
         self.transport = transport
         self.root = root.rstrip("/") or "/"
         self.cli = list(cli) if cli else [f"{self.root}/bin/greengrass-cli"]
         self._privilege = self.cli[:-1] if self.cli and self.cli[0] == "sudo" else []
-        self.staging = staging.rstrip("/")
         self.command_timeout = command_timeout
         self._progress = progress
+        self._staging = Staging(transport, staging, command_timeout=command_timeout, say=self._say)
 
     @property
     def device(self) -> str:
         return self.transport.device
 
     # -- plumbing ------------------------------------------------------------------------------
-    def _run(self, argv: Sequence[str], *, step: str, timeout: float | None = None,
-             stdin: bytes | None = None) -> CommandResult:
-        try:
-            return self.transport.run(list(argv), timeout=timeout or self.command_timeout, stdin=stdin)
-        except HilError as exc:
-            if exc.step in (None, "exec"):
-                exc.step = step
-            raise
+    def _run(self, argv: Sequence[str], *, step: str, timeout: float | None = None) -> CommandResult:
+        return remote.run(self.transport, argv, step=step, timeout=timeout or self.command_timeout)
 
     def _cli(self, args: Sequence[str], *, step: str, timeout: float | None = None) -> str:
         result = self._run([*self.cli, *args], step=step, timeout=timeout)
@@ -111,85 +100,11 @@ class GreengrassClient:
 
     # -- staging -------------------------------------------------------------------------------
     def stage(self, components: Iterable[Component], *, timeout: float | None = None) -> tuple[str, str]:
-        """Copy recipes and artifacts to a fresh ``recipes``/``artifacts`` pair on the device.
-
-        Artifacts the device already holds with the same SHA-256 are not sent again. Returns the
-        device paths (recipe_dir, artifact_dir) for ``deployment create``.
-        """
-        entries = store_entries(components)
-        cache = f"{self.staging}/cache"
-        base = f"{self.staging}/deployments/{uuid.uuid4().hex}"
-        dirs = {cache, f"{base}/recipes", f"{base}/artifacts"} | {
-            f"{base}/{e.relpath.parent}" for e in entries}
-        self._check(["mkdir", "-p", "--", *sorted(dirs)], step="stage components")
-        artifacts = [e for e in entries if e.local is not None]
-        have = self._cached({e.sha256_hex for e in artifacts}, cache)
-        sent = 0
-        for entry in artifacts:
-            if entry.sha256_hex not in have:
-                self._upload_to_cache(entry, cache, timeout)
-                have.add(entry.sha256_hex)
-                sent += 1
-        with tempfile.TemporaryDirectory(prefix="hil-gg-") as tmp:
-            for entry in entries:
-                if entry.data is not None:
-                    local = Path(tmp) / entry.relpath.name
-                    local.write_bytes(entry.data)
-                    self._put(local, f"{base}/{entry.relpath}", step="stage recipes", timeout=timeout)
-        links = " && ".join(
-            f"{{ ln -f -- {src} {dst} 2>/dev/null || cp -- {src} {dst}; }}"
-            for src, dst in ((shlex.quote(f"{cache}/{e.sha256_hex}"), shlex.quote(f"{base}/{e.relpath}"))
-                             for e in artifacts))
-        if links:
-            self._check(["sh", "-c", links], step="stage artifacts")
-        self._say(f"staged {len(entries) - len(artifacts)} recipe(s), {len(artifacts)} artifact(s) "
-                  f"({sent} uploaded, {len(artifacts) - sent} already on the device)")
-        return f"{base}/recipes", f"{base}/artifacts"
-
-    def _check(self, argv: Sequence[str], *, step: str, timeout: float | None = None) -> CommandResult:
-        result = self._run(argv, step=step, timeout=timeout)
-        if not result.ok:
-            tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-3:]) or "(no output)"
-            raise TransportError(f"`{argv[0]}` exited {result.exit_status}: {tail}", device=self.device, step=step)
-        return result
-
-    def _cached(self, hexes: set[str], cache: str) -> set[str]:
-        """Which of these digests the device cache holds intact (sha256sum over the transport)."""
-        if not hexes:
-            return set()
-        files = [f"{cache}/{h}" for h in sorted(hexes)]
-        result = self._run(["sha256sum", "--", *files], step="check device artifacts",
-                           timeout=max(self.command_timeout, 120.0))
-        return {h for h, path in _sha256sum_lines(result.stdout) if path == f"{cache}/{h}"}
-
-    def _upload_to_cache(self, entry: StoreEntry, cache: str, timeout: float | None) -> None:
-        assert entry.local is not None
-        part = f"{cache}/{entry.sha256_hex}.{uuid.uuid4().hex[:8]}.part"  # parallel runs may share a core
-        self._put(entry.local, part, step="upload artifact", timeout=timeout)
-        got = dict((p, h) for h, p in _sha256sum_lines(self._run(
-            ["sha256sum", "--", part], step="verify artifact", timeout=max(self.command_timeout, 120.0)).stdout))
-        if got.get(part) != entry.sha256_hex:
-            raise TransportError(f"{entry.relpath}: uploaded copy has SHA-256 {got.get(part, '(none)')}, "
-                                 f"expected {entry.sha256_hex}", device=self.device, step="verify artifact",
-                                 advice="the transfer was corrupted or the device disk is full; retry")
-        self._check(["mv", "-f", "--", part, f"{cache}/{entry.sha256_hex}"], step="upload artifact")
-
-    def _put(self, local: Path, remote: str, *, step: str, timeout: float | None) -> None:
-        size = local.stat().st_size
-        budget = timeout or max(self.command_timeout, 60.0 + size / 1e6)
-        try:
-            self.transport.put(local, remote, timeout=budget)
-        except HilError as exc:
-            if exc.step in (None, "put", "exec"):
-                exc.step = step
-            raise
+        """Copy recipes and artifacts to a fresh (recipe_dir, artifact_dir) on the device (see staging.py)."""
+        return self._staging.stage(components, timeout=timeout)
 
     def discard_staged(self, recipe_dir: str) -> None:
-        """Remove a deployment directory made by ``stage`` (the nucleus has copied what it needs)."""
-        base = recipe_dir.rsplit("/", 1)[0]
-        if not base.startswith(f"{self.staging}/deployments/") or ".." in base:
-            raise ValueError(f"{recipe_dir!r} was not staged by this client")
-        self._run(["rm", "-rf", "--", base], step="discard staged files")
+        self._staging.discard(recipe_dir)
 
     # -- deployments ---------------------------------------------------------------------------
     def create_deployment(self, *, merge: Mapping[str, str] | None = None, remove: Sequence[str] = (),
@@ -392,15 +307,6 @@ class GreengrassClient:
                                         advice="the component may not have started; check its state with "
                                                "component details", evidence="\n".join(text.splitlines()[-20:]))
             time.sleep(max(0.0, min(poll, deadline - now)))
-
-
-def _sha256sum_lines(text: str) -> list[tuple[str, str]]:
-    out = []
-    for line in text.splitlines():
-        digest, sep, path = line.partition("  ")
-        if sep and re.fullmatch(r"[0-9a-f]{64}", digest):
-            out.append((digest, path))
-    return out
 
 
 def _check_update_config(update: Mapping[str, Any]) -> Mapping[str, Any]:

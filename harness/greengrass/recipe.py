@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.greengrass.errors import RecipeError
+from harness.greengrass.lifecycle import normalize_lifecycle
 
 RECIPE_FORMAT_VERSION = "2020-01-25"
 MAX_RECIPE_BYTES = 1 << 20
@@ -47,12 +48,6 @@ VERSION_REQUIREMENT_RE = re.compile(rf"[ ]*{_RANGE}[ ]*(?:\|\|[ ]*{_RANGE}[ ]*)*
 ARTIFACT_FILE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,254}", re.ASCII)
 _PLATFORM_KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,127}", re.ASCII)
 _PLATFORM_EXACT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}", re.ASCII)
-_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}", re.ASCII)
-_SELECTION_RE = re.compile(r"[a-z][a-z0-9_-]{0,63}", re.ASCII)
-_SKIPIF_RE = re.compile(r"(onpath|exists)[ \t]+\S.*", re.ASCII | re.DOTALL)
-
-_STEPS = {s.lower(): s for s in ("Setenv", "Bootstrap", "Install", "Run", "Startup", "Shutdown", "Recover")}
-_STEP_KEYS = {s.lower(): s for s in ("Script", "RequiresPrivilege", "Skipif", "Timeout", "Setenv")}
 
 
 def check_component_name(name: object, field: str = "ComponentName") -> str:
@@ -207,7 +202,7 @@ class Manifest(_Model):
     @field_validator("lifecycle", mode="before")
     @classmethod
     def _lifecycle(cls, value: Any) -> Any:
-        return None if value is None else _lifecycle(value, "Lifecycle", selections=False)
+        return None if value is None else normalize_lifecycle(value, "Lifecycle", selections=False)
 
     @field_validator("artifacts")
     @classmethod
@@ -264,7 +259,7 @@ class Recipe(_Model):
     @field_validator("lifecycle", mode="before")
     @classmethod
     def _lifecycle(cls, value: Any) -> Any:
-        return None if value is None else _lifecycle(value, "Lifecycle", selections=True)
+        return None if value is None else normalize_lifecycle(value, "Lifecycle", selections=True)
 
     @model_validator(mode="after")
     def _not_self_dependent(self) -> Recipe:
@@ -328,92 +323,6 @@ def _check_json(value: Any, where: str, depth: int) -> None:
         raise ValueError(f"{where}: {value!r} is not a JSON number")
     elif not isinstance(value, (str, int, float, bool, type(None))):
         raise ValueError(f"{where}: {type(value).__name__} value {value!r} is not JSON (quote it)")
-
-
-def _lifecycle(value: Any, where: str, *, selections: bool, depth: int = 0) -> dict[str, Any]:
-    """Canonical lifecycle: step names spelled as documented; lower-case selection keys allowed globally."""
-    if not isinstance(value, dict):
-        raise ValueError(f"{where} must be a mapping of lifecycle steps (Install, Run, ...)")
-    if depth > 8:
-        raise ValueError(f"{where}: selection keys nested too deep")
-    out: dict[str, Any] = {}
-    for key, step in value.items():
-        if not isinstance(key, str):
-            raise ValueError(f"{where}: key {key!r} is not a string")
-        canon = _STEPS.get(key.lower())
-        if (canon or key) in out:
-            raise ValueError(f"{where}.{canon or key} is given twice (keys that differ only in case)")
-        if canon == "Setenv":
-            out[canon] = _env(step, f"{where}.Setenv")
-        elif canon:
-            out[canon] = _step(step, f"{where}.{canon}", selections=selections)
-        elif selections and _SELECTION_RE.fullmatch(key):
-            out[key] = _lifecycle(step, f"{where}.{key}", selections=True, depth=depth + 1)
-        else:
-            raise ValueError(f"{where}: unknown lifecycle step {key!r} "
-                             "(expected Setenv, Bootstrap, Install, Run, Startup, Shutdown or Recover)")
-    if "Run" in out and "Startup" in out:
-        raise ValueError(f"{where}: define only one of Run or Startup")
-    return out
-
-
-def _step(step: Any, where: str, *, selections: bool) -> Any:
-    if isinstance(step, str):
-        if not step.strip():
-            raise ValueError(f"{where} is an empty script")
-        return step
-    if not isinstance(step, dict):
-        raise ValueError(f"{where} must be a script or a mapping with Script")
-    out: dict[str, Any] = {}
-    for key, val in step.items():
-        canon = _STEP_KEYS.get(key.lower()) if isinstance(key, str) else None
-        if canon is None:
-            raise ValueError(f"{where}: unknown key {key!r} (expected Script, RequiresPrivilege, Skipif, "
-                             "Timeout or Setenv)")
-        if canon in out:
-            raise ValueError(f"{where}.{canon} is given twice (keys that differ only in case)")
-        out[canon] = _step_value(canon, val, f"{where}.{canon}", selections)
-    if "Script" not in out:
-        raise ValueError(f"{where} has no Script")
-    return out
-
-
-def _step_value(key: str, val: Any, where: str, selections: bool) -> Any:
-    if key == "Script":
-        if isinstance(val, str) and val.strip():
-            return val
-        if selections and isinstance(val, dict) and val and all(
-                isinstance(k, str) and _SELECTION_RE.fullmatch(k) and isinstance(v, str) for k, v in val.items()):
-            return dict(val)
-        raise ValueError(f"{where} must be a non-empty script")
-    if key == "RequiresPrivilege":
-        if isinstance(val, bool):
-            return val
-        if isinstance(val, str) and val.lower() in ("true", "false"):
-            return val.lower() == "true"
-        raise ValueError(f"{where} must be true or false")
-    if key == "Skipif":
-        if isinstance(val, str) and _SKIPIF_RE.fullmatch(val.strip()):
-            return val.strip()
-        raise ValueError(f"{where} must be 'onpath <runnable>' or 'exists <file>'")
-    if key == "Timeout":
-        if isinstance(val, str) and val.isascii() and val.isdigit():
-            val = int(val)
-        if isinstance(val, int) and not isinstance(val, bool) and 0 < val <= 10**7:
-            return val
-        raise ValueError(f"{where} must be a positive number of seconds")
-    return _env(val, where)
-
-
-def _env(value: Any, where: str) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise ValueError(f"{where} must be a mapping of environment variables")
-    for name, val in value.items():
-        if not isinstance(name, str) or not _ENV_NAME_RE.fullmatch(name):
-            raise ValueError(f"{where}: {name!r} is not an environment variable name")
-        if not isinstance(val, str):
-            raise ValueError(f"{where}.{name} must be a string (quote it)")
-    return dict(value)
 
 
 class _RecipeDumper(yaml.SafeDumper):
