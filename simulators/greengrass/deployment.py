@@ -82,7 +82,15 @@ class Engine:
         while True:
             deployment_id = self.queue.get()
             with self.lock:
-                self.run(deployment_id)
+                try:
+                    self.run(deployment_id)
+                except Exception as exc:  # noqa: BLE001 - an emulator bug must not kill the deployment queue
+                    self.log.write("ERROR", LOGGER, "deployment-internal-error", f"{type(exc).__name__}: {exc}",
+                                   deploymentId=deployment_id)
+                    self.kernel.shutdown()
+                    self.kernel.services.clear()
+                    self.recover(f"internal error {type(exc).__name__}: {exc}")
+                    self.kernel.load(self.store.committed()["components"])
 
     # -- the deployment --------------------------------------------------------------------------
     def _crash(self, step: str) -> None:
@@ -316,7 +324,7 @@ class Engine:
         self.store.clear_journal()
 
     # -- recovery after a crash -------------------------------------------------------------------
-    def recover(self) -> None:
+    def recover(self, reason: str = "the nucleus stopped") -> None:
         """Finish what a killed nucleus left: journal → whole old or whole new; requeue queued work."""
         journal = self.store.journal()
         if journal is not None:
@@ -334,14 +342,14 @@ class Engine:
                 phase = journal.get("phase", "journalled")
                 detailed = "FAILED_NO_STATE_CHANGE" if phase in _EARLY else "FAILED_ROLLBACK_COMPLETE"
                 self._finish(record, detailed, Interrupted(
-                    f"Deployment interrupted: the nucleus stopped during step '{phase}'; "
+                    f"Deployment interrupted: {reason} during step '{phase}'; "
                     f"the previous components and configuration were restored"), cleanup=False)
         for record in self.store.records():
             if record["status"] == "IN_PROGRESS":
                 self._finish(record, "FAILED_NO_STATE_CHANGE", Interrupted(
                     "Deployment interrupted before it changed anything"), cleanup=False)
-            elif record["status"] == "QUEUED":
-                self.queue.put(record["deploymentId"])
+            elif record["status"] == "QUEUED" and reason == "the nucleus stopped":
+                self.queue.put(record["deploymentId"])  # (after an internal error they are still queued)
         self.store.remove_stale({n: e["version"] for n, e in self.store.committed()["components"].items()})
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulators.greengrass.errors import CircularDependency
+from simulators.greengrass.errors import CircularDependency, GreengrassError
 from simulators.greengrass.lifecycle import SETTLED, ProcessTable, Service, ServiceSpec, State, Timings
 from simulators.greengrass.logs import Logs
 from simulators.greengrass.platforms import resolved_lifecycle, select_manifest
@@ -166,6 +166,16 @@ class Kernel:
                 if now >= deadline:
                     return next((n for n, s in states.items() if s not in SETTLED), names[0] if names else "")
                 self.changed.wait(min(0.05, max(deadline - now, 0.001)))
+
+    def load(self, components: dict[str, Any]) -> None:
+        """Start the committed components (at boot, or after an aborted deployment)."""
+        for name in components:
+            try:
+                self.install(self.spec_for(name, components))
+            except (GreengrassError, OSError) as exc:
+                self.logs.main.write("ERROR", "com.aws.greengrass.lifecyclemanager.Kernel", "service-load-failed",
+                                     str(exc), serviceName=name)
+        self.start(list(self.services))
 
     def shutdown(self) -> None:
         self.stop(list(self.services))

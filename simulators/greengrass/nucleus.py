@@ -75,14 +75,7 @@ class Nucleus:
                       f"killed {killed} processes left by a previous nucleus")
         with self.lock:
             self.engine.recover()
-            components = self.store.committed()["components"]
-            for name in components:
-                try:
-                    self.kernel.install(self.kernel.spec_for(name, components))
-                except (GreengrassError, OSError) as exc:
-                    log.write("ERROR", "com.aws.greengrass.lifecyclemanager.Kernel", "service-load-failed",
-                              str(exc), serviceName=name)
-            self.kernel.start(list(self.kernel.services))
+            self.kernel.load(self.store.committed()["components"])
         threading.Thread(target=self.engine.worker, daemon=True, name="DeploymentService").start()
 
     # -- requests from greengrass-cli -------------------------------------------------------------
@@ -157,6 +150,10 @@ def serve(nucleus: Nucleus) -> socketserver.ThreadingUnixStreamServer:
                 reply = {"ok": False, "error": exc.message}
             except (ValueError, OSError) as exc:
                 reply = {"ok": False, "error": f"Malformed request: {exc}"}
+            except Exception as exc:  # noqa: BLE001 - answer the CLI instead of dropping the connection
+                nucleus.logs.main.write("ERROR", "com.aws.greengrass.ipc.IPCEventStreamService", "ipc-internal-error",
+                                        f"{type(exc).__name__}: {exc}")
+                reply = {"ok": False, "error": f"Internal error in the emulated nucleus: {type(exc).__name__}: {exc}"}
             try:
                 self.request.sendall(json.dumps(reply).encode() + b"\n")
             except OSError:

@@ -196,7 +196,7 @@ def _artifact(raw: Any) -> Artifact:
     raw = _map(raw, "Artifact")
     uri = _text(_get(raw, "Uri") or _get(raw, "URI"), "Artifact Uri", required=True)
     name = uri.rstrip("/").rsplit("/", 1)[-1]
-    if not uri or ":" not in uri or name in ("", ".", "..") or "\\" in name:
+    if not uri or ":" not in uri or name in ("", ".", "..") or "\\" in name or any(ord(c) < 32 for c in uri):
         raise RecipeError(f"Artifact URI {uri!r} is not valid", stack=("DEPLOYMENT_FAILURE", "ARTIFACT_URI_NOT_VALID"))
     algorithm = _text(_get(raw, "Algorithm", "SHA-256"), "Algorithm") or "SHA-256"
     if algorithm.upper() not in ("SHA-256", "SHA-384", "SHA-512", "MD5", "SHA-1"):
