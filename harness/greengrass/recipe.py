@@ -406,8 +406,10 @@ def load_recipe(text: str | bytes, *, source: str = "<recipe>") -> Recipe:
         line = f" (line {where.line + 1})" if where is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise RecipeError(f"recipe {source}: not valid YAML/JSON{line}: {problem}", step="validate recipe") from None
-    except (RecursionError, ValueError, OverflowError) as exc:
-        raise RecipeError(f"recipe {source}: cannot be read: {type(exc).__name__}", step="validate recipe") from None
+    except RecursionError:
+        raise RecipeError(f"recipe {source}: nested too deeply to read", step="validate recipe") from None
+    except (ValueError, OverflowError) as exc:
+        raise RecipeError(f"recipe {source}: cannot be read: {exc}", step="validate recipe") from None
     if not isinstance(data, dict):
         raise RecipeError(f"recipe {source}: must be a mapping with RecipeFormatVersion, ComponentName, ...",
                           step="validate recipe")

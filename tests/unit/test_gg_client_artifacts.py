@@ -8,6 +8,8 @@ import os
 import zipfile
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harness.greengrass import builders
 from harness.greengrass.artifacts import (
@@ -146,3 +148,22 @@ def test_unique_names_per_run_and_worker(monkeypatch):
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw3")
     assert builders.run_id() == "nightly42gw3"
     assert builders.unique_name("com.example.Model") == "com.example.Model-nightly42gw3"
+
+
+names = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,40}", fullmatch=True)
+versions = st.tuples(st.integers(0, 999), st.integers(0, 999), st.integers(0, 999),
+                     st.sampled_from(["", "-rc.1", "-beta", "+build.5"])).map(lambda t: f"{t[0]}.{t[1]}.{t[2]}{t[3]}")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names, names, versions, st.sampled_from([None, *builders.ARCHITECTURES]), st.integers(1, 10**6))
+def test_builders_always_produce_valid_round_tripping_recipes(model_dir, script, tmp_path, model_name, infer_name,
+                                                              version, arch, interval):
+    if model_name == infer_name:
+        infer_name += "-infer"
+    model = builders.model_component(model_name, version, model_dir, tmp_path / "b", architecture=arch)
+    infer = builders.inference_component(infer_name, version, model, script, architecture=arch,
+                                         inference_interval=interval)
+    for comp in (model, infer):
+        assert load_recipe(comp.recipe.to_yaml(), source="built") == comp.recipe
+    assert infer.recipe.component_dependencies[model_name].version_requirement == f"={version}"

@@ -131,6 +131,16 @@ def test_timeouts_carry_evidence(core, tmp_path):
     with pytest.raises(GreengrassTimeout, match="FINISHED"):
         steps.expect_component_state(core, name, "FINISHED", within=1.5)
 
+    slow_name = builders.unique_name("com.example.SlowInstall")
+    slow = parse_recipe({
+        "RecipeFormatVersion": "2020-01-25", "ComponentName": slow_name, "ComponentVersion": "1.0.0",
+        "Manifests": [{"Lifecycle": {"Install": {"Script": "sleep 30", "Timeout": 60}, "Run": "sleep 600"}}]})
+    with pytest.raises(GreengrassTimeout) as info:
+        steps.deploy(core, [Component(slow)], within=2)
+    assert info.value.step == f"deploy {slow_name}@1.0.0"
+    assert "still IN_PROGRESS after" in info.value.detail and "limit 2 s" in info.value.detail
+    assert "deployment" in info.value.evidence  # greengrass.log tail
+
 
 def test_dlr_model_and_inference_components_on_the_core(core, tmp_path):
     """The builders' recipes as the nucleus sees them: ZIP unpacked, dependency path and config via Setenv."""

@@ -149,7 +149,11 @@ def test_invalid_recipes_fail_with_one_line_naming_recipe_component_and_field(ov
 
 def test_yaml_problems_are_recipe_errors():
     for text, words in [("a: [1", "not valid YAML"), ("- 1\n- 2", "must be a mapping"), (b"\xff\xfe", "not UTF-8"),
-                        ("a: &x [1]\nb: *x", "aliases"), ("x" * (1 << 20 + 1), "larger than")]:
+                        ("a: &x [1]\nb: *x", "aliases"), ("x" * (1 << 20 + 1), "larger than"),
+                        ("[" * 5000, "nested too deeply"), ("x: !!python/object:os.system [ls]", "constructor"),
+                        ("RecipeFormatVersion: 2020-01-25\nComponentName: x\nComponentVersion: 1.0.0\n"
+                         "ComponentConfiguration: {DefaultConfiguration: {a: " + "[" * 70 + "]" * 70 + "}}\n"
+                         "Manifests: [{}]", "nested deeper than 64")]:
         with pytest.raises(RecipeError, match=words):
             load_recipe(text, source="r.yaml")
 
