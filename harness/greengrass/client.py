@@ -89,8 +89,8 @@ class GreengrassClient:
                       advice=None if cls is ComponentNotFound else
                       "check that the Greengrass CLI (aws.greengrass.Cli) is deployed on the core and that this "
                       "user may run it (e.g. cli=['sudo', '-n', '/greengrass/v2/bin/greengrass-cli'])")
-            # 126/127: the CLI cannot be run at all; "sudo:": not allowed. Polling will not fix either.
-            err.cannot_run = result.exit_status in (126, 127) or text.startswith("sudo:")  # type: ignore[attr-defined]
+            if isinstance(err, CliOutputError):  # 126/127: cannot be run at all; "sudo:": not permitted
+                err.cannot_run = result.exit_status in (126, 127) or text.startswith("sudo:")
             raise err
         return result.stdout
 
@@ -116,28 +116,10 @@ class GreengrassClient:
         The nucleus does not roll local deployments back unless asked: pass
         ``failure_handling_policy="ROLLBACK"`` (CLI ``--failure-handling-policy``, CLI 2.11+).
         """
-        args = ["deployment", "create"]
-        if recipe_dir:
-            args += ["--recipeDir", recipe_dir]
-        if artifact_dir:
-            args += ["--artifactDir", artifact_dir]
-        for name, version in (merge or {}).items():
-            args += ["--merge", f"{check_component_name(name, 'merge')}={check_version(version, 'merge version')}"]
-        for name in remove:
-            args += ["--remove", check_component_name(name, "remove")]
-        if update_config:
-            args += ["--update-config", json.dumps(_check_update_config(update_config), separators=(",", ":"))]
-        if group_id:
-            if not _GROUP_RE.fullmatch(group_id):
-                raise ValueError(f"groupId {group_id!r} is not a thing group name")
-            args += ["--groupId", group_id]
-        if not (merge or remove or update_config):
-            raise ValueError("a deployment needs something to merge, remove or reconfigure")
-        if failure_handling_policy is not None:
-            if failure_handling_policy not in ("ROLLBACK", "DO_NOTHING"):
-                raise ValueError(f"failure handling policy {failure_handling_policy!r} must be ROLLBACK or DO_NOTHING")
-            args += ["--failure-handling-policy", failure_handling_policy]
-        return parse_deployment_id(self._cli(args, step="create deployment"))
+        request = _deployment_args(merge, remove, update_config, group_id, failure_handling_policy)
+        dirs = [*(["--recipeDir", recipe_dir] if recipe_dir else []),
+                *(["--artifactDir", artifact_dir] if artifact_dir else [])]
+        return parse_deployment_id(self._cli(["deployment", "create", *dirs, *request], step="create deployment"))
 
     def deployment_status(self, deployment_id: str, *, timeout: float | None = None) -> DeploymentStatus:
         if not _ID_RE.fullmatch(deployment_id):
@@ -162,7 +144,7 @@ class GreengrassClient:
                 if last.terminal:
                     return last
             except CliOutputError as exc:  # the nucleus may not know the id for a moment
-                if getattr(exc, "cannot_run", False):
+                if exc.cannot_run:
                     raise
                 last_error = exc
             now = time.monotonic()
@@ -189,7 +171,11 @@ class GreengrassClient:
         """
         comps = list(components)
         merged = {c.recipe.component_name: c.recipe.component_version for c in comps} | dict(merge or {})
-        label = "deploy " + ", ".join([f"{n}@{v}" for n, v in merged.items()] + [f"-{n}" for n in remove])
+        _deployment_args(merged, remove, update_config, group_id, failure_handling_policy)  # bad input: stage nothing
+        label = "; ".join(part for part in (
+            "deploy " + ", ".join(f"{n}@{v}" for n, v in merged.items()) if merged else "",
+            "remove " + ", ".join(remove) if remove else "",
+            "reconfigure " + ", ".join(update_config or {}) if update_config and not merged else "") if part)
         recipe_dir = artifact_dir = None
         if comps:
             recipe_dir, artifact_dir = self.stage(comps)
@@ -307,6 +293,29 @@ class GreengrassClient:
                                         advice="the component may not have started; check its state with "
                                                "component details", evidence="\n".join(text.splitlines()[-20:]))
             time.sleep(max(0.0, min(poll, deadline - now)))
+
+
+def _deployment_args(merge: Mapping[str, str] | None, remove: Sequence[str], update_config: Mapping[str, Any] | None,
+                     group_id: str | None, failure_handling_policy: str | None) -> list[str]:
+    """The request options of ``deployment create``, validated: a bad one raises ValueError."""
+    if not (merge or remove or update_config):
+        raise ValueError("a deployment needs something to merge, remove or reconfigure")
+    args: list[str] = []
+    for name, version in (merge or {}).items():
+        args += ["--merge", f"{check_component_name(name, 'merge')}={check_version(version, 'merge version')}"]
+    for name in remove:
+        args += ["--remove", check_component_name(name, "remove")]
+    if update_config:
+        args += ["--update-config", json.dumps(_check_update_config(update_config), separators=(",", ":"))]
+    if group_id:
+        if not _GROUP_RE.fullmatch(group_id):
+            raise ValueError(f"groupId {group_id!r} is not a thing group name")
+        args += ["--groupId", group_id]
+    if failure_handling_policy is not None:
+        if failure_handling_policy not in ("ROLLBACK", "DO_NOTHING"):
+            raise ValueError(f"failure handling policy {failure_handling_policy!r} must be ROLLBACK or DO_NOTHING")
+        args += ["--failure-handling-policy", failure_handling_policy]
+    return args
 
 
 def _check_update_config(update: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -25,6 +25,8 @@ class CliOutputError(HilError):
     """greengrass-cli printed something we cannot read, or exited non-zero."""
 
     failure_class = FailureClass.COMMAND
+    #: The CLI could not be run at all (not installed, not permitted): waiting will not help.
+    cannot_run: bool = False
 
 
 class ComponentNotFound(HilError):

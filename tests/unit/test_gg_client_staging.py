@@ -87,13 +87,17 @@ def test_missing_cli_is_a_typed_error_naming_device_and_step(tmp_path):
 
 
 def test_bad_arguments_change_nothing(tmp_path):
-    client = GreengrassClient(LocalTransport("dev"), root=str(tmp_path), progress=None)
+    client = GreengrassClient(LocalTransport("dev"), root=str(tmp_path), staging=str(tmp_path / "staging"),
+                              progress=None)
     for kwargs in ({"merge": {"a;b": "1.0.0"}}, {"merge": {"a": "latest"}}, {"remove": ["../x"]},
                    {"update_config": {"a": {"MERGE": {}, "DROP": 1}}}, {}):
         with pytest.raises(ValueError):
             client.create_deployment(**kwargs)
     with pytest.raises(ValueError):
         client.deployment_status("id; reboot")
+    with pytest.raises(ValueError, match="ROLLBACK"):  # checked before anything is staged
+        client.deploy([], merge={"com.example.A": "1.0.0"}, failure_handling_policy="rollback")
+    assert not Path(client._staging.directory).exists()
     with pytest.raises(ValueError):
         GreengrassClient(LocalTransport("dev"), root="relative/path")
 
