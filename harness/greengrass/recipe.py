@@ -69,7 +69,8 @@ def check_version(version: object, field: str = "ComponentVersion") -> str:
 class _Model(BaseModel):
     """Recipe keys are documented in PascalCase; the nucleus reads them case-insensitively."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_alias=True, validate_by_name=True,
+    # Only the documented (alias) spellings are accepted: a recipe with ``component_name`` is wrong.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_alias=True, validate_by_name=False,
                               serialize_by_alias=True)
 
     @model_validator(mode="before")

@@ -117,6 +117,7 @@ def test_aws_published_key_spelling_is_read_and_written_canonically():
     ({"RecipeFormatVersion": "2021-01-01"}, "RecipeFormatVersion"),
     ({"Manifests": []}, "Manifests"),
     ({"Lifecyle": {}}, "Lifecyle"),
+    ({"component_name": "x"}, "component_name"),
     ({"ComponentDependencies": {"B": {"VersionRequirement": "latest"}}}, "VersionRequirement 'latest'"),
     ({"ComponentDependencies": {"B": {"VersionRequirement": "1.0.0", "DependencyType": "MEDIUM"}}},
      "DependencyType"),
