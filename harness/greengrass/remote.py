@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.errors import HilError, TransportError
-from harness.transport.base import CommandResult, Transport
+from harness.transport.base import CommandResult, Progress, Transport
 
 #: Bytes per second assumed for a transfer's time budget: a slow SD-card board on Wi-Fi.
 _SLOW_LINK = 1e6
@@ -36,11 +36,11 @@ def check(transport: Transport, argv: Sequence[str], *, step: str, timeout: floa
 
 
 def put(transport: Transport, local: Path, remote: str, *, step: str, timeout: float | None = None,
-        floor: float = 60.0) -> None:
+        floor: float = 60.0, progress: Progress | None = None) -> None:
     """Copy a file; without ``timeout`` the budget grows with its size (``floor`` + 1 s per MB)."""
     budget = timeout or max(floor, 60.0 + local.stat().st_size / _SLOW_LINK)
     try:
-        transport.put(local, remote, timeout=budget)
+        transport.put(local, remote, timeout=budget, progress=progress)
     except HilError as exc:
         if exc.step in (None, "put", "exec"):
             exc.step = step

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shlex
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -23,6 +24,7 @@ from harness.transport.base import Transport
 _HEX_RE = re.compile(r"[0-9a-f]{64}")
 #: sha256sum of a large model on a slow board takes a while.
 _HASH_TIMEOUT = 120.0
+_PROGRESS_EVERY = 5.0
 
 
 def sha256sum_lines(text: str) -> list[tuple[str, str]]:
@@ -89,6 +91,17 @@ class Staging:
         remote.run(self.transport, ["rm", "-rf", "--", base], step="discard staged files",
                    timeout=self.command_timeout)
 
+    def _progress_for(self, name: str) -> Callable[[int, int], None]:
+        """A transfer callback that reports at most every few seconds (large models over slow links)."""
+        last = [time.monotonic()]
+
+        def report(done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - last[0] >= _PROGRESS_EVERY and total:
+                last[0] = now
+                self._say(f"uploading {name}: {done * 100 // total}% of {total / 1e6:.1f} MB")
+        return report
+
     def _cached(self, hexes: set[str], cache: str) -> set[str]:
         """Which of these digests the device cache holds intact."""
         if not hexes:
@@ -102,7 +115,7 @@ class Staging:
         assert entry.local is not None
         part = f"{cache}/{entry.sha256_hex}.{uuid.uuid4().hex[:8]}.part"  # parallel runs may share a core
         remote.put(self.transport, entry.local, part, step="upload artifact", timeout=timeout,
-                   floor=self.command_timeout)
+                   floor=self.command_timeout, progress=self._progress_for(entry.relpath.name))
         result = remote.run(self.transport, ["sha256sum", "--", part], step="verify artifact",
                             timeout=max(self.command_timeout, _HASH_TIMEOUT))
         got = {path: digest for digest, path in sha256sum_lines(result.stdout)}.get(part)
