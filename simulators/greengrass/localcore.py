@@ -17,6 +17,7 @@ from typing import Any
 
 from simulators.greengrass import layout
 from simulators.greengrass.ipc import IpcFailure, call
+from simulators.greengrass.kernel import kill_orphans
 
 FAST = {"retryDelaySeconds": 0.05, "stopGraceSeconds": 0.5, "settleSeconds": 0.3, "deploymentTimeoutSeconds": 20}
 _SUBMITTED = re.compile(r"Deployment Id: ([0-9a-f-]{36})")
@@ -24,9 +25,10 @@ _SUBMITTED = re.compile(r"Deployment Id: ([0-9a-f-]{36})")
 
 class LocalCore:
     def __init__(self, root: Path, *, emulator: dict[str, Any] | None = None,
-                 platform_override: dict[str, str] | None = None, thing_name: str = "hil-core") -> None:
+                 platform_override: dict[str, str] | None = None, thing_name: str = "hil-core",
+                 run_as: str | None = None) -> None:
         self.root = layout.create(root, python=sys.executable, pythonpath=str(Path(__file__).resolve().parents[2]),
-                                  thing_name=thing_name, run_as=None, emulator={**FAST, **(emulator or {})},
+                                  thing_name=thing_name, run_as=run_as, emulator={**FAST, **(emulator or {})},
                                   platform_override=platform_override)
         self.supervisor: subprocess.Popen | None = None
 
@@ -65,6 +67,7 @@ class LocalCore:
             except subprocess.TimeoutExpired:
                 os.killpg(self.supervisor.pid, signal.SIGKILL)
                 self.supervisor.wait()
+                kill_orphans(self.root)  # components run in their own sessions
         self.supervisor = None
 
     def cli(self, *args: str, timeout: float = 15.0, check: bool = True) -> subprocess.CompletedProcess:

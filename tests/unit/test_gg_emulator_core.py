@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import base64
+import grp
 import hashlib
 import json
+import os
+import pwd
 import re
+import shutil
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -21,6 +26,14 @@ GTF_STATUS_LINE = re.compile(r"^[^:\n]*: (?P<status>[^:\n]*)$")  # == split(": "
 GTF_STATE = "State: {}"
 DEPLOYMENT_ID = re.compile(r"^Local deployment submitted! Deployment Id: ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
                            r"[0-9a-f]{4}-[0-9a-f]{12})$")
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def gtf_status(output: str) -> str:
@@ -333,3 +346,29 @@ def test_bootstrap_runs_before_install_and_its_failure_fails_the_deployment(core
         "Deployment Error Stack"]
     core.wait_state("com.ex.Boot", "RUNNING")
     assert core.components()["com.ex.Boot"]["Version"] == "1.0.0"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not _user_exists("nobody"),
+                    reason="dropping to the component user needs root and a 'nobody' user (CI runs as root)")
+def test_scripts_run_as_component_user_unless_privileged() -> None:
+    base = Path(tempfile.mkdtemp(prefix="gg-runas-"))  # pytest's tmp_path is 0700: the user could not enter it
+    try:
+        base.chmod(0o755)
+        group = grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name
+        core = LocalCore(base / "gg", run_as=f"nobody:{group}")
+        core.start()
+        try:
+            recipes = base / "recipes"
+            write_recipe(recipes, recipe("com.ex.Who", "1.0.0", {
+                "Install": {"Script": "id -un > {work:path}/install-user", "RequiresPrivilege": True},
+                "Run": "id -un > {work:path}/run-user; touch {work:path}/written; exec sleep 60"}))
+            dep = core.deploy("-r", str(recipes), "-m", "com.ex.Who=1.0.0")
+            assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
+            work = core.root / "work" / "com.ex.Who"
+            assert (work / "install-user").read_text().strip() == "root"
+            assert (work / "run-user").read_text().strip() == "nobody"
+            assert work.stat().st_uid == pwd.getpwnam("nobody").pw_uid
+        finally:
+            core.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
