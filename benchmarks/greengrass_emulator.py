@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -26,6 +27,11 @@ def _kb(pid: int, key: str) -> int:
         if line.startswith(key + ":"):
             return int(line.split()[1])
     raise KeyError(key)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def main() -> int:
@@ -47,7 +53,9 @@ def main() -> int:
         write_recipe(recipes, recipe("bench.Sleeper", "1.0.0", {"Run": "exec sleep 600"}, config={"k": "v"}))
         dep = core.deploy("--recipeDir", str(recipes), "--merge", "bench.Sleeper=1.0.0")
         assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
-        time.sleep(2)
+        cpu0 = _cpu_seconds(pid)
+        time.sleep(3)
+        idle_cpu = (_cpu_seconds(pid) - cpu0) / 3 * 100
         busy_rss, hwm = _kb(pid, "VmRSS"), _kb(pid, "VmHWM")
         cli = []
         for _ in range(10):
@@ -59,11 +67,13 @@ def main() -> int:
     result = {"start_to_ready_s_median": round(statistics.median(starts), 3),
               "start_to_ready_s_max": round(max(starts), 3),
               "idle_rss_mb": round(idle_rss / 1024, 1), "rss_with_one_component_mb": round(busy_rss / 1024, 1),
-              "peak_rss_mb": round(hwm / 1024, 1), "cli_component_list_s_median": round(statistics.median(cli), 3)}
+              "peak_rss_mb": round(hwm / 1024, 1), "idle_cpu_percent": round(idle_cpu, 2),
+              "cli_component_list_s_median": round(statistics.median(cli), 3)}
     print(f"start → ready: median {result['start_to_ready_s_median']} s, max {result['start_to_ready_s_max']} s "
           f"(goal ≤ 2 s)")
     print(f"daemon idle RSS: {result['idle_rss_mb']} MB (goal ≤ 30 MB); with one component: "
-          f"{result['rss_with_one_component_mb']} MB; peak {result['peak_rss_mb']} MB")
+          f"{result['rss_with_one_component_mb']} MB; peak {result['peak_rss_mb']} MB; "
+          f"idle CPU {result['idle_cpu_percent']} %")
     print(f"greengrass-cli component list: median {result['cli_component_list_s_median']} s")
     print(json.dumps(result))
     return 0

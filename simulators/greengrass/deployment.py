@@ -214,6 +214,9 @@ class Engine:
                                         doc.config_update.get(name))
             components[name] = {"version": str(recipe.version), "configuration": config,
                                 "root": any(name in roots for roots in groups.values())}
+        for name in sorted(set(doc.config_update) - set(components)):
+            self.log.write("WARN", LOGGER, "config-update-ignored",
+                           f"--update-config names {name}, which is not in the deployment", deploymentId=deployment_id)
         return {"groups": groups, "components": components}
 
     def _pick(self, name: str, reqs: list[tuple[str, Requirement]], previous: dict) -> Recipe:
