@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         a = csub.add_parser(action, help=f"{action.capitalize()} components")
         a.add_argument("-n", "--names", required=True, help="The names of the target components, comma separated")
     dep = sub.add_parser("deployment", help="Create, list and inspect local deployments")
-    dsub = dep.add_subparsers(dest="action", metavar="{create,list,status}", parser_class=_Parser)
+    dsub = dep.add_subparsers(dest="action", metavar="{cancel,create,list,status}", parser_class=_Parser)
     dsub.required = True
     c = dsub.add_parser("create",
                         help="Create local deployment with provided recipes, artifacts, and runtime parameters")
@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--runWith", action="append", default=[], help="accepted; the emulator runs as the default user")
     c.add_argument("--systemLimits", help="accepted; the emulator does not enforce limits")
     dsub.add_parser("list", help="Retrieve the status of local deployments")
+    k = dsub.add_parser("cancel", help="Cancel a local deployment that has not started")
+    k.add_argument("-i", "--deploymentId", required=True)
     s = dsub.add_parser("status", help="Retrieve the status of a specific deployment")
     s.add_argument("-i", "--deploymentId", required=True)
     return p
@@ -153,6 +155,8 @@ def run(args: argparse.Namespace, root: Path) -> int:
             "config_update": _config_update(args.update_config), "failure_policy": args.policy}
         result = call(root, "create_deployment", {"document": document})
         print(f"Local deployment submitted! Deployment Id: {result['deploymentId']}")
+    elif args.action == "cancel":
+        print(call(root, "cancel_deployment", {"deploymentId": args.deploymentId})["message"])
     elif args.action == "status":
         _print_deployment(call(root, "get_deployment", {"deploymentId": args.deploymentId}))
     else:

@@ -78,6 +78,21 @@ class Engine:
         self.queue.put(deployment_id)
         return deployment_id
 
+    def cancel(self, deployment_id: str) -> str:
+        """Cancel a QUEUED deployment (it never starts); one already running or done is not cancelable."""
+        with self.lock:
+            record = self.store.record(deployment_id) if deployment_id.replace("-", "").isalnum() else None
+            if record is None:
+                raise GreengrassError("Cannot find deployment")
+            if record["status"] != "QUEUED":
+                raise GreengrassError(f"Deployment {deployment_id} is {record['status']} and can no longer be "
+                                      f"canceled")
+            record["status"] = "CANCELED"
+            self.store.write_record(record)
+            shutil.rmtree(self.store.staging(deployment_id), ignore_errors=True)
+        self.log.write("INFO", LOGGER, "local-deployment-canceled", deploymentId=deployment_id)
+        return f"Successfully canceled deployment {deployment_id}"
+
     def worker(self) -> None:
         while True:
             deployment_id = self.queue.get()

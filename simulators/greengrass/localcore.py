@@ -96,7 +96,7 @@ class LocalCore:
         while True:
             try:
                 st = self.status(deployment_id)
-                if st["status"] in ("SUCCEEDED", "FAILED"):
+                if st["status"] in ("SUCCEEDED", "FAILED", "CANCELED"):
                     return st
             except (AssertionError, IndexError):
                 pass  # the nucleus may be restarting

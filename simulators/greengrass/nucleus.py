@@ -90,6 +90,8 @@ class Nucleus:
             if record is None:
                 raise GreengrassError("Cannot find deployment")
             return _summary(record)
+        if op == "cancel_deployment":
+            return {"message": self.engine.cancel(str(args.get("deploymentId", "")))}
         if op == "list_deployments":
             return [_summary(r) for r in self.store.records()[-10:]]
         if op == "list_components":

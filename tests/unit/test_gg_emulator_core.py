@@ -311,12 +311,18 @@ def test_stop_restart_skipif_groups_and_queue(core: LocalCore, tmp_path: Path) -
     recipes, marker = tmp_path / "recipes", tmp_path / "installed"
     write_recipe(recipes, recipe("com.ex.Svc", "1.0.0", {
         "Install": {"Script": f"touch {marker}", "Skipif": f"exists {tmp_path}"}, **sleeper("x")}))
-    write_recipe(recipes, recipe("com.ex.Other", "1.0.0", sleeper("y")))
-    # two deployments submitted back to back: the second waits (QUEUED) and then runs
+    write_recipe(recipes, recipe("com.ex.Other", "1.0.0", {"Install": "sleep 1", **sleeper("y")}))
+    # deployments submitted back to back queue up; one still QUEUED can be canceled
     first = core.deploy("-r", str(recipes), "-m", "com.ex.Svc=1.0.0")
     second = core.deploy("-r", str(recipes), "-m", "com.ex.Other=1.0.0", "--groupId", "thinggroup/lab")
+    third = core.deploy("-r", str(recipes), "-m", "com.ex.Other=1.0.0")
+    canceled = core.cli("deployment", "cancel", "-i", third)
+    assert canceled.stdout.strip() == f"Successfully canceled deployment {third}"
     assert core.wait_deployment(first)["status"] == "SUCCEEDED"
     assert core.wait_deployment(second)["status"] == "SUCCEEDED"
+    assert core.status(third)["status"] == "CANCELED"
+    late = core.cli("deployment", "cancel", "-i", first, check=False)
+    assert late.returncode == 1 and "can no longer be canceled" in late.stderr
     assert not marker.exists()  # Install skipped: `exists <dir>` was true
     core.cli("component", "stop", "--names", "com.ex.Svc")
     core.wait_state("com.ex.Svc", "FINISHED")
