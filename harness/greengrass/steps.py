@@ -47,8 +47,9 @@ def deploy(client: GreengrassClient, components: Iterable[Component] = (), *, ex
                            failure_handling_policy=failure_handling_policy)
     if result.status.status != expect:
         names = [c.recipe.component_name for c in components] + list(merge or {})
-        codes = [*result.status.error_stack, *result.status.error_types]
-        advice = next((text for code, text in _ADVICE.items() if code in codes), None)
+        # The error stack runs from generic to specific: advise on the most specific code we know.
+        codes = [*reversed(result.status.error_stack), *result.status.error_types]
+        advice = next((_ADVICE[code] for code in codes if code in _ADVICE), None)
         raise DeploymentFailed(
             f"{result.status.describe()} after {result.elapsed:.1f} s (expected {expect}; "
             f"deployment {result.deployment_id})", device=client.device, step=result.label,
