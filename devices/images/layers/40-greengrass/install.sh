@@ -29,8 +29,10 @@ cat > /opt/hil/init.d/50-greengrass <<'INIT'
 #!/bin/sh
 # Start the emulated Greengrass nucleus under its respawning supervisor, detached, and wait (bounded)
 # until it answers on /greengrass/v2/ipc.socket.
+# (after `docker restart` the pid file is stale and its pid may belong to another process)
 pidfile=/greengrass/v2/run/supervisor.pid
-if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+pid=$(cat "$pidfile" 2>/dev/null || true)
+if [ -n "$pid" ] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q simulators.greengrass.supervisor; then
     exit 0
 fi
 rm -f /greengrass/v2/ipc.socket
