@@ -112,6 +112,7 @@ def test_deploy_run_log_restart_broken_upgrade_rollback_remove(core, tmp_path):
     assert first.startswith(f"host-emu: deploy {name}@2.0.0: [deployment] FAILED")
     assert "expected SUCCEEDED" in first and "FAILED_ROLLBACK_COMPLETE" in first
     assert "v2 cannot start" in info.value.evidence  # the component's own stderr, from its log
+    assert "lifecycle script failed 3 times" in info.value.advice  # from COMPONENT_BROKEN
     rolled_back = steps.expect_component_state(core, name, "RUNNING", version="1.0.0", within=60)
     assert rolled_back.version == "1.0.0"
 
