@@ -156,14 +156,14 @@ class Service:
 
     def stop(self) -> None:
         """Shutdown script, then the whole process groups; ends FINISHED."""
-        self._stop.set()
         with self._lock:
+            self._stop.set()  # under the lock: the worker cannot spawn a script after this
             was = self.state
             if was not in (State.FINISHED, State.STOPPING):
                 self._set(State.STOPPING, worker=False)
         if was in (State.RUNNING, State.STARTING, State.INSTALLED, State.ERRORED, State.NEW) \
                 and "Shutdown" in self.spec.steps:
-            self._run_step("Shutdown", self.spec.steps["Shutdown"])
+            self._run_step("Shutdown", self.spec.steps["Shutdown"], stopping=True)
         for proc in self._processes.of(self.spec.name):
             kill_group(proc, self._timings.stop_grace)
             self._processes.discard(proc.pid)
@@ -263,7 +263,13 @@ class Service:
         arg = arg.strip()
         return shutil.which(arg) is not None if kind == "onpath" else os.path.exists(arg)
 
-    def _spawn(self, name: str, step: Step) -> subprocess.Popen | None:
+    def _spawn(self, name: str, step: Step, stopping: bool = False) -> subprocess.Popen | None:
+        with self._lock:
+            if self._stop.is_set() and not stopping:
+                return None  # a stop request came first; its kill loop would miss this process
+            return self._popen(name, step)
+
+    def _popen(self, name: str, step: Step) -> subprocess.Popen | None:
         spec = self.spec
         env = {**spec.env, **spec.setenv, **step.setenv}
         user = None if step.requires_privilege else spec.run_as
@@ -309,8 +315,8 @@ class Service:
             self._processes.discard(proc.pid)
         return rc
 
-    def _run_step(self, name: str, step: Step) -> int:
-        proc = self._spawn(name, step)
+    def _run_step(self, name: str, step: Step, stopping: bool = False) -> int:
+        proc = self._spawn(name, step, stopping)
         if proc is None:
             return 127
         rc = self._wait(proc, step.timeout)
