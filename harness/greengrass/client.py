@@ -106,6 +106,10 @@ class GreengrassClient:
     def discard_staged(self, recipe_dir: str) -> None:
         self._staging.discard(recipe_dir)
 
+    def prune_staging(self, older_than_days: int = 14) -> None:
+        """Keep the device's staging area bounded: call at the start of a nightly run."""
+        self._staging.prune(older_than_days)
+
     # -- deployments ---------------------------------------------------------------------------
     def create_deployment(self, *, merge: Mapping[str, str] | None = None, remove: Sequence[str] = (),
                           update_config: Mapping[str, Any] | None = None, group_id: str | None = None,

@@ -72,8 +72,8 @@ class Staging:
                     local.write_bytes(entry.data)
                     remote.put(self.transport, local, f"{base}/{entry.relpath}", step="stage recipes",
                                timeout=timeout, floor=self.command_timeout)
-        links = " && ".join(
-            f"{{ ln -f -- {src} {dst} 2>/dev/null || cp -- {src} {dst}; }}"
+        links = " && ".join(  # touch: a used cache entry is young again for prune()
+            f"{{ touch -c -- {src} && ln -f -- {src} {dst} 2>/dev/null || cp -- {src} {dst}; }}"
             for src, dst in ((shlex.quote(f"{cache}/{e.sha256_hex}"), shlex.quote(f"{base}/{e.relpath}"))
                              for e in artifacts))
         if links:
@@ -90,6 +90,17 @@ class Staging:
             raise ValueError(f"{recipe_dir!r} was not staged here")
         remote.run(self.transport, ["rm", "-rf", "--", base], step="discard staged files",
                    timeout=self.command_timeout)
+
+    def prune(self, older_than_days: int = 14) -> None:
+        """Delete cached artifacts unused, and deployment directories left (by timeouts), for that long."""
+        if not isinstance(older_than_days, int) or older_than_days < 1:
+            raise ValueError("older_than_days must be a whole number of days >= 1")
+        age = f"+{older_than_days - 1}"  # find -mtime +N means more than N+1 whole days
+        remote.run(self.transport, ["sh", "-c",
+                                    f"find {shlex.quote(self.directory + '/cache')} -maxdepth 1 -type f -mtime {age} "
+                                    f"-delete; find {shlex.quote(self.directory + '/deployments')} -mindepth 1 "
+                                    f"-maxdepth 1 -type d -mtime {age} -exec rm -rf -- {{}} +; true"],
+                   step="prune staging", timeout=max(self.command_timeout, _HASH_TIMEOUT))
 
     def _progress_for(self, name: str) -> Callable[[int, int], None]:
         """A transfer callback that reports at most every few seconds (large models over slow links)."""

@@ -96,9 +96,9 @@ def test_deploy_run_log_restart_broken_upgrade_rollback_remove(core, tmp_path):
 
     # A redeploy of the same content sends no artifact again (same SHA-256 in the device cache).
     cache = tmp_path / "staging" / "cache"
-    before = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
+    before = {p.name: p.stat().st_ino for p in cache.iterdir()}  # a re-upload would be a new file
     steps.deploy(core, [good], update_config={name: {"MERGE": {"Greeting": "hi"}}}, within=60)
-    assert {p.name: p.stat().st_mtime_ns for p in cache.iterdir()} == before
+    assert {p.name: p.stat().st_ino for p in cache.iterdir()} == before
     assert steps.expect_log_line(core, name, r"hi v1 ready", within=30)
 
     offset = core.log_size(name)

@@ -128,3 +128,23 @@ def test_client_for_a_lab_device_reads_greengrass_features():
         "greengrass_root": "/opt/gg/v2", "greengrass_cli": "sudo -n /opt/gg/v2/bin/greengrass-cli"})))
     assert sudo.cli == ["sudo", "-n", "/opt/gg/v2/bin/greengrass-cli"] and sudo.root == "/opt/gg/v2"
     assert sudo._privilege == ["sudo", "-n"]  # logs are read with the same privilege as the CLI
+
+
+def test_prune_drops_only_old_cache_entries_and_deployment_dirs(tmp_path, components):
+    import os
+
+    client = GreengrassClient(LocalTransport("dev"), root=str(tmp_path / "gg"), staging=str(tmp_path / "st"),
+                              progress=None)
+    recipe_dir, _ = client.stage(components)
+    cache = tmp_path / "st" / "cache"
+    old_entry, young_entry = sorted(cache.iterdir())
+    old_dir = tmp_path / "st" / "deployments" / "0ld"
+    old_dir.mkdir()
+    month_ago = time.time() - 30 * 86400
+    for path in (old_entry, old_dir):
+        os.utime(path, (month_ago, month_ago))
+    client.prune_staging(older_than_days=7)
+    assert sorted(cache.iterdir()) == [young_entry]
+    assert not old_dir.exists() and Path(recipe_dir).exists()
+    with pytest.raises(ValueError):
+        client.prune_staging(0)
