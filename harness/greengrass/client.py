@@ -287,6 +287,9 @@ class GreengrassClient:
         text = ""
         while True:
             text = self.read_log(name, offset=offset)
+            if not text and offset and self.log_size(name) < offset:
+                offset = 0  # the nucleus rotated the log: the new file starts from nothing
+                text = self.read_log(name)
             for line in text.splitlines():
                 if regex.search(line):
                     return line

@@ -115,6 +115,8 @@ def test_logs_read_from_offset_and_missing_log_is_empty(tmp_path):
         fh.write("result: dog 0.88\n")
     assert client.read_log("com.example.Infer", offset=size) == "result: dog 0.88\n"
     assert client.wait_for_log("com.example.Infer", r"result: \w+", timeout=1, offset=size) == "result: dog 0.88"
+    (logs / "com.example.Infer.log").write_text("result: fox 0.5\n")  # rotated: a new, shorter file
+    assert client.wait_for_log("com.example.Infer", r"result: \w+", timeout=1, offset=size) == "result: fox 0.5"
 
 
 def test_client_for_a_lab_device_reads_greengrass_features():
