@@ -81,7 +81,7 @@ class Engine:
     def cancel(self, deployment_id: str) -> str:
         """Cancel a QUEUED deployment (it never starts); one already running or done is not cancelable."""
         with self.lock:
-            record = self.store.record(deployment_id) if deployment_id.replace("-", "").isalnum() else None
+            record = self.store.record(deployment_id)
             if record is None:
                 raise GreengrassError("Cannot find deployment")
             if record["status"] != "QUEUED":

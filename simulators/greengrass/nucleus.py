@@ -13,6 +13,7 @@ import signal
 import socketserver
 import sys
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -85,13 +86,12 @@ class Nucleus:
         if op == "create_deployment":
             return {"deploymentId": self.engine.submit(args.get("document"))}
         if op == "get_deployment":
-            wanted = args.get("deploymentId")
-            record = self.store.record(wanted) if _uuidish(wanted) else None
+            record = self.store.record(_deployment_id(args))
             if record is None:
                 raise GreengrassError("Cannot find deployment")
             return _summary(record)
         if op == "cancel_deployment":
-            return {"message": self.engine.cancel(str(args.get("deploymentId", "")))}
+            return {"message": self.engine.cancel(_deployment_id(args))}
         if op == "list_deployments":
             return [_summary(r) for r in self.store.records()[-10:]]
         if op == "list_components":
@@ -100,13 +100,14 @@ class Nucleus:
             name = args.get("name")
             found = [c for c in self._components() if c["componentName"] == name]
             if not found:
-                raise GreengrassError(f"Component with name {name} not found")
+                raise GreengrassError(f"Component with name {name} not found in Greengrass")
             return found[0]
         if op in ("restart_components", "stop_components"):
             names = args.get("names") or []
             missing = [n for n in names if n not in self.kernel.services]
             if not isinstance(names, list) or not names or missing:
-                raise GreengrassError(f"Component with name {', '.join(map(str, missing or names))} not found")
+                raise GreengrassError(f"Component with name {', '.join(map(str, missing or names))} "
+                                      f"not found in Greengrass")
             threading.Thread(target=self._control, args=(op, names), daemon=True).start()
             return {"status": "SUCCEEDED"}
         raise GreengrassError(f"Unknown operation {op!r}")
@@ -129,8 +130,12 @@ class Nucleus:
         return out
 
 
-def _uuidish(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 64 and all(c.isalnum() or c == "-" for c in value)
+def _deployment_id(args: dict[str, Any]) -> str:
+    """The request's deployment id as a canonical UUID, with the nucleus's error otherwise."""
+    try:
+        return str(uuid.UUID(str(args.get("deploymentId"))))
+    except ValueError:
+        raise GreengrassError("Invalid deploymentId format received. DeploymentId is a UUID") from None
 
 
 def _summary(record: dict[str, Any]) -> dict[str, Any]:

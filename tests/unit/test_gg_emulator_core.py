@@ -281,8 +281,11 @@ def test_nucleus_errors_exit_1_with_one_line(core: LocalCore, tmp_path: Path) ->
     assert bad_config.returncode == 1 and "not a properly formatted JSON" in bad_config.stderr
     missing = core.cli("deployment", "status", "-i", "00000000-0000-0000-0000-000000000000", check=False)
     assert missing.returncode == 1 and missing.stderr.strip() == "Cannot find deployment"
+    not_uuid = core.cli("deployment", "status", "-i", "../../etc/passwd", check=False)
+    assert not_uuid.returncode == 1 and "DeploymentId is a UUID" in not_uuid.stderr
     unknown = core.cli("component", "details", "--name", "com.ex.None", check=False)
-    assert unknown.returncode == 1 and "not found" in unknown.stderr
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "Component with name com.ex.None not found in Greengrass"
     bad_version = core.cli("deployment", "create", "-m", "com.ex.A=1.0", check=False)
     assert bad_version.returncode == 1 and "not a valid semantic version" in bad_version.stderr
     no_dir = core.cli("deployment", "create", "-r", str(tmp_path / "absent"), "-m", "com.ex.A=1.0.0", check=False)
