@@ -111,7 +111,8 @@ def _config_update(text: str | None) -> dict[str, Any] | None:
 
 
 def _created(ms: int | None) -> str:
-    return time.strftime("%m/%d/%Y %H:%M:%S", time.localtime(ms / 1000)) if ms else ""
+    # LocalDeployment.createdOn is "MM/dd/yyyy hh:mm:ss" (Java: 12-hour clock, no AM/PM)
+    return time.strftime("%m/%d/%Y %I:%M:%S", time.localtime(ms / 1000)) if ms else ""
 
 
 def _print_deployment(d: dict[str, Any]) -> None:
