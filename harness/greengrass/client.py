@@ -58,7 +58,7 @@ class GreengrassClient:
     """greengrass-cli on one core. ``device`` in every error is the transport's device name."""
 
     def __init__(self, transport: Transport, *, root: str = DEFAULT_ROOT, cli: Sequence[str] | None = None,
-                 staging: str = DEFAULT_STAGING, command_timeout: float = 60.0,
+                 staging: str = DEFAULT_STAGING, command_timeout: float = 60.0, poll: float = 1.0,
                  progress: Progress | None = say) -> None:
         if not root.startswith("/") or "\n" in root:
             raise ValueError(f"{root!r} must be an absolute device path")
@@ -67,6 +67,7 @@ class GreengrassClient:
         self.cli = list(cli) if cli else [f"{self.root}/bin/greengrass-cli"]
         self._privilege = self.cli[:-1] if self.cli and self.cli[0] == "sudo" else []
         self.command_timeout = command_timeout
+        self.poll = poll  # seconds between status polls: each is one CLI run on the device
         self._progress = progress
         self._staging = Staging(transport, staging, command_timeout=command_timeout, say=self._say)
 
@@ -131,7 +132,7 @@ class GreengrassClient:
         out = self._cli(["deployment", "status", "-i", deployment_id], step="deployment status", timeout=timeout)
         return parse_deployment_status(out, deployment_id)
 
-    def wait_for_deployment(self, deployment_id: str, *, timeout: float, poll: float = 1.0,
+    def wait_for_deployment(self, deployment_id: str, *, timeout: float, poll: float | None = None,
                             label: str | None = None) -> DeploymentStatus:
         """Poll until the deployment is terminal; GreengrassTimeout (with evidence) otherwise."""
         label = label or f"deployment {deployment_id}"
@@ -163,12 +164,12 @@ class GreengrassClient:
             if now - said >= _PROGRESS_EVERY:
                 self._say(f"{label}: {last.status if last else 'waiting'} ({now - start:.0f} s)")
                 said = now
-            time.sleep(max(0.0, min(poll, deadline - now)))
+            time.sleep(max(0.0, min(poll or self.poll, deadline - now)))
 
     def deploy(self, components: Iterable[Component] = (), *, merge: Mapping[str, str] | None = None,
                remove: Sequence[str] = (), update_config: Mapping[str, Any] | None = None,
                group_id: str | None = None, failure_handling_policy: str | None = None, timeout: float = 300.0,
-               poll: float = 1.0) -> DeploymentResult:
+               poll: float | None = None) -> DeploymentResult:
         """Stage, create and wait for one local deployment; the result holds the terminal status.
 
         ``timeout`` counts from ``deployment create`` (uploads have their own, size-based limits).
@@ -213,7 +214,7 @@ class GreengrassClient:
         self._cli(["component", "stop", "--names", check_component_name(name, "component")], step=f"stop {name}")
 
     def wait_for_state(self, name: str, states: Iterable[str], *, timeout: float, version: str | None = None,
-                       poll: float = 1.0) -> ComponentDetails:
+                       poll: float | None = None) -> ComponentDetails:
         """Poll ``component details`` until the state is one of ``states`` (and the version ``version``).
 
         A BROKEN component stays BROKEN until it is deployed again, so waiting for anything else
@@ -244,7 +245,7 @@ class GreengrassClient:
                                         device=self.device, step=step,
                                         advice=f"read {self.root}/logs/{name}.log and greengrass.log",
                                         evidence=self.read_log(name, max_bytes=4096))
-            time.sleep(max(0.0, min(poll, deadline - now)))
+            time.sleep(max(0.0, min(poll or self.poll, deadline - now)))
 
     # -- logs ----------------------------------------------------------------------------------
     def log_path(self, name: str) -> str:
@@ -279,7 +280,7 @@ class GreengrassClient:
         return "\n".join(text.splitlines()[-lines:])
 
     def wait_for_log(self, name: str, pattern: str | re.Pattern[str], *, timeout: float, offset: int = 0,
-                     poll: float = 1.0) -> str:
+                     poll: float | None = None) -> str:
         """The first line of ``logs/<name>.log`` after ``offset`` that matches ``pattern``."""
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
         start = time.monotonic()
@@ -299,7 +300,7 @@ class GreengrassClient:
                                         device=self.device, step=f"wait for {name} log",
                                         advice="the component may not have started; check its state with "
                                                "component details", evidence="\n".join(text.splitlines()[-20:]))
-            time.sleep(max(0.0, min(poll, deadline - now)))
+            time.sleep(max(0.0, min(poll or self.poll, deadline - now)))
 
 
 def _deployment_args(merge: Mapping[str, str] | None, remove: Sequence[str], update_config: Mapping[str, Any] | None,

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from harness.greengrass import builders, steps
 from harness.greengrass.artifacts import Component
@@ -37,11 +38,15 @@ def core(tmp_path):
     root = tmp_path / "greengrass" / "v2"
     subprocess.run([sys.executable, "-m", "simulators.greengrass.layout", "--root", str(root),
                     "--pythonpath", str(REPO), "--run-as", ""], check=True, cwd=REPO, timeout=60)
+    config = root / "config" / "config.yaml"  # the emulator's documented timing knobs, shortened for host tests
+    settings = yaml.safe_load(config.read_text())
+    settings["emulator"] = {"settleSeconds": 0.5, "retryDelaySeconds": 0.3, "stopGraceSeconds": 2}
+    config.write_text(yaml.safe_dump(settings, sort_keys=False))
     log = open(tmp_path / "nucleus.out", "wb")  # noqa: SIM115 - closed in teardown
     proc = subprocess.Popen([str(root / "bin" / "greengrass-nucleus")], stdout=log, stderr=log,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     client = GreengrassClient(LocalTransport("host-emu"), root=str(root), staging=str(tmp_path / "staging"),
-                              command_timeout=30, progress=None)
+                              command_timeout=30, poll=0.2, progress=None)
     try:
         deadline = time.monotonic() + 30
         while True:
