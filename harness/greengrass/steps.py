@@ -96,11 +96,23 @@ def stop_component(client: GreengrassClient, name: str, *, within: float = 30.0)
 
 
 def client_for(device: Any) -> GreengrassClient:
-    """A client for a lab ``Device``. Its inventory ``features`` may set ``greengrass_root`` and
-    ``greengrass_cli`` (the invocation, shell-quoted, e.g. ``sudo -n /greengrass/v2/bin/greengrass-cli``)."""
+    """A client for a lab ``Device``.
+
+    Its inventory ``features`` may set ``greengrass_root`` and ``greengrass_cli`` (the invocation,
+    shell-quoted, e.g. ``sudo -n /greengrass/v2/bin/greengrass-cli``). Without ``greengrass_cli`` the
+    CLI runs directly as root and through ``sudo -n`` otherwise: on a real core (and an emulated one)
+    the CLI's socket and the logs are root-only.
+    """
     features = getattr(getattr(device, "spec", None), "features", None) or {}
-    cli = shlex.split(features["greengrass_cli"]) if features.get("greengrass_cli") else None
-    return GreengrassClient(device.transport, root=features.get("greengrass_root", DEFAULT_ROOT), cli=cli)
+    root = features.get("greengrass_root", DEFAULT_ROOT)
+    if features.get("greengrass_cli"):
+        cli = shlex.split(features["greengrass_cli"])
+    else:
+        uid = device.transport.check(["id", "-u"], timeout=15, step="greengrass cli user").stdout.strip()
+        cli = [f"{root.rstrip('/')}/bin/greengrass-cli"]
+        if uid != "0":
+            cli = ["sudo", "-n", *cli]
+    return GreengrassClient(device.transport, root=root, cli=cli)
 
 
 @pytest.fixture

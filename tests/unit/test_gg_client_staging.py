@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from pathlib import Path
 
@@ -125,7 +126,10 @@ def test_client_for_a_lab_device_reads_greengrass_features():
     from harness.greengrass.steps import client_for
 
     plain = client_for(SimpleNamespace(transport=LocalTransport("jetson"), spec=SimpleNamespace(features={})))
-    assert (plain.root, plain.cli, plain.device) == ("/greengrass/v2", ["/greengrass/v2/bin/greengrass-cli"], "jetson")
+    cli = ["/greengrass/v2/bin/greengrass-cli"]
+    if os.getuid() != 0:  # not root: the CLI's socket and logs need sudo
+        cli = ["sudo", "-n", *cli]
+    assert (plain.root, plain.cli, plain.device) == ("/greengrass/v2", cli, "jetson")
     sudo = client_for(SimpleNamespace(transport=LocalTransport("rasp4b"), spec=SimpleNamespace(features={
         "greengrass_root": "/opt/gg/v2", "greengrass_cli": "sudo -n /opt/gg/v2/bin/greengrass-cli"})))
     assert sudo.cli == ["sudo", "-n", "/opt/gg/v2/bin/greengrass-cli"] and sudo.root == "/opt/gg/v2"
@@ -133,8 +137,6 @@ def test_client_for_a_lab_device_reads_greengrass_features():
 
 
 def test_prune_drops_only_old_cache_entries_and_deployment_dirs(tmp_path, components):
-    import os
-
     client = GreengrassClient(LocalTransport("dev"), root=str(tmp_path / "gg"), staging=str(tmp_path / "st"),
                               progress=None)
     recipe_dir, _ = client.stage(components)
