@@ -28,6 +28,7 @@ from harness.greengrass.cli_output import (
     parse_component_details,
     parse_components,
     parse_deployment_id,
+    parse_deployment_list,
     parse_deployment_status,
 )
 from harness.greengrass.errors import CliOutputError, ComponentNotFound, DeploymentFailed, GreengrassTimeout
@@ -131,6 +132,10 @@ class GreengrassClient:
             raise ValueError(f"{deployment_id!r} is not a deployment id")
         out = self._cli(["deployment", "status", "-i", deployment_id], step="deployment status", timeout=timeout)
         return parse_deployment_status(out, deployment_id)
+
+    def deployments(self) -> list[DeploymentStatus]:
+        """``deployment list``: the core's recent local deployments (the CLI shows the last 10)."""
+        return parse_deployment_list(self._cli(["deployment", "list"], step="deployment list"))
 
     def wait_for_deployment(self, deployment_id: str, *, timeout: float, poll: float | None = None,
                             label: str | None = None) -> DeploymentStatus:

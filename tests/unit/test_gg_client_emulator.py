@@ -121,6 +121,9 @@ def test_deploy_run_log_restart_broken_upgrade_rollback_remove(core, tmp_path):
     rolled_back = steps.expect_component_state(core, name, "RUNNING", version="1.0.0", within=60)
     assert rolled_back.version == "1.0.0"
 
+    history = {d.deployment_id: d.status for d in core.deployments()}
+    assert history[result.deployment_id] == "SUCCEEDED" and "FAILED" in history.values()
+
     steps.stop_component(core, name, within=30)
     steps.deploy(core, remove=[name], within=60)
     with pytest.raises(ComponentNotFound):
