@@ -52,6 +52,7 @@ class Engine:
         self.kernel, self.store, self.lock, self.crash_at = kernel, store, lock, crash_at
         self.log = kernel.logs.main
         self.queue: queue.Queue[str] = queue.Queue()
+        self.records_lock = threading.Lock()  # QUEUED -> IN_PROGRESS/CANCELED is decided under it
 
     # -- submission ------------------------------------------------------------------------------
     def submit(self, raw: dict[str, Any]) -> str:
@@ -80,7 +81,7 @@ class Engine:
 
     def cancel(self, deployment_id: str) -> str:
         """Cancel a QUEUED deployment (it never starts); one already running or done is not cancelable."""
-        with self.lock:
+        with self.records_lock:
             record = self.store.record(deployment_id)
             if record is None:
                 raise GreengrassError("Cannot find deployment")
@@ -119,15 +120,16 @@ class Engine:
         self._crash(phase)
 
     def run(self, deployment_id: str) -> None:
-        record = self.store.record(deployment_id)
-        if record is None or record["status"] != "QUEUED":
-            return
-        doc = parse_document(record["document"])
-        previous = self.store.committed()
-        journal: dict[str, Any] = {"deploymentId": deployment_id, "previous": previous, "backups": {}}
-        self.store.write_journal({**journal, "phase": "journalled"})
-        record["status"] = "IN_PROGRESS"
-        self.store.write_record(record)
+        with self.records_lock:
+            record = self.store.record(deployment_id)
+            if record is None or record["status"] != "QUEUED":
+                return
+            doc = parse_document(record["document"])
+            previous = self.store.committed()
+            journal: dict[str, Any] = {"deploymentId": deployment_id, "previous": previous, "backups": {}}
+            self.store.write_journal({**journal, "phase": "journalled"})
+            record["status"] = "IN_PROGRESS"
+            self.store.write_record(record)
         self.log.write("INFO", LOGGER, "deployment-task-execution", "Start deployment task", deploymentId=deployment_id)
         self._crash("journalled")
         try:
