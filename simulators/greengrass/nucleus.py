@@ -194,7 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     server.serve_forever(poll_interval=0.1)
+    # let a running deployment step finish if it is quick; a journalled deployment is recovered at next start
+    locked = nucleus.lock.acquire(timeout=10)
     nucleus.kernel.shutdown()
+    if locked:
+        nucleus.lock.release()
     (nucleus.root / SOCKET_NAME).unlink(missing_ok=True)
     nucleus.logs.main.write("INFO", "com.aws.greengrass.lifecyclemanager.Kernel", "system-shutdown")
     sys.stdout.flush()
