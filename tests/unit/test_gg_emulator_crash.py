@@ -17,7 +17,8 @@ AFTER_COMMIT = ("committed", "finished")
 
 def _app(version: str, lib_req: str, message: str) -> dict:
     return recipe("com.ex.App", version, {"Run": "exec sleep 60", "Setenv": {"COMPONENT_ID": f"App-{version}"}},
-                  dependencies={"com.ex.Lib": {"VersionRequirement": lib_req}}, config={"Message": message})
+                  dependencies={"com.ex.Lib": {"VersionRequirement": lib_req}}, config={"Message": message},
+                  artifacts=[{"Uri": "s3://bucket/app.txt"}])
 
 
 def _lib(version: str) -> dict:
@@ -49,15 +50,20 @@ def test_sigkill_at_step_leaves_whole_old_or_whole_new(tmp_path: Path, step: str
     for doc in (_app("1.0.0", "^1.0.0", "old"), _lib("1.0.0"), _app("2.0.0", "^2.0.0", "new"), _lib("2.0.0"),
                 recipe("com.ex.Extra", "1.0.0", {"Run": "exec sleep 60", "Setenv": {"COMPONENT_ID": "Extra-1.0.0"}})):
         write_recipe(recipes, doc)
+    artifacts = tmp_path / "artifacts"
+    for version in ("1.0.0", "2.0.0"):
+        (artifacts / "com.ex.App" / version).mkdir(parents=True)
+        (artifacts / "com.ex.App" / version / "app.txt").write_text(version)
     core = LocalCore(tmp_path / "gg")
     core.start()
     try:
-        first = core.deploy("-r", str(recipes), "-m", "com.ex.App=1.0.0")
+        first = core.deploy("-r", str(recipes), "-a", str(artifacts), "-m", "com.ex.App=1.0.0")
         assert core.wait_deployment(first)["status"] == "SUCCEEDED"
         core.stop()
         core.start(env={"GG_CRASH_AT": step})
         before = core.nucleus_pid()
-        dep = core.deploy("-r", str(recipes), "-m", "com.ex.App=2.0.0", "-m", "com.ex.Extra=1.0.0",
+        dep = core.deploy("-r", str(recipes), "-a", str(artifacts), "-m", "com.ex.App=2.0.0",
+                          "-m", "com.ex.Extra=1.0.0",
                           "-c", json.dumps({"com.ex.App": {"MERGE": {"Message": "new"}}}))
         core.wait_ready(not_pid=before)  # the nucleus killed itself and the supervisor brought it back
         st = core.wait_deployment(dep)
@@ -71,6 +77,9 @@ def test_sigkill_at_step_leaves_whole_old_or_whole_new(tmp_path: Path, step: str
         assert {n: (c["Version"], json.loads(c["Configuration"])) for n, c in comps.items()} == expected
         recipes_on_core = sorted(p.name for p in (core.root / "packages" / "recipes").iterdir())
         assert recipes_on_core == sorted(f"{n}-{v}.yaml" for n, (v, _) in expected.items())
+        app_artifacts = core.root / "packages" / "artifacts" / "com.ex.App"
+        assert [p.name for p in app_artifacts.iterdir()] == [expected["com.ex.App"][0]]
+        assert (app_artifacts / expected["com.ex.App"][0] / "app.txt").read_text() == expected["com.ex.App"][0]
         want = sorted(f"{n.rsplit('.', 1)[1]}-{v}" for n, (v, _) in expected.items())
         assert running_ids(core.root) == want
         assert not (core.root / "deployments" / "journal.json").exists()
