@@ -381,3 +381,15 @@ def test_scripts_run_as_component_user_unless_privileged() -> None:
             core.stop()
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_footprint_goals(tmp_path: Path) -> None:
+    """The issue's goals: start → ready ≤ 2 s, daemon idle RSS ≤ 30 MB (benchmarks/greengrass_emulator.py)."""
+    core = LocalCore(tmp_path / "gg")
+    try:
+        assert core.start() <= 2.0
+        status = Path(f"/proc/{core.nucleus_pid()}/status").read_text()
+        rss_kb = int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+        assert rss_kb <= 30 * 1024
+    finally:
+        core.stop()
