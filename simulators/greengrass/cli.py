@@ -30,7 +30,8 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         if message.startswith("the following arguments are required:"):
             opts = message.split(":", 1)[1].strip().split(", ")
-            message = "Missing required option: " + ", ".join(f"'{o.split('/')[0]}=<value>'" for o in opts)
+            longest = [max(o.split("/"), key=len) for o in opts]  # picocli names the long option
+            message = "Missing required option: " + ", ".join(f"'{o}=<value>'" for o in longest)
         elif message.startswith("unrecognized arguments:"):
             message = f"Unknown option: '{message.split(':', 1)[1].strip()}'"
         elif "invalid choice" in message:
