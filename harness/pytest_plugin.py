@@ -14,6 +14,7 @@ import pytest
 
 from harness.artifact.package import Artifact
 from harness.errors import HilError
+from harness.greengrass.steps import gg_name, gg_run_id, greengrass  # noqa: F401 - fixtures for plugin users
 from harness.lab.bringup import LabController
 from harness.lab.device import Device
 from harness.lab.inventory import DeviceSpec, Lab, load_lab

@@ -172,3 +172,21 @@ def inference_component(name: str, version: str, model: Component, script: Path,
         }],
     }, source=f"builder {name}")
     return Component(recipe, files).sealed()
+
+
+def script_component(name: str, version: str, script: Path, *, manifest_platform: dict[str, str] | None = None,
+                     configuration: dict[str, str] | None = None) -> Component:
+    """A component whose Run is a plain shell script artifact: the smallest thing a core can run.
+
+    Each ``configuration`` key reaches the script as an upper-case environment variable (through
+    ``Setenv``), so tests and smoke deployments can see a configuration update take effect.
+    """
+    configuration = configuration if configuration is not None else {"Greeting": "hello"}
+    setenv = {key.upper(): f"{{configuration:/{key}}}" for key in configuration}
+    recipe = parse_recipe({
+        "RecipeFormatVersion": "2020-01-25", "ComponentName": name, "ComponentVersion": version,
+        "ComponentConfiguration": {"DefaultConfiguration": configuration},
+        "Manifests": [{"Platform": manifest_platform or platform(),
+                       "Lifecycle": {"Setenv": setenv, "Run": f"sh {{artifacts:path}}/{script.name}"},
+                       "Artifacts": [{"URI": f"{DEFAULT_URI_PREFIX}/{name}/{version}/{script.name}"}]}]})
+    return Component(recipe, {script.name: script}).sealed()

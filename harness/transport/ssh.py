@@ -155,7 +155,11 @@ class SSHTransport(Transport):
             self.close()
             raise DeviceUnreachable(f"connection lost during `{line}`: {exc}", device=self.device,
                                     step="exec") from None
-        return CommandResult(line, status, out.decode(errors="replace"), err.decode(errors="replace"))
+        stderr = err.decode(errors="replace")
+        if status == -1:  # paramiko drops "exit-signal": the session's own process was killed
+            status = 255
+            stderr += "\n(the remote command ended without an exit status: killed by a signal)"
+        return CommandResult(line, status, out.decode(errors="replace"), stderr)
 
     # -- files --------------------------------------------------------------------------------
     def _sftp_transfer(self, step: str, src: str, dst: str, timeout: float, progress: Progress | None) -> None:

@@ -77,14 +77,7 @@ def script_component(tmp_path: Path, name: str, version: str, body: str) -> Comp
     script = tmp_path / f"src-{version}" / "app.sh"
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text(body)
-    recipe = parse_recipe({
-        "RecipeFormatVersion": "2020-01-25", "ComponentName": name, "ComponentVersion": version,
-        "ComponentConfiguration": {"DefaultConfiguration": {"Greeting": "hello"}},
-        "Manifests": [{"Platform": {"os": "linux"},
-                       "Lifecycle": {"Setenv": {"GREETING": "{configuration:/Greeting}"},
-                                     "Run": "sh {artifacts:path}/app.sh"},
-                       "Artifacts": [{"URI": f"s3://hil-test/{name}/{version}/app.sh"}]}]})
-    return Component(recipe, {"app.sh": script}).sealed()
+    return builders.script_component(name, version, script)
 
 
 def test_deploy_run_log_restart_broken_upgrade_rollback_remove(core, tmp_path):
