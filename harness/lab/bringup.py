@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import ipaddress
 import json
 import os
 import platform
@@ -180,10 +181,9 @@ class LabController:
     def _ensure_network(self) -> str:
         client = self._docker()
         if not client.networks.list(names=[self.network_name]):
-            # A fixed subnet per lab name: stable addresses across restarts, no clash with Docker's default pools.
-            octet = zlib.crc32(self.lab.name.encode()) % 200 + 20
-            ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=f"10.213.{octet}.0/24")])
-            self.say(f"creating network {self.network_name} (10.213.{octet}.0/24)")
+            subnet = free_subnet(self.lab.name)
+            ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
+            self.say(f"creating network {self.network_name} ({subnet})")
             client.networks.create(self.network_name, driver="bridge", ipam=ipam,
                                    labels={"hil.lab": self.lab.name})
         return self.network_name
@@ -316,6 +316,29 @@ class LabController:
                 row["error"] = f"[{FailureClass.ENGINE}] {exc}"
             rows.append(row)
         return rows
+
+
+def routed_networks(route_table: Path = Path("/proc/net/route")) -> list[ipaddress.IPv4Network]:
+    """The IPv4 networks this host already routes (other labs, other engines, the LAN)."""
+    networks = []
+    for line in route_table.read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 8:
+            dest, mask = (ipaddress.IPv4Address(int(f, 16).to_bytes(4, "little")) for f in (fields[1], fields[7]))
+            networks.append(ipaddress.IPv4Network(f"{dest}/{mask}", strict=False))
+    return networks
+
+
+def free_subnet(lab_name: str, taken: list[ipaddress.IPv4Network] | None = None) -> str:
+    """A /24 in 10.213.0.0/16 for the lab's network: stable for a lab name, skipping routed ones."""
+    taken = routed_networks() if taken is None else taken
+    start = zlib.crc32(lab_name.encode())
+    for step in range(256):
+        candidate = ipaddress.IPv4Network(f"10.213.{(start + step) % 256}.0/24")
+        if not any(candidate.overlaps(net) for net in taken if net.prefixlen > 0):
+            return str(candidate)
+    raise LabError("no free /24 left in 10.213.0.0/16 for the lab network", step="network",
+                   advice="remove unused lab networks: `hil lab down` on other labs")
 
 
 def emulated_cpuinfo(cpu: str) -> Path:

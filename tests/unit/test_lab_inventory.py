@@ -116,3 +116,20 @@ def test_structured_labs_give_a_lab_or_one_line_error(document):
     for device in lab.spec.devices:
         assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}", device.name)
         assert device.emulated or device.connection
+
+
+def test_lab_subnet_is_stable_and_skips_routed_networks(tmp_path):
+    import ipaddress
+
+    from harness.lab.bringup import free_subnet, routed_networks
+
+    table = tmp_path / "route"
+    table.write_text("Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n"
+                     "eth0\t00000000\t0102000A\t0003\t0\t0\t0\t00000000\n"
+                     "br-1\t00D50A0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\n")
+    routed = routed_networks(table)
+    assert ipaddress.IPv4Network("10.10.213.0/24") in routed
+    first = free_subnet("default", [])
+    assert first == free_subnet("default", [])  # the same lab gets the same subnet
+    second = free_subnet("default", [ipaddress.IPv4Network(first), *routed])
+    assert second != first and ipaddress.IPv4Network(second).subnet_of(ipaddress.IPv4Network("10.213.0.0/16"))
