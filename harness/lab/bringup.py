@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import socket
-import subprocess
 import time
 import zlib
 from collections.abc import Iterator
@@ -31,7 +30,7 @@ from harness.errors import DeviceUnreachable, FailureClass, HilError, LabError
 from harness.lab import engine as engines
 from harness.lab import hostsetup, images
 from harness.lab.device import Device
-from harness.lab.hostsetup import Say
+from harness.lab.hostsetup import Say, run_host
 from harness.lab.inventory import DeviceSpec, Lab
 from harness.lab.paths import DEVICES_DIR, state_dir
 from harness.transport.docker import DockerTransport
@@ -122,8 +121,9 @@ class LabController:
 
     def _ensure_key(self) -> str:
         if not self.key_file.exists():
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"hil-{self.lab.name}",
-                            "-f", str(self.key_file)], check=True, capture_output=True, timeout=30)
+            run_host(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"hil-{self.lab.name}",
+                      "-f", str(self.key_file)], 30, step="lab key", failure_class=FailureClass.HOST_SETUP,
+                     advice="ssh-keygen comes with openssh-client")
         return self.key_file.with_suffix(".pub").read_text().strip()
 
     # -- transitions --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -35,19 +36,33 @@ QEMU_AARCH64_MASK = r"\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\x
 Say = Callable[[str], None]
 
 
+def run_host(argv: list[str], timeout: float, *, step: str, failure_class: FailureClass, advice: str) -> str:
+    """Run a command on the controller; a timeout or a non-zero exit is a LabError naming ``step``.
+
+    Returns stdout. The error quotes the last lines the command printed, where its reason usually is.
+    """
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise LabError(f"`{shlex.join(argv)}` did not finish in {timeout:g} s", step=step,
+                       failure_class=failure_class, advice=advice) from None
+    except FileNotFoundError:
+        raise LabError(f"`{argv[0]}` is not installed", step=step, failure_class=failure_class,
+                       advice="as root, `hil lab up` (or ./dev setup) installs what the lab needs") from None
+    if proc.returncode:
+        tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:]) or "(no output)"
+        raise LabError(f"`{shlex.join(argv)}` exited {proc.returncode}: {tail}", step=step,
+                       failure_class=failure_class, advice=advice)
+    return proc.stdout
+
+
 def _setup_error(detail: str, advice: str) -> LabError:
     return LabError(detail, step="host set-up", failure_class=FailureClass.HOST_SETUP, advice=advice)
 
 
-def _run(argv: list[str], timeout: float) -> None:
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise _setup_error(f"`{' '.join(argv)}` did not finish in {timeout:g} s",
-                           "check the network path to the Debian mirror and run it by hand") from None
-    if proc.returncode:
-        tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
-        raise _setup_error(f"`{' '.join(argv)}` exited {proc.returncode}: {tail}", "run it by hand to see why")
+def _apt(args: list[str], timeout: float) -> None:
+    run_host(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", *args], timeout, step="host set-up",
+             failure_class=FailureClass.HOST_SETUP, advice="run the apt-get command by hand to see why")
 
 
 def missing_packages(need_arm64: bool) -> list[str]:
@@ -63,9 +78,8 @@ def install_packages(need_arm64: bool, say: Say) -> None:
         raise _setup_error(f"missing Debian packages: {' '.join(missing)}",
                            f"sudo apt-get install -y {' '.join(missing)}")
     say(f"installing {' '.join(missing)} (apt-get)")
-    env_prefix = ["env", "DEBIAN_FRONTEND=noninteractive"]
-    _run(env_prefix + ["apt-get", "update", "-qq"], timeout=600)
-    _run(env_prefix + ["apt-get", "install", "-y", "-qq", *missing], timeout=1200)
+    _apt(["update", "-qq"], timeout=600)
+    _apt(["install", "-y", "-qq", *missing], timeout=1200)
 
 
 def binfmt_ready() -> bool:
@@ -88,7 +102,8 @@ def register_binfmt(say: Say) -> None:
                            "update-binfmts --enable qemu-aarch64")
     if not (BINFMT_DIR / "register").exists():
         say("mounting binfmt_misc")
-        _run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT_DIR)], timeout=30)
+        run_host(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT_DIR)], 30, step="host set-up",
+                 failure_class=FailureClass.HOST_SETUP, advice="is this a container without CAP_SYS_ADMIN?")
     if QEMU_AARCH64_ENTRY.exists():
         # Registered without F (or disabled): replace it, the kernel keeps no flag edits.
         QEMU_AARCH64_ENTRY.write_text("-1")

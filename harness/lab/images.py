@@ -22,7 +22,7 @@ import yaml
 from docker.errors import BuildError, DockerException, ImageNotFound
 
 from harness.errors import FailureClass, LabError
-from harness.lab.hostsetup import Say
+from harness.lab.hostsetup import Say, run_host
 from harness.lab.paths import LAYERS_DIR, SOURCE_ROOT, state_dir
 from harness.lab.wheels import download
 
@@ -71,17 +71,10 @@ def ensure_base(client: docker.DockerClient, arch: str, say: Say) -> str:
     try:
         mirror = debian_mirror()
         say(f"debootstrap {SUITE} {arch} from {mirror} (amd64 ~1 min, arm64 ~4 min under qemu)")
-        argv = ["debootstrap", "--variant=minbase", f"--arch={arch}", f"--include={','.join(BASE_PACKAGES)}",
-                SUITE, str(rootfs), mirror]
-        try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=DEBOOTSTRAP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            raise _image_error(f"debootstrap {arch} took over {DEBOOTSTRAP_TIMEOUT:g} s",
-                               "check the Debian mirror; for arm64 check qemu-aarch64 in binfmt_misc") from None
-        if proc.returncode:
-            tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
-            raise _image_error(f"debootstrap {arch} exited {proc.returncode}: {tail}",
-                               f"see {rootfs}/debootstrap/debootstrap.log")
+        run_host(["debootstrap", "--variant=minbase", f"--arch={arch}", f"--include={','.join(BASE_PACKAGES)}",
+                  SUITE, str(rootfs), mirror], DEBOOTSTRAP_TIMEOUT, step="image build",
+                 failure_class=FailureClass.IMAGE,
+                 advice=f"check the Debian mirror ({mirror}); for arm64, qemu-aarch64 in binfmt_misc with flag F")
         (rootfs / "var/cache/apt/archives").mkdir(parents=True, exist_ok=True)
         for deb in (rootfs / "var/cache/apt/archives").glob("*.deb"):
             deb.unlink()

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import sys
 from pathlib import Path
 
-from harness.errors import FailureClass, LabError
+from harness.errors import FailureClass
+from harness.lab.hostsetup import run_host
 from harness.lab.paths import state_dir
 
 PYTHON_VERSION = "3.11"  # Debian bookworm's python3
@@ -40,17 +40,9 @@ def download(requirements: list[str], arch: str) -> list[Path]:
             "--python-version", PYTHON_VERSION, "--implementation", "cp"]
     for tag in platform_tags(arch):
         argv += ["--platform", tag]
-    try:
-        proc = subprocess.run(argv + requirements, capture_output=True, text=True, timeout=DOWNLOAD_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise LabError(f"pip download for {arch} took over {DOWNLOAD_TIMEOUT:g} s", step="wheels",
-                       failure_class=FailureClass.IMAGE, advice="check the package index") from None
-    if proc.returncode:
-        tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
-        raise LabError(f"pip download {' '.join(requirements)} for {arch} failed: {tail}", step="wheels",
-                       failure_class=FailureClass.IMAGE,
-                       advice=f"every requirement needs a wheel for {', '.join(platform_tags(arch))}")
-    names = _downloaded(proc.stdout)
+    out = run_host(argv + requirements, DOWNLOAD_TIMEOUT, step="wheels", failure_class=FailureClass.IMAGE,
+                   advice=f"every requirement needs a wheel for {', '.join(platform_tags(arch))}")
+    names = _downloaded(out)
     stamp.write_text(json.dumps(names))
     return [cache / name for name in names]
 
