@@ -6,11 +6,13 @@ file, an unknown profile or a duplicate name is one line naming the file, the de
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.errors import InventoryError
+from harness.lab.idt import import_idt, to_yaml
 from harness.lab.paths import DEFAULT_LAB_FILE
 from harness.lab.profiles import Profile, load_profiles
 from harness.lab.schema import NAME_PATTERN, load_yaml_model
@@ -153,10 +155,13 @@ def parse_lab(text: str, source: Path | str, profiles: dict[str, Profile]) -> La
 
 
 def load_lab(path: Path | str | None = None, profiles: dict[str, Profile] | None = None) -> Lab:
-    """Load and validate a lab file (default: the embedded lab, devices/lab.yaml)."""
+    """Load and validate a lab file (default: the embedded lab, devices/lab.yaml) or an IDT device.json."""
     path = Path(path) if path else DEFAULT_LAB_FILE
     try:
         text = path.read_text(errors="replace")
     except OSError as exc:
         raise InventoryError(f"{path}: cannot read the lab file: {exc.strerror or exc}") from None
+    if path.suffix == ".json":  # an IDT for Greengrass V2 device.json, used as it is
+        text = to_yaml(import_idt(text, str(path), lab_name=path.stem if re.fullmatch(NAME_PATTERN, path.stem)
+                                  else "idt"))
     return parse_lab(text, path, load_profiles() if profiles is None else profiles)

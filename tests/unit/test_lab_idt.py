@@ -74,3 +74,21 @@ def test_any_json_imports_or_fails_cleanly(document):
     except InventoryError:
         return
     assert yaml.safe_load(to_yaml(doc))["devices"]
+
+
+def test_device_json_loads_directly_as_a_lab(tmp_path, monkeypatch):
+    from harness.lab.inventory import load_lab
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    key = tmp_path / "id_ed25519"
+    key.write_text("k")
+    device_json = tmp_path / "pool.json"
+    device_json.write_text(json.dumps([pool([dev("gw-1", privKeyPath=str(key))], arch="x86_64")]))
+    with pytest.raises(InventoryError, match="known_hosts: file not found"):
+        load_lab(device_json)  # IDT knows no host keys: ~/.ssh/known_hosts must exist, as for ssh(1)
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "known_hosts").write_text("")
+    lab = load_lab(device_json)
+    assert lab.name == "pool"
+    assert lab.device("gw-1").profile == "ml_c5"
+    assert lab.device("gw-1").connection == "ssh://pi@192.168.1.40:22"
