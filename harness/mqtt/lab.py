@@ -1,0 +1,116 @@
+"""A lab's IoT side: its CA, its broker (on the lab network's gateway and 127.0.0.1) and the cores'
+thing certificates, installed where a Greengrass core keeps them.
+
+On each core: ``/greengrass/v2/thingCert.crt`` (0644), ``privKey.key`` (root:ggc_group 0640: the
+nucleus and components running as ggc_user read it, the login user does not), ``rootCA.pem``
+(0644) and ``iot-endpoint`` (``host:port`` of the broker, 0644).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import shlex
+from pathlib import Path
+
+from harness.errors import FailureClass, LabError
+from harness.inference.link import Credentials
+from harness.mqtt.broker import Broker, free_port
+from harness.mqtt.pki import CertificateAuthority
+from harness.transport.base import Transport
+
+GG_ROOT = "/greengrass/v2"
+HARNESS_THING = "harness"
+LOOPBACK = "127.0.0.1"
+
+_INSTALL = """set -eu
+src=$1; root=$2
+group=root; mode=0600
+if getent group ggc_group >/dev/null; then group=ggc_group; mode=0640; fi
+install -d -m 0755 "$root"
+install -o root -g root -m 0644 "$src/thingCert.crt" "$root/thingCert.crt"
+install -o root -g "$group" -m "$mode" "$src/privKey.key" "$root/privKey.key"
+install -o root -g root -m 0644 "$src/rootCA.pem" "$root/rootCA.pem"
+install -o root -g root -m 0644 "$src/iot-endpoint" "$root/iot-endpoint"
+rm -rf "$src"
+"""
+
+_PROBE = "import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 5).close()"
+
+
+class LabIoT:
+    """The IoT side of one lab, kept in ``directory`` (``<state>/labs/<lab>/iot``)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.ca = CertificateAuthority(self.directory)
+        self._settings = self.directory / "broker.json"
+
+    def _load(self) -> dict[str, object]:
+        try:
+            return dict(json.loads(self._settings.read_text()))
+        except (OSError, ValueError):
+            return {}
+
+    def broker(self) -> Broker:
+        settings = self._load()
+        addresses = [str(a) for a in settings.get("addresses", [LOOPBACK])]  # type: ignore[union-attr]
+        port = int(settings.get("port", 0))  # type: ignore[arg-type]
+        return Broker(self.directory, addresses, port, self.ca.ca.cert, self.ca.server(addresses))
+
+    def start(self, gateway: str | None) -> tuple[str, int]:
+        """Start the broker on ``gateway`` (the cores' way to the host) and loopback; returns the cores' endpoint."""
+        settings = self._load()
+        port = int(settings.get("port") or free_port())  # type: ignore[arg-type]
+        addresses = [LOOPBACK] + ([gateway] if gateway and gateway != LOOPBACK else [])
+        self._settings.write_text(json.dumps({"port": port, "addresses": addresses}))
+        self.broker().start()
+        return (addresses[-1], port)
+
+    def stop(self) -> bool:
+        return self.broker().stop()
+
+    @property
+    def endpoint(self) -> tuple[str, int]:
+        """The harness's endpoint (loopback)."""
+        broker = self.broker()
+        if broker.pid() is None:
+            raise LabError("the lab's MQTT broker is not running", step="iot broker",
+                           failure_class=FailureClass.UNREACHABLE, advice="run `hil lab up`")
+        return (LOOPBACK, broker.port)
+
+    def credentials(self, thing: str = HARNESS_THING) -> Credentials:
+        pair = self.ca.thing(thing)
+        return Credentials(pair.cert, pair.key, self.ca.ca.cert)
+
+    def provision(self, transport: Transport, thing: str, endpoint: tuple[str, int]) -> None:
+        """Install ``thing``'s certificate, key, the CA and the endpoint on a core; check it reaches the broker."""
+        creds = self.credentials(thing)
+        staging = self.directory / "staging" / thing
+        staging.mkdir(parents=True, exist_ok=True)
+        (staging / "iot-endpoint").write_text(f"{endpoint[0]}:{endpoint[1]}\n")
+        step = "iot certificates"
+        remote = transport.check("umask 077 && mktemp -d /tmp/hil-iot.XXXXXX", timeout=30, step=step).stdout.strip()
+        for local, name in ((creds.cert, "thingCert.crt"), (creds.key, "privKey.key"), (creds.ca, "rootCA.pem"),
+                            (staging / "iot-endpoint", "iot-endpoint")):
+            transport.put(local, f"{remote}/{name}", timeout=30)
+        transport.check(f"sudo -n sh -c {shlex.quote(_INSTALL)} install {shlex.quote(remote)} {GG_ROOT}",
+                        timeout=30, step=step)
+        probe = transport.run(["/opt/hil/venv/bin/python", "-c", _PROBE, endpoint[0], str(endpoint[1])],
+                              timeout=60)
+        if not probe.ok:
+            raise LabError(f"the core cannot reach the lab broker at {endpoint[0]}:{endpoint[1]}: "
+                           f"{(probe.stderr.strip().splitlines() or ['no output'])[-1]}",
+                           device=thing, step="iot broker reachability", failure_class=FailureClass.UNREACHABLE,
+                           advice="check the host firewall's INPUT chain for the lab bridge")
+
+
+def gateway_of(network_attrs: dict[str, object]) -> str:
+    """The host's address on a Docker bridge network (its gateway), from the network's attrs."""
+    configs = (network_attrs.get("IPAM") or {}).get("Config") or []  # type: ignore[union-attr]
+    for config in configs:
+        if config.get("Gateway"):
+            return str(config["Gateway"])
+        if config.get("Subnet"):
+            return str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
+    raise LabError("the lab network has no IPv4 subnet", step="iot broker", failure_class=FailureClass.ENGINE)
