@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "harness.compile.cli",
     "harness.runtime.cli",
     "harness.greengrass.cli",
+    "harness.bench.cli",
 ]
 
 

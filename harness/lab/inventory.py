@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from harness.errors import InventoryError
 from harness.lab.idt import import_idt, to_yaml
 from harness.lab.paths import DEFAULT_LAB_FILE
-from harness.lab.profiles import Profile, load_profiles
+from harness.lab.profiles import Budgets, Profile, load_profiles
 from harness.lab.schema import NAME_PATTERN, load_yaml_model
 from harness.transport.hostspec import HostSpecError, parse_hostspec
 
@@ -43,6 +43,8 @@ class DeviceSpec(_Strict):
     image: dict[str, str] = Field(default_factory=dict)
     credentials: Credentials = Credentials()
     features: dict[str, str] = Field(default_factory=dict)
+    #: Over the profile's budgets for this device (e.g. a slower board of the same type).
+    budgets: Budgets = Budgets()
 
     @field_validator("connection")
     @classmethod
