@@ -33,7 +33,8 @@ def test_host_key(connection, emulated, key):
 
 def test_processes_measuring_on_the_same_host_take_turns(tmp_path, monkeypatch):
     monkeypatch.setenv("HIL_STATE_DIR", str(tmp_path))
-    procs = [subprocess.Popen([sys.executable, "-c", HOLDER, "controller"], stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    procs = [subprocess.Popen([sys.executable, "-c", HOLDER, "controller"], stdout=subprocess.PIPE, text=True)
+             for _ in range(3)]
     spans = sorted(tuple(map(float, p.communicate(timeout=60)[0].split())) for p in procs)
     assert all(p.returncode == 0 for p in procs)
     for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
