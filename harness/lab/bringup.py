@@ -33,6 +33,7 @@ from harness.lab.device import Device
 from harness.lab.hostsetup import Say, run_host
 from harness.lab.inventory import DeviceSpec, Lab
 from harness.lab.paths import DEVICES_DIR, state_dir
+from harness.mqtt.lab import LabIoT, gateway_of
 from harness.transport.docker import DockerTransport
 from harness.transport.hostspec import parse_hostspec
 from harness.transport.local import LocalTransport
@@ -111,6 +112,11 @@ class LabController:
         return self.home / "known_hosts"
 
     @property
+    def iot(self) -> LabIoT:
+        """The lab's CA, MQTT broker and thing certificates (harness.mqtt.lab)."""
+        return LabIoT(self.home / "iot")
+
+    @property
     def engine_url(self) -> str:
         return engines.engine_url(self.lab.spec.engine.host) or self._private.base_url
 
@@ -149,6 +155,8 @@ class LabController:
                     tags[key] = images.ensure_core(self._docker(), arch, device.image, self.say)
             self._enter(LabState.IMAGES_READY)
             network = self._ensure_network()
+            # The lab's IoT Core stand-in (mosquitto, mutual TLS) on the cores' gateway and loopback.
+            iot_endpoint = self.iot.start(gateway_of(self._docker().networks.get(network).attrs))
             pub = self._ensure_key()
             for device in self.emulated:
                 arch = self.lab.profile_of(device).docker_arch
@@ -157,11 +165,14 @@ class LabController:
             self._enter(LabState.DEVICES_UP)
             for device in self.emulated:
                 self._await_ready(device)
+                self.iot.provision(self._docker_transport(device), device.name, iot_endpoint)
             self._enter(LabState.READY)
 
     def down(self) -> None:
         """Stop and remove this lab's containers and network; stop the private engine if idle."""
         with self._locked():
+            if self.iot.stop():
+                self.say("stopped the lab's MQTT broker")
             if engines.engine_url(self.lab.spec.engine.host) is None and self._private.pid() is None:
                 self._enter(LabState.DOWN)
                 return

@@ -133,19 +133,31 @@ class Broker:
                        step="iot broker", failure_class=FailureClass.HOST_SETUP,
                        advice=f"read {self.log_file}; another process may hold the port")
 
+    def _processes(self) -> list[int]:
+        """Every mosquitto running this broker's config, pid file written or not (a daemon still starting)."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+                except OSError:
+                    continue
+                if b"mosquitto" in cmdline[0] and str(self.conf).encode() in cmdline:
+                    found.append(int(entry.name))
+        return found
+
     def stop(self, timeout: float = 10.0) -> bool:
         """Stop the broker if it runs; True when one was stopped."""
-        pid = self.pid()
-        if pid is None:
-            return False
-        os.kill(pid, signal.SIGTERM)
+        pids = self._processes()
+        for pid in pids:
+            os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.pid() == pid:
+        while time.monotonic() < deadline and set(pids) & set(self._processes()):
             time.sleep(0.05)
-        if self.pid() == pid:
+        for pid in set(pids) & set(self._processes()):
             os.kill(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
-        return True
+        return bool(pids)
 
     def log_tail(self, lines: int = 5) -> str:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import shlex
+from functools import cached_property
 from pathlib import Path
 
 from harness.errors import FailureClass, LabError
@@ -43,8 +44,11 @@ class LabIoT:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
-        self.ca = CertificateAuthority(self.directory)
         self._settings = self.directory / "broker.json"
+
+    @cached_property
+    def ca(self) -> CertificateAuthority:
+        return CertificateAuthority(self.directory)
 
     def _load(self) -> dict[str, object]:
         try:
@@ -63,12 +67,14 @@ class LabIoT:
         settings = self._load()
         port = int(settings.get("port") or free_port())  # type: ignore[arg-type]
         addresses = [LOOPBACK] + ([gateway] if gateway and gateway != LOOPBACK else [])
+        self.directory.mkdir(parents=True, exist_ok=True)
         self._settings.write_text(json.dumps({"port": port, "addresses": addresses}))
         self.broker().start()
         return (addresses[-1], port)
 
     def stop(self) -> bool:
-        return self.broker().stop()
+        """Stop the broker if it runs (a lab that never started one has nothing to stop)."""
+        return self._settings.exists() and self.broker().stop()
 
     @property
     def endpoint(self) -> tuple[str, int]:
