@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from harness.artifact.package import Artifact
 from harness.errors import HilError
 from harness.greengrass.steps import gg_name, gg_run_id, greengrass  # noqa: F401 - fixtures for plugin users
-from harness.lab.bringup import LabController
-from harness.lab.device import Device
 from harness.lab.inventory import DeviceSpec, Lab, load_lab
-from harness.progress import say
+
+if TYPE_CHECKING:  # the engine and SSH clients load only in sessions that use the lab
+    from harness.artifact.package import Artifact
+    from harness.lab.bringup import LabController
+    from harness.lab.device import Device
 
 _LAB_KEY = pytest.StashKey[Lab]()
 
@@ -91,6 +93,9 @@ def mismatch(item: pytest.Item, device: Device) -> str | None:
 @pytest.fixture(scope="session")
 def lab(request: pytest.FixtureRequest) -> Iterator[LabController]:
     """The session's lab, brought up once (a lab already up is only verified); left up for the next run."""
+    from harness.lab.bringup import LabController
+    from harness.progress import say
+
     controller = LabController(lab_of(request.config), say)
     if not request.config.getoption("--no-lab-up"):
         # Image builds take minutes on a fresh machine: let their progress through pytest's capture.
