@@ -15,9 +15,12 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import FailureClass, LabError
-from harness.mqtt.pki import KeyPair
+
+if TYPE_CHECKING:
+    from harness.mqtt.pki import KeyPair
 
 START_TIMEOUT = 10.0
 

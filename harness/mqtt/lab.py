@@ -13,12 +13,15 @@ import json
 import shlex
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import FailureClass, LabError
-from harness.inference.link import Credentials
 from harness.mqtt.broker import Broker, free_port
-from harness.mqtt.pki import CertificateAuthority
 from harness.transport.base import Transport
+
+if TYPE_CHECKING:  # cryptography and awscrt load only when certificates are made or used
+    from harness.inference.link import Credentials
+    from harness.mqtt.pki import CertificateAuthority
 
 GG_ROOT = "/greengrass/v2"
 HARNESS_THING = "harness"
@@ -48,6 +51,8 @@ class LabIoT:
 
     @cached_property
     def ca(self) -> CertificateAuthority:
+        from harness.mqtt.pki import CertificateAuthority
+
         return CertificateAuthority(self.directory)
 
     def _load(self) -> dict[str, object]:
@@ -86,6 +91,8 @@ class LabIoT:
         return (LOOPBACK, broker.port)
 
     def credentials(self, thing: str = HARNESS_THING) -> Credentials:
+        from harness.inference.link import Credentials
+
         pair = self.ca.thing(thing)
         return Credentials(pair.cert, pair.key, self.ca.ca.cert)
 
