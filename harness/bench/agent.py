@@ -57,15 +57,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    if args.warmup_count < 0 or args.min_count < 1 or args.warmup_seconds < 0 or args.min_seconds < 0:
-        p.error("warm-up count/seconds must be >= 0, minimum count >= 1 and minimum seconds >= 0")
-    if args.max_seconds <= 0:
-        p.error("--max-seconds must be > 0")
+    problem = settings_problem(args)
+    if problem:
+        p.error(problem)
     if args.self_test_alloc_mib is None and not args.model_dir:
         p.error("--model-dir is required (or --self-test-alloc-mib)")
     if args.self_test_alloc_mib is not None and args.self_test_alloc_mib < 1:
         p.error("--self-test-alloc-mib must be >= 1")
     return args
+
+
+def settings_problem(args: argparse.Namespace) -> str | None:
+    """Why these measurement settings cannot work, or None (checked on the host before uploading too)."""
+    if args.warmup_count < 0 or args.min_count < 1 or args.warmup_seconds < 0 or args.min_seconds < 0:
+        return "warm-up count/seconds must be >= 0, minimum count >= 1 and minimum seconds >= 0"
+    if args.max_seconds <= 0:
+        return "--max-seconds must be > 0"
+    return None
 
 
 def peak_rss_bytes() -> tuple[int, str]:

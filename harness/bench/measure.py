@@ -11,9 +11,11 @@ import json
 import platform
 import posixpath
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 from harness.artifact.meta import load_meta
@@ -134,25 +136,32 @@ def measure(device: BenchDevice, artifact_dir: Path | str, *, runtime: str = "dl
     Raises RuntimeUnavailable when the device cannot run ``runtime``, BenchError when the agent fails
     (with its stderr tail), CommandTimeout/TransportError from the transport.
     """
+    if runtime not in agent.RUNTIMES or profile not in agent.PROFILES:
+        raise BenchError(f"unknown runtime {runtime!r} or profile {profile!r}", device=device.name, step="measure",
+                         failure_class=FailureClass.INVENTORY,
+                         advice=f"runtimes: {', '.join(agent.RUNTIMES)}; profiles: {', '.join(agent.PROFILES)}")
+    chosen = dict(zip(("warmup_count", "warmup_seconds", "min_count", "min_seconds"), agent.PROFILES[profile],
+                      strict=True))
+    given = {"warmup_count": warmup_count, "warmup_seconds": warmup_seconds, "min_count": min_count,
+             "min_seconds": min_seconds}
+    chosen.update({k: v for k, v in given.items() if v is not None}, max_seconds=max_seconds)
+    problem = agent.settings_problem(SimpleNamespace(**chosen))  # bad settings fail here, before any upload
+    if problem:
+        raise BenchError(problem, device=device.name, step="measure", failure_class=FailureClass.INVENTORY)
+    argv = [f"--profile={profile}", *(f"--{k.replace('_', '-')}={v}" for k, v in chosen.items())]
     artifact_dir = Path(artifact_dir)
     meta = load_meta(artifact_dir)
     if onnx is None and runtime == "onnxruntime":
         from harness.compile.bundled import BUNDLED_MODEL  # the one source model whose path the host knows
 
         onnx = source_model(meta.model.sha256, [BUNDLED_MODEL])
-    argv = [*(f"--{k.replace('_', '-')}={v}" for k, v in (
-        ("profile", profile), ("warmup_count", warmup_count), ("warmup_seconds", warmup_seconds),
-        ("min_count", min_count), ("min_seconds", min_seconds), ("max_seconds", max_seconds)) if v is not None)]
-    agent.parse_args(["--model-dir", "x", "--runtime", runtime, *argv])  # bad settings fail here, on the host
     tell = say or (lambda _msg: None)
     transport, name = device.transport, device.name
-    remote = posixpath.join(REMOTE_ROOT, uuid.uuid4().hex[:12])
-    model_dir = posixpath.join(remote, "model")
-    try:
+    with _workdir(transport) as remote:
+        model_dir = posixpath.join(remote, "model")
         tell(f"{name}: uploading {artifact_dir.name} and the agent to {remote}")
         transport.put_dir(artifact_dir, model_dir, timeout=UPLOAD_TIMEOUT)
-        for path in AGENT_FILES:
-            transport.put(path, posixpath.join(remote, path.name), timeout=UPLOAD_TIMEOUT)
+        _upload_agent(transport, remote)
         argv += ["--model-dir", model_dir, "--runtime", runtime]
         for flag, path in (("--onnx", onnx), ("--tflite", tflite), ("--inputs", inputs)):
             if path is not None:
@@ -165,13 +174,40 @@ def measure(device: BenchDevice, artifact_dir: Path | str, *, runtime: str = "dl
             tell(f"{name}: measuring {meta.model.name} with {runtime} ({profile} profile)")
             result = transport.run([python, posixpath.join(remote, "agent.py"), *argv],
                                    timeout=START_ALLOWANCE_S + max_seconds)
+    report = _report(result.stdout, result.stderr, result.exit_status, name, runtime)
+    return _result(device, meta.model.name, report, hold)
+
+
+@contextmanager
+def _workdir(transport: Transport) -> Iterator[str]:
+    """A fresh directory on the device for one run, removed afterwards (concurrent runs never share one)."""
+    remote = posixpath.join(REMOTE_ROOT, uuid.uuid4().hex[:12])
+    try:
+        yield remote
     finally:
         try:
             transport.run(["rm", "-rf", remote], timeout=30)
         except TransportError:
-            pass  # a leftover under /tmp must not hide the measurement's own error
-    report = _report(result.stdout, result.stderr, result.exit_status, name, runtime)
-    return _result(device, meta.model.name, report, hold)
+            pass  # a leftover under /tmp must not hide the run's own error
+
+
+def _upload_agent(transport: Transport, remote: str) -> None:
+    transport.check(["mkdir", "-p", remote], timeout=30, step="put")
+    for path in AGENT_FILES:
+        transport.put(path, posixpath.join(remote, path.name), timeout=UPLOAD_TIMEOUT)
+
+
+def peak_rss_self_test(device: BenchDevice, mib: int, *, python: str = DEVICE_PYTHON) -> dict[str, Any]:
+    """Run the agent's self-test on the device: its VmHWM before and after touching ``mib`` MiB.
+
+    Proves on each device that the peak-RSS figure means what it says (qemu-user, cgroups and kernels
+    differ); the caller compares the growth with the allocation.
+    """
+    with _workdir(device.transport) as remote:
+        _upload_agent(device.transport, remote)
+        result = device.transport.run([python, posixpath.join(remote, "agent.py"), f"--self-test-alloc-mib={mib}"],
+                                      timeout=START_ALLOWANCE_S)
+    return _report(result.stdout, result.stderr, result.exit_status, device.name, "self-test")
 
 
 def _report(stdout: str, stderr: str, status: int, device: str, runtime: str) -> dict[str, Any]:

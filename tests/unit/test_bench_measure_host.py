@@ -64,3 +64,16 @@ def test_a_runtime_failure_names_device_step_and_stderr(host, artifact, tmp_path
         measure(host, broken, python=sys.executable, **FAST)
     err = info.value
     assert err.device == "host" and err.step == "measure dlr" and "failed on the device" in err.detail
+
+
+@pytest.mark.parametrize(("kw", "match"), [
+    ({"min_count": 0}, "minimum count >= 1"),
+    ({"max_seconds": 0}, "max-seconds must be > 0"),
+    ({"runtime": "tensorrt"}, "unknown runtime"),
+    ({"profile": "weekly"}, "unknown runtime 'dlr' or profile 'weekly'"),
+])
+def test_bad_settings_fail_on_the_host_before_any_upload(host, tmp_path, kw, match):
+    with pytest.raises(BenchError, match=match) as info:
+        measure(host, tmp_path / "nothing-here", python=sys.executable, **kw)
+    assert info.value.failure_class == "inventory"
+    assert not list(tmp_path.iterdir())
