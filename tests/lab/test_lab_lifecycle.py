@@ -55,3 +55,19 @@ def test_status_json_and_exec_through_the_cli(scratch):
     run = subprocess.run([sys.executable, "-m", "harness.cli", "exec", "--lab", str(lab_file), "core-a", "--",
                           "sh", "-c", "echo hi; exit 5"], capture_output=True, text=True, timeout=60)
     assert (run.returncode, run.stdout) == (5, "hi\n")
+
+
+def test_a_lab_can_use_an_engine_the_user_runs(tmp_path, lab):
+    """`engine: {host: ...}`: no private engine is started for it, and `down` leaves that engine running."""
+    lab_file = tmp_path / "own-engine.yaml"
+    lab_file.write_text(yaml.safe_dump({"lab": "ownengine", "engine": {"host": lab.engine_url}, "devices": [
+        {"name": "core-b", "profile": "ml_c5", "emulated": True}]}))
+    controller = LabController(load_lab(lab_file))
+    assert controller.engine_url == lab.engine_url
+    controller.up()
+    try:
+        assert controller.status()[0]["reachable"] is True
+    finally:
+        controller.down()
+    assert controller._docker().ping()  # the user's engine is still up
+    assert lab.status()[0]["reachable"] is True
