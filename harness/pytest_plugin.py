@@ -16,6 +16,7 @@ import pytest
 from harness.errors import HilError
 from harness.greengrass.steps import gg_name, gg_run_id, greengrass  # noqa: F401 - fixtures for plugin users
 from harness.lab.inventory import DeviceSpec, Lab, load_lab
+from harness.results import hil_record  # noqa: F401 - fixture for scenario tests
 
 if TYPE_CHECKING:  # the engine and SSH clients load only in sessions that use the lab
     from harness.artifact.package import Artifact
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # the engine and SSH clients load only in sessions that use t
     from harness.lab.device import Device
 
 _LAB_KEY = pytest.StashKey[Lab]()
+pytest_plugins = ["harness.bench.pytest_options"]  # --budget, --bench-json and their fixtures
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
