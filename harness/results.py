@@ -65,8 +65,8 @@ def records_of(user_properties: list[tuple[str, Any]]) -> list[dict[str, Any]]:
 def hil_record(request: pytest.FixtureRequest) -> Record:
     """The record of this test; filled with the device and scenario when the test uses ``device``."""
     record = Record(request.node)
-    device = request.node.funcargs.get("device") if hasattr(request.node, "funcargs") else None
-    if device is not None:
+    if "device" in request.fixturenames:
+        device = request.getfixturevalue("device")
         record.device(device.name, emulated=device.emulated)
     module = request.node.module.__name__.rsplit(".", 1)[-1] if request.node.module else ""
     record.scenario(module.removeprefix("test_"))
