@@ -73,6 +73,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "device" in getattr(item, "fixturenames", ()) or "lab" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.lab)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "device" in callspec.params:
+            # With `-n N --dist loadgroup` each device's tests stay on one worker: devices run in parallel,
+            # a device's own tests in order (its module-scoped deployments are not shared across workers).
+            item.add_marker(pytest.mark.xdist_group(name=callspec.params["device"]))
 
 
 def mismatch(item: pytest.Item, device: Device) -> str | None:
