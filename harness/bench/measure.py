@@ -130,8 +130,11 @@ def measure(device: BenchDevice, artifact_dir: Path | str, *, runtime: str = "dl
             onnx: Path | None = None, tflite: Path | None = None, inputs: Path | None = None,
             warmup_count: int | None = None, warmup_seconds: float | None = None,
             min_count: int | None = None, min_seconds: float | None = None, max_seconds: float = 300.0,
-            python: str = DEVICE_PYTHON, lock_timeout: float = 1800.0, say: Say | None = None) -> BenchResult:
+            python: str | None = None, lock_timeout: float = 1800.0, say: Say | None = None) -> BenchResult:
     """Upload ``artifact_dir`` (+ the agent, + the source model if given) and measure it with ``runtime``.
+
+    ``python`` is the device's interpreter with the runtimes: by default the device's ``python`` feature
+    (lab file) or the emulated cores' /opt/hil/venv/bin/python.
 
     Raises RuntimeUnavailable when the device cannot run ``runtime``, BenchError when the agent fails
     (with its stderr tail), CommandTimeout/TransportError from the transport.
@@ -156,6 +159,7 @@ def measure(device: BenchDevice, artifact_dir: Path | str, *, runtime: str = "dl
 
         onnx = source_model(meta.model.sha256, [BUNDLED_MODEL])
     tell = say or (lambda _msg: None)
+    python = python or device_python(device)
     transport, name = device.transport, device.name
     with _workdir(transport) as remote:
         model_dir = posixpath.join(remote, "model")
@@ -197,7 +201,12 @@ def _upload_agent(transport: Transport, remote: str) -> None:
         transport.put(path, posixpath.join(remote, path.name), timeout=UPLOAD_TIMEOUT)
 
 
-def peak_rss_self_test(device: BenchDevice, mib: int, *, python: str = DEVICE_PYTHON) -> dict[str, Any]:
+def device_python(device: BenchDevice) -> str:
+    """The interpreter the agent runs with: the lab file's ``features: {python: PATH}`` or the cores' venv."""
+    return (getattr(device, "features", None) or {}).get("python") or DEVICE_PYTHON
+
+
+def peak_rss_self_test(device: BenchDevice, mib: int, *, python: str | None = None) -> dict[str, Any]:
     """Run the agent's self-test on the device: its VmHWM before and after touching ``mib`` MiB.
 
     Proves on each device that the peak-RSS figure means what it says (qemu-user, cgroups and kernels
@@ -205,7 +214,8 @@ def peak_rss_self_test(device: BenchDevice, mib: int, *, python: str = DEVICE_PY
     """
     with _workdir(device.transport) as remote:
         _upload_agent(device.transport, remote)
-        result = device.transport.run([python, posixpath.join(remote, "agent.py"), f"--self-test-alloc-mib={mib}"],
+        result = device.transport.run([python or device_python(device), posixpath.join(remote, "agent.py"),
+                                       f"--self-test-alloc-mib={mib}"],
                                       timeout=START_ALLOWANCE_S)
     return _report(result.stdout, result.stderr, result.exit_status, device.name, "self-test")
 
