@@ -1,0 +1,220 @@
+"""Fixtures of the shipped scenarios: the model under test, its artifacts per Neo target, deployments.
+
+``--model PATH --input-config JSON`` choose the model (default: the bundled tiny CNN). Each Neo
+target is compiled once per session through the compile cache, so xdist workers and later runs
+hit the cache. Deployments are made once per device per module and removed when the module ends.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from harness.greengrass.builders import unique_name
+
+if TYPE_CHECKING:
+    from harness.artifact.package import Artifact
+    from harness.greengrass.artifacts import Component
+    from harness.greengrass.client import GreengrassClient
+    from harness.lab.device import Device
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+BUNDLED_MODEL = FIXTURES / "model" / "tinycnn.onnx"
+BUNDLED_INPUT_CONFIG: dict[str, list[int]] = {"data": [1, 3, 224, 224]}
+IMAGES = FIXTURES / "images"
+FIXTURE_IMAGE = "red_circle.png"
+#: The inference component's preprocessing (harness.inference.preprocess) makes this input.
+IMAGE_INPUT = ([1, 3, 224, 224], "float32")
+#: arm64 cores start python + numpy + OpenCV + the TVM runtime under qemu-user.
+DEPLOY_WITHIN = 240.0
+RESULT_WITHIN = 180.0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hil")
+    group.addoption("--model", type=Path, default=None, metavar="PATH",
+                    help="model the scenarios compile and deploy (default: the bundled tiny CNN)")
+    group.addoption("--input-config", default=None, metavar="JSON",
+                    help='DataInputConfig of --model, e.g. \'{"data": [1,3,224,224]}\'')
+
+
+@dataclass(frozen=True)
+class ScenarioModel:
+    path: Path
+    input_config: Any  # parsed DataInputConfig JSON: {name: shape} or [shape, ...]
+    bundled: bool
+
+
+def scenario_model_of(config: pytest.Config) -> ScenarioModel:
+    """The run's model; a bad option is a one-line usage error before any test runs."""
+    path, text = config.getoption("--model"), config.getoption("--input-config")
+    if path is None:
+        if text is not None:
+            raise pytest.UsageError("--input-config needs --model (the bundled model has its own)")
+        return ScenarioModel(BUNDLED_MODEL, BUNDLED_INPUT_CONFIG, bundled=True)
+    if text is None:
+        raise pytest.UsageError("--model needs --input-config, e.g. --input-config '{\"data\": [1,3,224,224]}'")
+    if not path.is_file():
+        raise pytest.UsageError(f"--model {path}: no such file")
+    from harness.compile.errors import CompileError
+    from harness.compile.input_config import parse_input_config
+
+    try:
+        parse_input_config(text)
+    except CompileError as exc:
+        raise pytest.UsageError(f"--input-config: {exc.detail}") from None
+    return ScenarioModel(path.resolve(), json.loads(text), bundled=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    scenario_model_of(config)  # fail at start-up, not in the first compile
+
+
+class Artifacts:
+    """One compile per Neo target per session; ``builds`` counts compiles that ran TVM (cache misses)."""
+
+    def __init__(self, model: ScenarioModel, root: Path) -> None:
+        self.model, self.root = model, root
+        self.builds = 0
+        self.hits = 0
+        self._by_target: dict[str, Artifact] = {}
+
+    def _progress(self, message: str) -> None:
+        # compile_model reports "building for <target>" only when it runs TVM, "cache hit" otherwise.
+        if message.startswith("building for "):
+            self.builds += 1
+        elif message.startswith("cache hit "):
+            self.hits += 1
+
+    def compile(self, neo_target: str, output_dir: Path, input_config: Any = None) -> Artifact:
+        from harness.compile.api import compile_model
+
+        config = self.model.input_config if input_config is None else input_config
+        return compile_model(self.model.path, neo_target, config, output_dir, progress=self._progress)
+
+    def for_target(self, neo_target: str) -> Artifact:
+        if neo_target not in self._by_target:
+            self._by_target[neo_target] = self.compile(neo_target, self.root / neo_target)
+        return self._by_target[neo_target]
+
+
+@pytest.fixture(scope="session")
+def scenario_model(request: pytest.FixtureRequest) -> ScenarioModel:
+    return scenario_model_of(request.config)
+
+
+@pytest.fixture(scope="session")
+def artifacts(scenario_model: ScenarioModel, tmp_path_factory: pytest.TempPathFactory) -> Artifacts:
+    return Artifacts(scenario_model, tmp_path_factory.mktemp("artifacts"))
+
+
+@pytest.fixture
+def artifact(device: Device, artifacts: Artifacts) -> Artifact:
+    """The run's model compiled for the device's Neo target."""
+    return artifacts.for_target(device.profile.neo_target)
+
+
+def takes_images(artifact: Artifact) -> bool:
+    """The inference component feeds preprocessed images: the model must take one [1,3,224,224] float32."""
+    from harness.artifact.meta import load_meta
+
+    inputs = load_meta(artifact.directory).inputs
+    return len(inputs) == 1 and (list(inputs[0].shape), inputs[0].dtype) == IMAGE_INPUT
+
+
+@dataclass
+class Deployed:
+    """A model component and a DLR inference component classifying the fixture image on one device."""
+
+    device: Device
+    client: GreengrassClient
+    model: Component
+    inference: Component
+    topic: str
+    image_dir: str
+    base: str
+    names: list[str] = field(default_factory=list)
+
+    @property
+    def inference_name(self) -> str:
+        return self.inference.recipe.component_name
+
+
+class Deployments:
+    """Deployments of one module, made once per device, removed (with their files) at the module's end."""
+
+    def __init__(self, run_id: str, work: Path, scenario: str) -> None:
+        self.run_id, self.work, self.scenario = run_id, work, scenario
+        self._by_device: dict[str, Deployed] = {}
+
+    def name(self, base: str) -> str:
+        return unique_name(base, self.run_id)
+
+    def get(self, device: Device, artifact: Artifact) -> Deployed:
+        if device.name not in self._by_device:
+            self._by_device[device.name] = self._deploy(device, artifact)
+        return self._by_device[device.name]
+
+    def _deploy(self, device: Device, artifact: Artifact) -> Deployed:
+        from harness.greengrass import builders, steps
+        from harness.inference import component as inference_script
+
+        client = steps.client_for(device)
+        base = f"/tmp/hil-{self.scenario}-{self.run_id}"
+        image_dir = f"{base}/images"
+        device.transport.check(["mkdir", "-p", image_dir], timeout=30, step="stage images")
+        device.transport.check(["chmod", "0755", base, image_dir], timeout=30, step="stage images")
+        device.transport.put(IMAGES / FIXTURE_IMAGE, f"{image_dir}/{FIXTURE_IMAGE}", timeout=60)
+        device.transport.check(["chmod", "0644", f"{image_dir}/{FIXTURE_IMAGE}"], timeout=30, step="stage images")
+        work = self.work / device.name
+        model = builders.model_component(self.name(f"com.example.{self.scenario.title()}Model"), "1.0.0",
+                                         artifact.directory, work)
+        topic = f"ml/dlr/image-classification/{self.name(device.name)}"
+        inference = builders.inference_component(
+            self.name(f"com.example.{self.scenario.title()}Dlr"), "1.0.0", model, Path(inference_script.__file__),
+            inference_interval=2, topic=topic, image_directory=image_dir, image_name=FIXTURE_IMAGE)
+        deployed = Deployed(device, client, model, inference, topic, image_dir, base,
+                            [inference.recipe.component_name, model.recipe.component_name])
+        steps.deploy(client, [model, inference], within=DEPLOY_WITHIN)
+        return deployed
+
+    def remove_all(self) -> None:
+        from harness.greengrass import steps
+
+        for deployed in self._by_device.values():
+            try:
+                steps.deploy(deployed.client, remove=deployed.names, within=DEPLOY_WITHIN)
+            finally:
+                deployed.device.transport.run(f"rm -rf {shlex.quote(deployed.base)}", timeout=30)
+
+
+@pytest.fixture(scope="module")
+def deployments(request: pytest.FixtureRequest, gg_run_id: str,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployments]:
+    scenario = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    pool = Deployments(gg_run_id, tmp_path_factory.mktemp(f"components-{scenario}"), scenario)
+    yield pool
+    pool.remove_all()
+
+
+@pytest.fixture
+def deployed(device: Device, artifact: Artifact, deployments: Deployments) -> Deployed:
+    """This module's model + inference components on ``device`` (deployed on first use)."""
+    if not takes_images(artifact):
+        pytest.skip(f"the model's input is not one {IMAGE_INPUT[0]} {IMAGE_INPUT[1]} image tensor: "
+                    "the DLR inference component cannot feed it")
+    return deployments.get(device, artifact)
+
+
+@pytest.fixture
+def results(lab: Any) -> Callable[[str], Any]:
+    """``results(topic)``: a subscriber to the lab broker (mutual TLS), as a context manager."""
+    from harness.mqtt.subscriber import ResultSubscriber
+
+    return lambda topic: ResultSubscriber(lab.iot.endpoint, lab.iot.credentials(), topic)

@@ -1,0 +1,31 @@
+"""Deploy: the model and DLR inference components deploy through greengrass-cli, run, and log cleanly."""
+
+from __future__ import annotations
+
+import re
+
+from harness.greengrass import steps
+
+PROBLEM_RE = re.compile(r"\bERROR\b|\berror: |Traceback \(most recent call last\)")
+
+
+def test_components_reach_running(device, deployed, hil_record):
+    details = steps.expect_component_state(deployed.client, deployed.inference_name, "RUNNING", within=60)
+    assert details.version == deployed.inference.recipe.component_version
+    model = deployed.client.component(deployed.model.recipe.component_name)
+    assert model.state in ("RUNNING", "FINISHED"), f"model component is {model.state}"
+    hil_record.fact("components", {d.name: d.version for d in (details, model)})
+
+
+def test_inference_logs_a_published_result_and_no_errors(device, deployed, hil_record):
+    client, name = deployed.client, deployed.inference_name
+    steps.expect_log_line(client, name, r"inference image=\S+ top1=\d+ .* published on ", within=180)
+    logs = {f"{n}.log": client.read_log(n, max_bytes=1 << 16) for n in deployed.names}
+    ours = "\n".join(line for line in client.read_log("greengrass", max_bytes=1 << 20).splitlines()
+                     if any(n in line for n in deployed.names))
+    logs["greengrass.log"] = ours
+    for log_name, text in logs.items():
+        hil_record.log(log_name, text)
+    problems = [f"{log_name}: {line}" for log_name, text in logs.items() for line in text.splitlines()
+                if PROBLEM_RE.search(line)]
+    assert not problems, "error lines in the deployment's logs:\n" + "\n".join(problems[:10])

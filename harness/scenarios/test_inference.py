@@ -1,0 +1,101 @@
+"""Inference: DLR on the device agrees with ONNX Runtime on the host; latency and memory hold the profile's
+budgets; ONNX Runtime is measured on the device too, for the runtime comparison."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import shlex
+from typing import Any
+
+import numpy as np
+import pytest
+
+from harness.artifact.meta import load_meta
+from harness.bench.budgets import budgets_for
+from harness.bench.measure import DEVICE_PYTHON, BenchResult, assert_within_budgets, measure
+from harness.scenarios.conftest import IMAGES, takes_images
+
+ATOL = 1e-3  # TVM and ONNX Runtime order float32 sums differently; the logits agree far closer than this
+RUN_DLR = """
+import json, sys
+import numpy as np
+import dlr
+model = dlr.DLRModel(sys.argv[1], "cpu", 0)
+out = {}
+with np.load(sys.argv[2]) as feeds:
+    for key in sorted({k.split("/", 1)[0] for k in feeds.files}):
+        feed = {k.split("/", 1)[1]: feeds[k] for k in feeds.files if k.startswith(key + "/")}
+        out[key] = np.asarray(model.run(feed)[0]).ravel().astype(float).tolist()
+print(json.dumps(out))
+"""
+
+
+def host_feeds(artifact) -> dict[str, dict[str, np.ndarray]]:
+    """The fixture images (preprocessed as the component does) or, for other models, seeded random inputs."""
+    if takes_images(artifact):
+        from harness.inference.preprocess import load_image, preprocess
+
+        name = load_meta(artifact.directory).inputs[0].name
+        return {path.name: {name: preprocess(load_image(path))} for path in sorted(IMAGES.glob("*.png"))}
+    rng = np.random.default_rng(7)
+    return {"random": {i.name: rng.standard_normal(i.shape).astype(i.dtype)
+                       for i in load_meta(artifact.directory).inputs}}
+
+
+def figures(result: BenchResult) -> dict[str, Any]:
+    """What the report plots and compares: percentiles (ms), the samples, memory and load."""
+    return {**result.latency_ms, "samples": result.samples_ms, "peak_rss_mb": result.peak_rss_mb,
+            "load_s": result.load_s, "first_inference_ms": result.first_inference_ms,
+            "runtime_version": result.runtime_version, "machine": result.machine, "note": result.note,
+            "valid": result.valid, "duration_s": result.duration_s}
+
+
+def test_dlr_matches_the_host_reference(device, artifact, artifacts, hil_record, tmp_path):
+    import onnxruntime as ort
+
+    if load_meta(artifact.directory).model.framework != "onnx":
+        pytest.skip("the host reference runs ONNX Runtime: give an .onnx model")
+    feeds = host_feeds(artifact)
+    session = ort.InferenceSession(str(artifacts.model.path), providers=["CPUExecutionProvider"])
+    want = {key: session.run(None, feed)[0].ravel() for key, feed in feeds.items()}
+    np.savez(tmp_path / "inputs.npz", **{f"{key}/{n}": a for key, feed in feeds.items() for n, a in feed.items()})
+
+    remote = device.transport.check("mktemp -d /tmp/hil-infer-XXXXXX", timeout=30, step="workdir").stdout.strip()
+    try:
+        device.transport.put_dir(artifact.directory, posixpath.join(remote, "model"), timeout=120)
+        device.transport.put(tmp_path / "inputs.npz", posixpath.join(remote, "inputs.npz"), timeout=60)
+        out = device.transport.check([DEVICE_PYTHON, "-c", RUN_DLR, posixpath.join(remote, "model"),
+                                      posixpath.join(remote, "inputs.npz")], timeout=300, step="dlr run").stdout
+    finally:
+        device.transport.run(f"rm -rf {shlex.quote(remote)}", timeout=30)
+    got = {key: np.asarray(v) for key, v in json.loads(out.strip().splitlines()[-1]).items()}
+
+    assert set(got) == set(want)
+    diffs = {key: float(np.max(np.abs(got[key] - want[key]))) for key in want}
+    hil_record.fact("host_reference", {key: {"top1_device": int(np.argmax(got[key])),
+                                             "top1_host": int(np.argmax(want[key])), "max_abs_diff": diffs[key]}
+                                       for key in want})
+    for key in want:
+        assert int(np.argmax(got[key])) == int(np.argmax(want[key])), f"{key}: top-1 differs from ONNX Runtime"
+        assert diffs[key] <= ATOL * max(1.0, float(np.max(np.abs(want[key])))), f"{key}: max |diff| {diffs[key]}"
+
+
+def test_latency_and_memory_within_budgets(device, artifact, hil_record, budget_overrides, bench_record):
+    result = bench_record(measure(device, artifact.directory, runtime="dlr", profile="ci"))
+    budgets = budgets_for(device, budget_overrides, load_meta(artifact.directory).model.name)
+    hil_record.stats("dlr", figures(result))
+    hil_record.budgets(budgets)
+    assert result.valid, f"{device.name}: too few samples for a valid figure ({result.summary()})"
+    assert result.machine == device.profile.arch
+    assert_within_budgets(result, budgets)
+
+
+def test_onnxruntime_on_the_device(device, artifact, artifacts, hil_record, bench_record):
+    if load_meta(artifact.directory).model.framework != "onnx":
+        pytest.skip("ONNX Runtime runs the source .onnx model: give an .onnx model")
+    result = bench_record(measure(device, artifact.directory, runtime="onnxruntime", profile="ci",
+                                  onnx=artifacts.model.path))
+    hil_record.stats("onnxruntime", figures(result))
+    assert result.runtime_version.startswith("onnxruntime ") and result.machine == device.profile.arch
+    assert result.latency_ms["count"] == len(result.samples_ms) > 0 and result.peak_rss_mb > 0
