@@ -1,9 +1,16 @@
-"""`hil run`: the shipped scenarios against a lab, with the reports written under reports/<run-id>/."""
+"""`hil run`: the shipped scenarios against a lab, with the reports written under reports/<run-id>/.
+
+reports/<run-id>/ gets index.html (the self-contained report), results.json (one record per device ×
+scenario), junit.xml and pytest.html (pytest-html's per-test page). With ``--baseline`` the run fails
+on latency regressions and new failures even when every test passed.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
+import shlex
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +19,10 @@ import pytest
 
 from harness.lab.cli import add_lab_option
 from harness.lab.paths import SOURCE_ROOT
+from harness.report.cli import add_threshold_options
+from harness.report.compare import compare, previous_runs
+from harness.report.render import render_index
+from harness.report.results import load_results, summary_line
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 REPORTS = SOURCE_ROOT / "reports"
@@ -22,22 +33,75 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
-def _run(args: argparse.Namespace) -> int:
-    run_dir = (args.reports or REPORTS) / new_run_id()
-    run_dir.mkdir(parents=True)
-    argv = [str(SCENARIOS), "-p", "no:cacheprovider", "-rfEs", f"--html={run_dir / 'index.html'}",
+def rerun_command(args: argparse.Namespace) -> str:
+    """The exact `hil run` line that repeats this run (same lab, model, baseline and pytest arguments)."""
+    words = ["hil", "run"]
+    for flag, value in (("--lab", args.lab), ("--model", args.model), ("--input-config", args.input_config),
+                        ("--baseline", args.baseline), ("--reports", args.reports)):
+        if value is not None:
+            words += [flag, str(value)]
+    if args.baseline is not None:
+        words += ["--threshold", f"{args.threshold * 100:g}", "--metric", args.metric]
+    return shlex.join(words + args.pytest_args)
+
+
+def pytest_argv(args: argparse.Namespace, run_dir: Path) -> list[str]:
+    argv = [str(SCENARIOS), "-p", "no:cacheprovider", "-p", "harness.report.plugin",
+            f"--hil-results={run_dir / 'results.json'}", "-rfEs", f"--html={run_dir / 'pytest.html'}",
             "--self-contained-html", f"--junitxml={run_dir / 'junit.xml'}", "-o", "junit_family=xunit1"]
-    if args.lab:
-        argv.append(f"--lab={args.lab}")
-    code = pytest.main(argv + args.pytest_args)
-    outcome = "passed" if code == 0 else f"FAILED (pytest exit {int(code)})"
-    print(f"hil run: {outcome}; report: {run_dir / 'index.html'}", file=sys.stderr)
-    return int(code)
+    for flag, value in (("--lab", args.lab), ("--model", args.model), ("--input-config", args.input_config)):
+        if value is not None:
+            argv.append(f"{flag}={value}")
+    pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
+    return argv + pytest_args
+
+
+def _run(args: argparse.Namespace) -> int:
+    baseline = load_results(args.baseline) if args.baseline is not None else None  # bad input: before any run
+    reports = args.reports or REPORTS
+    run_dir = reports / new_run_id()
+    run_dir.mkdir(parents=True)
+    code = int(pytest.main(pytest_argv(args, run_dir)))
+    results_path = run_dir / "results.json"
+    if not results_path.exists():  # pytest stopped before the session (usage error, bad option)
+        print(f"hil run: FAILED (pytest exit {code}) before any test ran; no report in {run_dir}", file=sys.stderr)
+        return code or 4
+    results = load_results(results_path)
+    results["run_id"] = run_dir.name
+    results["environment"]["rerun"] = rerun_command(args)
+    if baseline is not None:
+        comparison = compare(baseline, results, metric=args.metric, threshold=args.threshold,
+                             baseline=str(args.baseline))
+        results["comparison"] = comparison.as_dict()
+        for line in comparison.lines():
+            print(f"hil run: {line}", file=sys.stderr)
+    results_path.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
+    index = render_index(results, run_dir / "index.html", previous_runs(reports, exclude=run_dir),
+                         links={"results.json": "results.json", "junit.xml": "junit.xml",
+                                "pytest-html": "pytest.html"})
+    regressed = bool(results.get("comparison", {}).get("failed"))
+    verdict = " (baseline: regressions or new failures)" if regressed else ""
+    print(f"hil run: {summary_line(results['summary'])}{verdict}; report: {_shown(index)}", file=sys.stderr)
+    return code if code else (1 if regressed else 0)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser("run", help="run the shipped scenarios on a lab and write the reports")
     add_lab_option(run)
+    run.add_argument("--model", default=None, metavar="MODEL",
+                     help="model to compile and run instead of the bundled one (passed to the scenarios)")
+    run.add_argument("--input-config", default=None, metavar="JSON",
+                     help='Neo DataInputConfig of --model, e.g. \'{"input": [1, 3, 224, 224]}\'')
+    run.add_argument("--baseline", type=Path, default=None, metavar="FILE",
+                     help="results.json of an earlier run: fail on latency regressions and new failures")
+    add_threshold_options(run)
     run.add_argument("--reports", type=Path, default=None, metavar="DIR",
                      help="where run directories go (default: reports/ in the source tree)")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="PYTEST_ARGS",
