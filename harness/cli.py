@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "harness.runtime.cli",
     "harness.greengrass.cli",
     "harness.bench.cli",
+    "harness.reproduce.cli",
     "harness.report.cli",
 ]
 

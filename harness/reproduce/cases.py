@@ -1,0 +1,184 @@
+"""One real reproduction per failure class: set the failure up on a device, run it, keep the evidence.
+
+Each case returns the Evidence the failing step left; diagnosing it is the caller's job, so a case can
+never "pass" by itself. Nothing on the device outside /tmp/hil-reproduce is changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.compile.bundled import BUNDLED_INPUT_CONFIG, BUNDLED_MODEL, compile_bundled
+from harness.diagnose import Evidence, from_command, from_deployment, from_error
+from harness.errors import HilError
+from harness.lab.device import Device
+from harness.reproduce import device_run
+
+Say = Callable[[str], None]
+INPUT_SHAPE = (1, 3, 224, 224)
+#: The Neo target of a core of the *other* architecture: what "compiled for another device" means here.
+OTHER_TARGET = {"x86_64": "rasp4b", "aarch64": "ml_c5"}
+OTHER_GG_ARCH = {"x86_64": "aarch64", "aarch64": "amd64"}
+DEPLOY_WITHIN = 120.0
+
+
+@dataclass
+class Context:
+    device: Device
+    work: Path  # a host directory of this reproduction
+    say: Say
+
+    @property
+    def target(self) -> str:
+        return self.device.profile.neo_target
+
+    def evidence(self, **more: object) -> dict[str, object]:
+        return {"device_arch": self.device.arch, "device_target": self.target, **more}
+
+
+def _artifact(ctx: Context, target: str):
+    ctx.say(f"compiling the bundled model for {target}")
+    return compile_bundled(target, ctx.work / "compiled")
+
+
+def wrong_target(ctx: Context) -> Evidence:
+    """The model compiled for a core of the other architecture, loaded by DLR on this one."""
+    other = OTHER_TARGET.get(ctx.device.arch)
+    if other is None:
+        raise HilError(f"no other-architecture target known for {ctx.device.arch}", device=ctx.device.name,
+                       step="reproduce wrong-target")
+    remote = device_run.upload(ctx.device, _artifact(ctx, other).directory, "wrong-target")
+    ctx.say(f"running the {other} model with DLR on {ctx.device.name}")
+    return from_command(device_run.run_dlr(ctx.device, remote, INPUT_SHAPE), **ctx.evidence())
+
+
+def runtime_mismatch(ctx: Context) -> Evidence:
+    """A TVM 0.27 model run by a TVM 0.26 DLR: the libdlr built for tvm-0.26 ships beside the model, where
+    the dlr wrapper looks first (a device whose own runtime is 0.26 shows the same without it)."""
+    from harness.runtime.build import build_libdlr
+
+    artifact = _artifact(ctx, ctx.target)
+    model_dir = ctx.work / "runtime-mismatch"
+    model_dir.mkdir(parents=True, exist_ok=True)
+    for f in artifact.directory.iterdir():
+        if f.is_file():
+            (model_dir / f.name).write_bytes(f.read_bytes())
+    ctx.say(f"building (or taking from the cache) libdlr for {ctx.device.arch} / tvm-0.26")
+    build_libdlr(ctx.device.arch, "tvm-0.26", model_dir, say=ctx.say)
+    remote = device_run.upload(ctx.device, model_dir, "runtime-mismatch")
+    ctx.say(f"running the TVM 0.27 model with the TVM 0.26 DLR on {ctx.device.name}")
+    return from_command(device_run.run_dlr(ctx.device, remote, INPUT_SHAPE), **ctx.evidence())
+
+
+def input_config(ctx: Context) -> Evidence:
+    """An application feeding (1,3,112,112) to a model compiled for DataInputConfig {"data": [1,3,224,224]},
+    and the same mistake at compile time (a DataInputConfig naming an input the model does not have)."""
+    from harness.compile.api import compile_model
+    from harness.compile.errors import InputConfigError
+
+    compile_text = ""
+    try:
+        compile_model(BUNDLED_MODEL, ctx.target, {"input0": list(INPUT_SHAPE)}, ctx.work / "bad-input-config")
+    except InputConfigError as exc:
+        compile_text = str(exc)
+    remote = device_run.upload(ctx.device, _artifact(ctx, ctx.target).directory, "input-config")
+    ctx.say(f"feeding a (1,3,112,112) input to a model compiled for {BUNDLED_INPUT_CONFIG}")
+    result = device_run.run_dlr(ctx.device, remote, (1, 3, 112, 112))
+    return from_command(result, error_text=compile_text, **ctx.evidence())
+
+
+def unsupported_operator(ctx: Context) -> Evidence:
+    """A model with a custom operator (MyCustomOp) compiled for this device's target."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from harness.compile.api import compile_model
+
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["data"], ["r"]), helper.make_node("MyCustomOp", ["r"], ["y"],
+                                                                     domain="com.example.custom")],
+        "custom", [helper.make_tensor_value_info("data", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    path = ctx.work / "custom-op.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                      helper.make_opsetid("com.example.custom", 1)]), path)
+    ctx.say(f"compiling a model with MyCustomOp for {ctx.target}")
+    try:
+        compile_model(path, ctx.target, {"data": [1, 4]}, ctx.work / "custom-op-out")
+    except HilError as exc:
+        return from_error(exc, **ctx.evidence())
+    return Evidence(stdout="the compile succeeded", **ctx.evidence())
+
+
+# Builds a float32 input batch of the given size in bytes (touching every page) as a batch job would.
+OOM_SCRIPT = """
+import sys
+import numpy as np
+n = int(sys.argv[1]) // (3 * 224 * 224 * 4) + 1
+batch = np.ones((n, 3, 224, 224), dtype="float32")
+print("allocated", batch.nbytes)
+"""
+
+
+def out_of_memory(ctx: Context) -> Evidence:
+    """An input batch 1.25x the core's cgroup memory limit: the kernel's OOM killer ends it (SIGKILL)."""
+    limit = device_run.memory_limit(ctx.device)
+    if limit is None:
+        raise HilError("the device has no cgroup memory limit to exceed", device=ctx.device.name,
+                       step="reproduce out-of-memory", advice="give the core a memory limit (its profile's "
+                       "limits.memory_mb) or run this on an emulated core")
+    before = device_run.oom_kills(ctx.device)
+    size = limit + limit // 4
+    ctx.say(f"allocating a {size >> 20} MiB input batch under a {limit >> 20} MiB limit on {ctx.device.name}")
+    result = ctx.device.transport.run([device_run.PYTHON, "-c", OOM_SCRIPT, str(size)],
+                                      timeout=device_run.RUN_TIMEOUT)
+    after = device_run.oom_kills(ctx.device)
+    kills = after - before if before is not None and after is not None else None
+    return from_command(result, oom_kills=kills, **ctx.evidence())
+
+
+def missing_dependency(ctx: Context) -> Evidence:
+    """libdlr.so beside the model without the libtvm_runtime.so it links: the wrapper loads it from the model
+    directory first, and the loader cannot find its dependency. The core's own DLR is not touched."""
+    remote = device_run.upload(ctx.device, _artifact(ctx, ctx.target).directory, "missing-dependency")
+    lib = device_run.PYTHON.rsplit("/bin/", 1)[0] + "/dlr/libdlr.so"
+    ctx.device.transport.check(["cp", lib, f"{remote}/libdlr.so"], timeout=device_run.STEP_TIMEOUT,
+                               step="reproduce: copy libdlr.so alone")
+    ctx.say(f"running DLR with a libdlr.so whose libtvm_runtime.so is absent on {ctx.device.name}")
+    return from_command(device_run.run_dlr(ctx.device, remote, INPUT_SHAPE), **ctx.evidence())
+
+
+def deployment_platform(ctx: Context) -> Evidence:
+    """A component whose only manifest is for the other architecture, deployed through greengrass-cli."""
+    from harness.greengrass import builders
+    from harness.greengrass.steps import client_for
+
+    client = client_for(ctx.device)
+    name = builders.unique_name("com.example.ReproducePlatform")
+    script = ctx.work / "platform" / "app.sh"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text("echo never runs\n")
+    component = builders.script_component(
+        name, "1.0.0", script, manifest_platform=builders.platform(architecture=OTHER_GG_ARCH[ctx.device.arch]))
+    ctx.say(f"deploying {name} (manifest for {OTHER_GG_ARCH[ctx.device.arch]} only) to {ctx.device.name}")
+    result = client.deploy([component], timeout=DEPLOY_WITHIN)
+    return from_deployment(result.status, client.greengrass_log_tail(20), **ctx.evidence())
+
+
+def artifact_integrity(ctx: Context) -> Evidence:
+    """compiled.so cut to 4 KiB after deployment (a partial copy): libdlr's size check against compiled.meta."""
+    remote = device_run.upload(ctx.device, _artifact(ctx, ctx.target).directory, "artifact-integrity")
+    ctx.device.transport.check(["truncate", "-s", "4096", f"{remote}/compiled.so"], timeout=device_run.STEP_TIMEOUT,
+                               step="reproduce: truncate compiled.so")
+    ctx.say(f"running DLR on a truncated compiled.so on {ctx.device.name}")
+    return from_command(device_run.run_dlr(ctx.device, remote, INPUT_SHAPE), **ctx.evidence())
+
+
+CASES: dict[str, Callable[[Context], Evidence]] = {
+    "wrong-target": wrong_target, "runtime-mismatch": runtime_mismatch, "input-config": input_config,
+    "unsupported-operator": unsupported_operator, "out-of-memory": out_of_memory,
+    "missing-dependency": missing_dependency, "deployment-platform": deployment_platform,
+    "artifact-integrity": artifact_integrity,
+}

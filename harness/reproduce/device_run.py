@@ -1,0 +1,71 @@
+"""The device side of a reproduction: a scratch directory, an artifact upload, one DLR inference, the
+cgroup's OOM-kill count. Everything lives under /tmp/hil-reproduce on the device and is removed after."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.lab.device import Device
+from harness.transport.base import CommandResult
+
+PYTHON = "/opt/hil/venv/bin/python"
+REMOTE_ROOT = "/tmp/hil-reproduce"
+#: python + numpy + the TVM runtime start slowly under qemu-user (arm64 cores): allow for it.
+RUN_TIMEOUT = 240.0
+STEP_TIMEOUT = 60.0
+
+# Runs on the device: what an application does through the DLR Python API, with zeros of the given shape.
+DLR_SCRIPT = """
+import sys
+import numpy as np
+import dlr
+shape = tuple(int(n) for n in sys.argv[2].split(","))
+m = dlr.DLRModel(sys.argv[1], "cpu", 0)
+y = m.run({m.get_input_names()[0]: np.zeros(shape, dtype="float32")})[0]
+print("output", list(y.shape))
+"""
+
+# Cgroup v2 memory.events, else v1 memory.oom_control: both count the kernel's OOM kills in this cgroup.
+OOM_KILLS = ("cat /sys/fs/cgroup/memory.events 2>/dev/null || cat /sys/fs/cgroup/memory/memory.oom_control "
+             "2>/dev/null || true")
+MEMORY_LIMIT = ("cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
+                "2>/dev/null || true")
+
+
+def scratch(device: Device, name: str) -> str:
+    """A fresh directory for one reproduction on the device."""
+    remote = f"{REMOTE_ROOT}/{name}"
+    device.transport.check(["sh", "-c", f"rm -rf {shlex.quote(remote)} && mkdir -p {shlex.quote(remote)}"],
+                           timeout=STEP_TIMEOUT, step="reproduce: scratch dir")
+    return remote
+
+
+def clean(device: Device) -> None:
+    device.transport.run(["rm", "-rf", REMOTE_ROOT], timeout=STEP_TIMEOUT)
+
+
+def upload(device: Device, artifact_dir: Path, name: str) -> str:
+    remote = scratch(device, name)
+    device.transport.put_dir(artifact_dir, remote, timeout=120)
+    return remote
+
+
+def run_dlr(device: Device, model_dir: str, shape: Sequence[int], env: dict[str, str] | None = None) -> CommandResult:
+    """One inference through the unmodified dlr wrapper; the result as it came (a failure is the point)."""
+    return device.transport.run([PYTHON, "-c", DLR_SCRIPT, model_dir, ",".join(str(n) for n in shape)],
+                                timeout=RUN_TIMEOUT, env=env)
+
+
+def oom_kills(device: Device) -> int | None:
+    text = device.transport.run(["sh", "-c", OOM_KILLS], timeout=STEP_TIMEOUT).stdout
+    m = re.search(r"^oom_kill (\d+)$", text, re.M)
+    return int(m[1]) if m else None
+
+
+def memory_limit(device: Device) -> int | None:
+    """The core's cgroup memory limit in bytes (None: unlimited or unreadable)."""
+    text = device.transport.run(["sh", "-c", MEMORY_LIMIT], timeout=STEP_TIMEOUT).stdout.strip()
+    return int(text) if text.isdigit() and int(text) < 1 << 50 else None
