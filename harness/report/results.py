@@ -48,10 +48,11 @@ def _test_outcomes(phases: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, A
         t = tests.setdefault(ph["nodeid"], {"nodeid": ph["nodeid"], "status": None, "class": None,
                                             "message": None, "duration_s": 0.0, "records": [], "item": None})
         t["duration_s"] += float(ph.get("duration") or 0.0)
+        records = [value for key, value in ph.get("user_properties") or () if key == KEY and isinstance(value, Mapping)]
+        if records:  # each phase carries the records as they were then: the last phase's are complete
+            t["records"] = records
         for key, value in ph.get("user_properties") or ():
-            if key == KEY and isinstance(value, Mapping):
-                t["records"].append(value)
-            elif key == ITEM_KEY and isinstance(value, Mapping):
+            if key == ITEM_KEY and isinstance(value, Mapping):
                 t["item"] = value
             elif key == ERROR_KEY and isinstance(value, Mapping) and not t["class"]:
                 t["class"], t["advice"] = value.get("class"), value.get("advice")

@@ -123,3 +123,13 @@ def test_load_results_fuzz_gives_a_typed_error_or_valid_records(tmp_path_factory
         return
     assert all(isinstance(r["device"], str) and r["status"] in ("passed", "failed", "error", "skipped")
                for r in data["records"])
+
+
+def test_the_last_phase_record_wins_over_its_earlier_copies() -> None:
+    early = {"device": None, "scenario": "bench", "stats": {}}
+    late = {"device": "x86", "scenario": "bench", "stats": {"dlr": {"p90": 3.0}}}
+    phases = [phase("test_bench.py::test_b[x86]", "setup", "passed", [(KEY, early)]),
+              phase("test_bench.py::test_b[x86]", "call", "passed", [(KEY, late)]),
+              phase("test_bench.py::test_b[x86]", "teardown", "passed", [(KEY, late)])]
+    (cell,) = build_results(phases, {})["records"]
+    assert cell["device"] == "x86" and cell["stats"] == {"dlr": {"p90": 3.0}} and len(cell["tests"]) == 1
