@@ -20,7 +20,8 @@ from harness.reproduce.cases import CASES, Context, Say
 
 @dataclass(frozen=True)
 class Reproduction:
-    expected: str
+    name: str  # the reproduction (a failure class, or a variant such as wrong-target-cpu)
+    expected: str  # the failure class its diagnosis must name
     device: str
     diagnosis: Diagnosis
 
@@ -29,23 +30,23 @@ class Reproduction:
         return self.diagnosis.failure_class == self.expected
 
     def as_dict(self) -> dict[str, object]:
-        return {"expected": self.expected, "device": self.device, "matched": self.matched,
+        return {"reproduced": self.name, "expected": self.expected, "device": self.device, "matched": self.matched,
                 "diagnosis": self.diagnosis.as_dict()}
 
 
-def reproduce(failure_class: str, device: Device, *, work: Path | None = None,
+def reproduce(name: str, device: Device, *, work: Path | None = None,
               say: Say = lambda _line: None) -> Reproduction:
-    """Set ``failure_class`` up on ``device``, run it, diagnose the evidence; the device's scratch is removed."""
-    case = CASES.get(failure_class)
-    if case is None:
-        raise HilError(f"unknown failure class {failure_class!r}", step="reproduce",
-                       failure_class=FailureClass.INVENTORY, advice=f"use one of: {', '.join(CASES)}")
-    with tempfile.TemporaryDirectory(prefix=f"hil-reproduce-{failure_class}-") as tmp:
+    """Set the failure ``name`` up on ``device``, run it, diagnose the evidence; the device's scratch is removed."""
+    if name not in CASES:
+        raise HilError(f"unknown failure class {name!r}", step="reproduce", failure_class=FailureClass.INVENTORY,
+                       advice=f"use one of: {', '.join(CASES)}")
+    expected, case = CASES[name]
+    with tempfile.TemporaryDirectory(prefix=f"hil-reproduce-{name}-") as tmp:
         try:
             evidence = case(Context(device, Path(work or tmp), say))
         finally:
             device_run.clean(device)
-    return Reproduction(failure_class, device.name, diagnose(evidence))
+    return Reproduction(name, expected, device.name, diagnose(evidence))
 
 
 __all__ = ["CASES", "Reproduction", "reproduce"]

@@ -54,6 +54,34 @@ def wrong_target(ctx: Context) -> Evidence:
     return from_command(device_run.run_dlr(ctx.device, remote, INPUT_SHAPE), **ctx.evidence())
 
 
+#: CompilerOptions for a newer Arm core than the device's: LLVM then vectorizes with SVE.
+NEWER_ARM_CPU = {"mcpu": "neoverse-v1", "mattr": ["+neon", "+sve"]}
+
+
+def wrong_cpu(ctx: Context) -> Evidence:
+    """The right architecture for another CPU: a model compiled with mcpu neoverse-v1 (+sve) on an Arm core
+    without SVE dies with SIGILL (exit 132). arm64 only: on x86_64 the device is the host's CPU, and on a host
+    with AVX-512 (what LLVM vectorizes float code with) no Neo x86 target emits an instruction it lacks."""
+    from harness.compile.api import compile_model
+    from harness.compile.bundled import BUNDLED_INPUT_CONFIG as config
+
+    if ctx.device.arch != "aarch64":
+        raise HilError(f"the SIGILL reproduction needs an aarch64 device, {ctx.device.name} is {ctx.device.arch}",
+                       device=ctx.device.name, step="reproduce wrong-target-cpu",
+                       advice="use wrong-target (another architecture) on this device")
+    features = ctx.device.transport.check(["sh", "-c", "grep -m1 -i '^Features' /proc/cpuinfo || true"],
+                                          timeout=device_run.STEP_TIMEOUT, step="reproduce: cpu features").stdout
+    if " sve" in features:
+        raise HilError(f"{ctx.device.name}'s CPU has SVE: a neoverse-v1 model runs on it", device=ctx.device.name,
+                       step="reproduce wrong-target-cpu", advice="use a device without SVE (e.g. cortex-a72)")
+    ctx.say(f"compiling the bundled model for {ctx.target} with CompilerOptions {NEWER_ARM_CPU}")
+    artifact = compile_model(BUNDLED_MODEL, ctx.target, config, ctx.work / "newer-cpu",
+                             compiler_options=dict(NEWER_ARM_CPU))
+    remote = device_run.upload(ctx.device, artifact.directory, "wrong-target-cpu")
+    ctx.say(f"running the neoverse-v1 model with DLR on {ctx.device.name}")
+    return from_command(device_run.run_dlr(ctx.device, remote, INPUT_SHAPE), **ctx.evidence())
+
+
 def runtime_mismatch(ctx: Context) -> Evidence:
     """A TVM 0.27 model run by a TVM 0.26 DLR: the libdlr built for tvm-0.26 ships beside the model, where
     the dlr wrapper looks first (a device whose own runtime is 0.26 shows the same without it)."""
@@ -176,9 +204,15 @@ def artifact_integrity(ctx: Context) -> Evidence:
     return from_command(device_run.run_dlr(ctx.device, remote, INPUT_SHAPE), **ctx.evidence())
 
 
-CASES: dict[str, Callable[[Context], Evidence]] = {
-    "wrong-target": wrong_target, "runtime-mismatch": runtime_mismatch, "input-config": input_config,
-    "unsupported-operator": unsupported_operator, "out-of-memory": out_of_memory,
-    "missing-dependency": missing_dependency, "deployment-platform": deployment_platform,
-    "artifact-integrity": artifact_integrity,
+#: Reproduction name → (the failure class it must be diagnosed as, the case).
+CASES: dict[str, tuple[str, Callable[[Context], Evidence]]] = {
+    "wrong-target": ("wrong-target", wrong_target),
+    "wrong-target-cpu": ("wrong-target", wrong_cpu),
+    "runtime-mismatch": ("runtime-mismatch", runtime_mismatch),
+    "input-config": ("input-config", input_config),
+    "unsupported-operator": ("unsupported-operator", unsupported_operator),
+    "out-of-memory": ("out-of-memory", out_of_memory),
+    "missing-dependency": ("missing-dependency", missing_dependency),
+    "deployment-platform": ("deployment-platform", deployment_platform),
+    "artifact-integrity": ("artifact-integrity", artifact_integrity),
 }

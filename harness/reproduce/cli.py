@@ -43,6 +43,6 @@ def _reproduce(args: argparse.Namespace) -> int:
               f"{'diagnosis matches' if result.matched else 'DIAGNOSIS DIFFERS'}")
         print(result.diagnosis)
     if not result.matched:
-        print(f"hil reproduce: expected {args.failure_class}, diagnosed {result.diagnosis.failure_class}",
+        print(f"hil reproduce: expected {result.expected}, diagnosed {result.diagnosis.failure_class}",
               file=sys.stderr)
     return 0 if result.matched else 1

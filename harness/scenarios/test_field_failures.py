@@ -2,6 +2,7 @@
 that was set up. Each test records its diagnosis (``hil_record.diagnosis``) for the report.
 
 wrong-target          the model compiled for the other architecture's Neo target, loaded by DLR
+wrong-target-cpu      (arm64) compiled with mcpu neoverse-v1 +sve, run on a cortex-a72: SIGILL, exit 132
 runtime-mismatch      a TVM 0.27 model run by a DLR built on TVM 0.26
 input-config          a (1,3,112,112) input to a model compiled for DataInputConfig [1,3,224,224]
 unsupported-operator  a model with MyCustomOp compiled for the device's target (host side: x86_64 only)
@@ -20,11 +21,11 @@ from harness.reproduce import reproduce
 from harness.results import Record
 
 
-def _reproduce(failure_class: str, device: Device, hil_record: Record, tmp_path) -> None:
-    result = reproduce(failure_class, device, work=tmp_path)
+def _reproduce(name: str, device: Device, hil_record: Record, tmp_path) -> None:
+    result = reproduce(name, device, work=tmp_path)
     hil_record.diagnosis(result.diagnosis.as_dict())
-    hil_record.fact("reproduced", failure_class)
-    assert result.matched, f"{device.name}: set up {failure_class}, diagnosed:\n{result.diagnosis}"
+    hil_record.fact("reproduced", name)
+    assert result.matched, f"{device.name}: set up {name} ({result.expected}), diagnosed:\n{result.diagnosis}"
     assert result.diagnosis.advice and result.diagnosis.evidence
 
 
@@ -33,6 +34,11 @@ def _reproduce(failure_class: str, device: Device, hil_record: Record, tmp_path)
 def test_field_failure_is_reproduced_and_diagnosed(failure_class: str, device: Device, hil_record: Record,
                                                    tmp_path) -> None:
     _reproduce(failure_class, device, hil_record, tmp_path)
+
+
+@pytest.mark.arch("aarch64")  # x86_64 cores run on the host CPU: see harness.reproduce.cases.wrong_cpu
+def test_model_for_a_newer_cpu_dies_with_sigill(device: Device, hil_record: Record, tmp_path) -> None:
+    _reproduce("wrong-target-cpu", device, hil_record, tmp_path)
 
 
 @pytest.mark.arch("x86_64")  # a compile failure: the device's architecture does not change it
