@@ -26,6 +26,7 @@ from harness.report.results import load_results, summary_line
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 REPORTS = SOURCE_ROOT / "reports"
+REWRITE_WARNING = "pytest.PytestAssertRewriteWarning"
 
 
 def new_run_id() -> str:
@@ -46,7 +47,9 @@ def rerun_command(args: argparse.Namespace) -> str:
 
 
 def pytest_argv(args: argparse.Namespace, run_dir: Path) -> list[str]:
+    # `-p` (not plugins=[...]) so xdist workers load the plugin too; the CLI imported harness already.
     argv = [str(SCENARIOS), "-p", "no:cacheprovider", "-p", "harness.report.plugin",
+            "-W", f"ignore:Module already imported so cannot be rewritten; harness:{REWRITE_WARNING}",
             f"--hil-results={run_dir / 'results.json'}", "-rfEs", f"--html={run_dir / 'pytest.html'}",
             "--self-contained-html", f"--junitxml={run_dir / 'junit.xml'}", "-o", "junit_family=xunit1"]
     for flag, value in (("--lab", args.lab), ("--model", args.model), ("--input-config", args.input_config)):

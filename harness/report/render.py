@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,7 @@ def view(results: Mapping[str, Any], history: Sequence[Mapping[str, Any]] = (), 
         "diagnosed": [r for r in records if r.get("diagnosis")],
         "failures": [(r, t) for r in records for t in r["tests"] if t["status"] in ("failed", "error")],
         "logged": [r for r in records if r.get("logs")],
+        "facts": [(r, json.dumps(r["facts"], indent=1, default=str)) for r in records if r.get("facts")],
         "emulated": any(d.get("emulated") for d in env.get("devices") or ()) or any(r.get("emulated") for r in records),
         "qemu_note": QEMU_NOTE, "comparison": comparison, "links": links or {},
     }

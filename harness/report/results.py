@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import FailureClass, HilError
-from harness.report.scrub import scrub
+from harness.report.scrub import scrub, scrub_value
 from harness.results import KEY
 
 SCHEMA = "edge-hil/results"
@@ -74,12 +74,12 @@ def _test_outcomes(phases: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, A
 
 
 def _merge(cell: dict[str, Any], record: Mapping[str, Any]) -> None:
-    for key in ("stats", "budgets", "facts"):
+    for key in ("stats", "budgets"):
         cell[key].update(record.get(key) or {})
+    cell["facts"].update(scrub_value(dict(record.get("facts") or {})))
     cell["logs"].update({name: scrub(str(text)) for name, text in (record.get("logs") or {}).items()})
     if record.get("diagnosis"):
-        diag = dict(record["diagnosis"])
-        cell["diagnosis"] = {k: scrub(v) if isinstance(v, str) else v for k, v in diag.items()}
+        cell["diagnosis"] = scrub_value(dict(record["diagnosis"]))
     if record.get("emulated") is not None:
         cell["emulated"] = record["emulated"]
 

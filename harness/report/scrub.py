@@ -7,6 +7,7 @@ marker), and a log kept from its last 64 KiB may start or end inside a block.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from harness.results import redact
 
@@ -22,3 +23,14 @@ def scrub(text: str) -> str:
     text = _OPEN.sub(PEM_REDACTED, text)
     text = _CLOSE.sub(PEM_REDACTED, text)
     return redact(text)
+
+
+def scrub_value(value: Any) -> Any:
+    """``value`` (JSON-like: facts, diagnoses) with every string in it scrubbed."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {k: scrub_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_value(v) for v in value]
+    return value

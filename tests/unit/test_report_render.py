@@ -62,7 +62,7 @@ def results_doc() -> dict:
             "records": [
                 {"device": "x86", "scenario": "inference", "status": "passed", "class": None, "emulated": True,
                  "tests": [test], "stats": stats, "budgets": {"peak_rss_mb": 64.0}, "diagnosis": None,
-                 "logs": {"greengrass.log": "deployment SUCCEEDED"}, "facts": {}},
+                 "logs": {"greengrass.log": "deployment SUCCEEDED"}, "facts": {"neo_target": "ml_c5"}},
                 {"device": "arm", "scenario": "deploy", "status": "failed", "class": "wrong-target", "emulated": True,
                  "tests": [failed], "stats": {}, "budgets": {}, "logs": {}, "facts": {},
                  "diagnosis": {"class": "wrong-target", "summary": "model compiled for x86_64, device is aarch64",
@@ -84,6 +84,7 @@ def test_index_html_is_one_page_with_every_section(tmp_path: Path) -> None:
     html = render_index(results_doc(), tmp_path / "index.html", links={"results.json": "results.json"}).read_text()
     for needle in ('id="matrix-table"', 'data-status="failed"', "[wrong-target]", "compile for rasp4b",
                    "qemu figures are not device figures", "deployment SUCCEEDED", "hil run --lab /tmp/l.yaml",
-                   "tvm-0.27", "yes (qemu-user)", "ONNX Runtime p90 is 1.60× DLR", "data:image/png;base64,"):
+                   "tvm-0.27", "yes (qemu-user)", "&#34;neo_target&#34;: &#34;ml_c5&#34;",
+                   "ONNX Runtime p90 is 1.60× DLR", "data:image/png;base64,"):
         assert needle in html, needle
     assert "http://" not in html and "https://" not in html

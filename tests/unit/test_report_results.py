@@ -75,13 +75,14 @@ def test_record_facts_merge_and_the_diagnosis_class_names_the_failure() -> None:
     record = {"device": "arm", "scenario": "inference", "emulated": True, "stats": {"dlr": {"p90": 5.0}},
               "budgets": {"p90_ms": 9.0}, "diagnosis": {"class": "runtime-mismatch", "summary": "TVM 0.26",
                                                          "evidence": ["abi"], "advice": "rebuild libdlr"},
-              "logs": {"greengrass.log": "ok\npassword=hunter2"}, "facts": {"tvm": "0.27"}}
+              "logs": {"greengrass.log": "ok\npassword=hunter2"},
+              "facts": {"tvm": "0.27", "env": ["MQTT_PASSWORD=hunter2"]}}
     props = [(KEY, record), (ERROR_KEY, {"class": "command", "advice": None})]
     phases = [phase("test_inference.py::test_i[arm]", "call", "failed", props, longrepr="boom")]
     cell = build_results(phases, {})["records"][0]
     assert (cell["device"], cell["scenario"], cell["emulated"]) == ("arm", "inference", True)
     assert cell["class"] == "runtime-mismatch" and cell["stats"] == {"dlr": {"p90": 5.0}}
-    assert cell["budgets"] == {"p90_ms": 9.0} and cell["facts"] == {"tvm": "0.27"}
+    assert cell["budgets"] == {"p90_ms": 9.0} and cell["facts"] == {"tvm": "0.27", "env": ["[redacted]"]}
     assert "hunter2" not in cell["logs"]["greengrass.log"] and cell["logs"]["greengrass.log"].startswith("ok")
 
 
