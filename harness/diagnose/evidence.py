@@ -19,6 +19,11 @@ MAX_TEXT = 64 * 1024
 SIGNALS = {4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS", 9: "SIGKILL", 11: "SIGSEGV", 15: "SIGTERM"}
 
 
+def _telling(line: str) -> bool:
+    """Not blank and not a traceback's ^^^/~~~ underline: the lines a reader of the evidence needs."""
+    return bool(line.strip()) and not set(line.strip()) <= {"^", "~"}
+
+
 def _tail(text: object) -> str:
     return str(text or "")[-MAX_TEXT:]
 
@@ -79,7 +84,7 @@ class Evidence:
             out.append(f"error class: {self.error_class}")
         out += [f"preflight {v.check}: {v.reason}" for v in self.verdicts if not v.ok]
         for name in ("error_text", "failure_cause", "stderr", "logs"):
-            tail = [ln.strip() for ln in str(getattr(self, name)).splitlines() if ln.strip()][-6:]
+            tail = [ln.strip() for ln in str(getattr(self, name)).splitlines() if _telling(ln)][-6:]
             out += [f"{name.replace('_', ' ')}: {ln[:300]}" for ln in tail]
         return out
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.artifact.package import Artifact
 from harness.compile.bundled import BUNDLED_INPUT_CONFIG, BUNDLED_MODEL, compile_bundled
 from harness.diagnose import Evidence, from_command, from_deployment, from_error
 from harness.errors import HilError
@@ -63,7 +64,6 @@ def wrong_cpu(ctx: Context) -> Evidence:
     without SVE dies with SIGILL (exit 132). arm64 only: on x86_64 the device is the host's CPU, and on a host
     with AVX-512 (what LLVM vectorizes float code with) no Neo x86 target emits an instruction it lacks."""
     from harness.compile.api import compile_model
-    from harness.compile.bundled import BUNDLED_INPUT_CONFIG as config
 
     if ctx.device.arch != "aarch64":
         raise HilError(f"the SIGILL reproduction needs an aarch64 device, {ctx.device.name} is {ctx.device.arch}",
@@ -75,27 +75,53 @@ def wrong_cpu(ctx: Context) -> Evidence:
         raise HilError(f"{ctx.device.name}'s CPU has SVE: a neoverse-v1 model runs on it", device=ctx.device.name,
                        step="reproduce wrong-target-cpu", advice="use a device without SVE (e.g. cortex-a72)")
     ctx.say(f"compiling the bundled model for {ctx.target} with CompilerOptions {NEWER_ARM_CPU}")
-    artifact = compile_model(BUNDLED_MODEL, ctx.target, config, ctx.work / "newer-cpu",
+    artifact = compile_model(BUNDLED_MODEL, ctx.target, BUNDLED_INPUT_CONFIG, ctx.work / "newer-cpu",
                              compiler_options=dict(NEWER_ARM_CPU))
     remote = device_run.upload(ctx.device, artifact.directory, "wrong-target-cpu")
     ctx.say(f"running the neoverse-v1 model with DLR on {ctx.device.name}")
     return from_command(device_run.run_dlr(ctx.device, remote, INPUT_SHAPE), **ctx.evidence())
 
 
-def runtime_mismatch(ctx: Context) -> Evidence:
-    """A TVM 0.27 model run by a TVM 0.26 DLR: the libdlr built for tvm-0.26 ships beside the model, where
-    the dlr wrapper looks first (a device whose own runtime is 0.26 shows the same without it)."""
+def _with_runtime(ctx: Context, artifact: Artifact, runtime: str, name: str) -> Path:
+    """A copy of the artifact with the libdlr built for ``runtime`` (and its TVM runtime) beside the model,
+    where the dlr wrapper looks before the device's own DLR."""
     from harness.runtime.build import build_libdlr
 
-    artifact = _artifact(ctx, ctx.target)
-    model_dir = ctx.work / "runtime-mismatch"
+    model_dir = ctx.work / name
     model_dir.mkdir(parents=True, exist_ok=True)
     for f in artifact.directory.iterdir():
         if f.is_file():
             (model_dir / f.name).write_bytes(f.read_bytes())
-    ctx.say(f"building (or taking from the cache) libdlr for {ctx.device.arch} / tvm-0.26")
-    build_libdlr(ctx.device.arch, "tvm-0.26", model_dir, say=ctx.say)
-    remote = device_run.upload(ctx.device, model_dir, "runtime-mismatch")
+    ctx.say(f"building (or taking from the cache) libdlr for {ctx.device.arch} / {runtime}")
+    build_libdlr(ctx.device.arch, runtime, model_dir, say=ctx.say)
+    return model_dir
+
+
+def _runnable(ctx: Context, name: str) -> Path:
+    """The model for this device, runnable by DLR there: a device whose own DLR runs another TVM gets the
+    matching libdlr bundled, so the failure set up next is the only one."""
+    from harness.preflight import gather_facts
+
+    artifact = _artifact(ctx, ctx.target)
+    have, want = gather_facts(ctx.device.transport).runtime.abi, artifact.meta.runtime.dlr_abi
+    return artifact.directory if have in (None, want) else _with_runtime(ctx, artifact, want, name)
+
+
+def runtime_mismatch(ctx: Context) -> Evidence:
+    """A TVM 0.27 model run by a DLR on another TVM. A device whose own DLR runs another TVM (an image with
+    ``runtime: tvm-0.26``, a field unit) runs the plain artifact; otherwise the libdlr built for tvm-0.26
+    ships beside the model. The device's own DLR is not touched."""
+    from harness.preflight import evaluate, gather_facts
+
+    artifact = _artifact(ctx, ctx.target)
+    facts = gather_facts(ctx.device.transport)
+    if facts.runtime.abi and facts.runtime.abi != artifact.meta.runtime.dlr_abi:
+        ctx.say(f"{ctx.device.name}'s DLR runs {facts.runtime.abi}, the model needs {artifact.meta.runtime.dlr_abi}")
+        remote = device_run.upload(ctx.device, artifact.directory, "runtime-mismatch")
+        result = device_run.run_dlr(ctx.device, remote, INPUT_SHAPE)
+        return from_command(result, verdicts=tuple(evaluate(artifact.meta, facts)), **ctx.evidence())
+    remote = device_run.upload(ctx.device, _with_runtime(ctx, artifact, "tvm-0.26", "runtime-mismatch"),
+                               "runtime-mismatch")
     ctx.say(f"running the TVM 0.27 model with the TVM 0.26 DLR on {ctx.device.name}")
     return from_command(device_run.run_dlr(ctx.device, remote, INPUT_SHAPE), **ctx.evidence())
 
@@ -111,7 +137,7 @@ def input_config(ctx: Context) -> Evidence:
         compile_model(BUNDLED_MODEL, ctx.target, {"input0": list(INPUT_SHAPE)}, ctx.work / "bad-input-config")
     except InputConfigError as exc:
         compile_text = str(exc)
-    remote = device_run.upload(ctx.device, _artifact(ctx, ctx.target).directory, "input-config")
+    remote = device_run.upload(ctx.device, _runnable(ctx, "input-config"), "input-config")
     ctx.say(f"feeding a (1,3,112,112) input to a model compiled for {BUNDLED_INPUT_CONFIG}")
     result = device_run.run_dlr(ctx.device, remote, (1, 3, 112, 112))
     return from_command(result, error_text=compile_text, **ctx.evidence())
@@ -197,7 +223,7 @@ def deployment_platform(ctx: Context) -> Evidence:
 
 def artifact_integrity(ctx: Context) -> Evidence:
     """compiled.so cut to 4 KiB after deployment (a partial copy): libdlr's size check against compiled.meta."""
-    remote = device_run.upload(ctx.device, _artifact(ctx, ctx.target).directory, "artifact-integrity")
+    remote = device_run.upload(ctx.device, _runnable(ctx, "artifact-integrity"), "artifact-integrity")
     ctx.device.transport.check(["truncate", "-s", "4096", f"{remote}/compiled.so"], timeout=device_run.STEP_TIMEOUT,
                                step="reproduce: truncate compiled.so")
     ctx.say(f"running DLR on a truncated compiled.so on {ctx.device.name}")
