@@ -242,7 +242,24 @@ def _report(stdout: str, stderr: str, status: int, device: str, runtime: str) ->
     return report
 
 
+def _numbers(value: object, keys: tuple[str, ...] = ()) -> bool:
+    def num(x: object) -> bool:
+        return isinstance(x, int | float) and not isinstance(x, bool)
+
+    if keys:
+        return isinstance(value, dict) and all(num(value.get(k)) for k in keys)
+    return isinstance(value, list) and all(num(x) for x in value)
+
+
 def _result(device: BenchDevice, model: str, r: dict[str, Any], hold: Hold) -> BenchResult:
+    shapes_ok = (_numbers(r.get("latency_ms"), ("count", "mean", "std", "min", "p50", "p90", "p99", "max"))
+                 and _numbers(r.get("samples_ms")) and _numbers(r.get("cpu_s"), ("user", "system"))
+                 and _numbers(r.get("cpu_measure_s"), ("user", "system")) and isinstance(r.get("settings"), dict)
+                 and _numbers([r.get(k) for k in ("first_inference_ms", "load_s", "peak_rss_bytes", "duration_s",
+                                                  "wall_start", "wall_end")]))
+    if not shapes_ok:
+        raise BenchError("the agent's report has missing or non-numeric figures", device=device.name, step="measure",
+                         advice="the agent on the device is from another harness version")
     try:
         return BenchResult(
             device=device.name, runtime=r["runtime"], runtime_version=r["runtime_version"], model=model,
