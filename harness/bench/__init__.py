@@ -1,0 +1,1 @@
+"""Measurement on the device: the agent sent to it, statistics, budgets, the host lock, `hil bench`."""
