@@ -230,6 +230,32 @@ def artifact_integrity(ctx: Context) -> Evidence:
     return from_command(device_run.run_dlr(ctx.device, remote, INPUT_SHAPE), **ctx.evidence())
 
 
+def artifact_digest(ctx: Context) -> Evidence:
+    """The model component's zip replaced by a truncated copy after staging, as a partial download leaves it:
+    the nucleus checks each artifact against the recipe's Digest (ARTIFACT_CHECKSUM_MISMATCH). The staged
+    file is replaced (a new inode), so the staging cache it was linked from stays intact."""
+    import shlex
+
+    from harness.greengrass import builders
+    from harness.greengrass.steps import client_for
+
+    client = client_for(ctx.device)
+    name = builders.unique_name("com.example.ReproduceDigest")
+    component = builders.model_component(name, "1.0.0", _artifact(ctx, ctx.target).directory, ctx.work / "digest")
+    recipe_dir, artifact_dir = client.stage([component])
+    try:
+        (file_name,) = component.files
+        staged = shlex.quote(f"{artifact_dir}/{name}/1.0.0/{file_name}")
+        ctx.device.transport.check(["sh", "-c", f"head -c 4096 {staged} > {staged}.part && mv -f {staged}.part "
+                                    f"{staged}"], timeout=device_run.STEP_TIMEOUT, step="reproduce: truncate artifact")
+        ctx.say(f"deploying {name} with its model.zip cut to 4 KiB to {ctx.device.name}")
+        deployment = client.create_deployment(merge={name: "1.0.0"}, recipe_dir=recipe_dir, artifact_dir=artifact_dir)
+        status = client.wait_for_deployment(deployment, timeout=DEPLOY_WITHIN)
+    finally:
+        client.discard_staged(recipe_dir)
+    return from_deployment(status, client.greengrass_log_tail(20), **ctx.evidence())
+
+
 #: Reproduction name → (the failure class it must be diagnosed as, the case).
 CASES: dict[str, tuple[str, Callable[[Context], Evidence]]] = {
     "wrong-target": ("wrong-target", wrong_target),
@@ -241,4 +267,5 @@ CASES: dict[str, tuple[str, Callable[[Context], Evidence]]] = {
     "missing-dependency": ("missing-dependency", missing_dependency),
     "deployment-platform": ("deployment-platform", deployment_platform),
     "artifact-integrity": ("artifact-integrity", artifact_integrity),
+    "artifact-digest": ("artifact-integrity", artifact_digest),
 }

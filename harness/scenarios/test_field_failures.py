@@ -10,6 +10,7 @@ out-of-memory         an input batch larger than the core's cgroup memory limit 
 missing-dependency    libdlr.so without the libtvm_runtime.so it links
 deployment-platform   a component whose only recipe manifest is for another platform
 artifact-integrity    a truncated compiled.so against its compiled.meta
+artifact-digest       a model component whose staged zip was cut short: ARTIFACT_CHECKSUM_MISMATCH
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def _reproduce(name: str, device: Device, hil_record: Record, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("failure_class", ["wrong-target", "runtime-mismatch", "input-config", "missing-dependency",
-                                           "deployment-platform", "artifact-integrity"])
+                                           "deployment-platform", "artifact-integrity",
+                                           "artifact-digest"])
 def test_field_failure_is_reproduced_and_diagnosed(failure_class: str, device: Device, hil_record: Record,
                                                    tmp_path) -> None:
     _reproduce(failure_class, device, hil_record, tmp_path)
