@@ -85,3 +85,17 @@ def test_threshold_option_takes_percent() -> None:
     for bad in ("ten", "-5", ""):
         with pytest.raises(argparse.ArgumentTypeError):
             percent(bad)
+
+
+def test_hil_compare_exits_1_on_a_regression_and_0_when_within(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps(run("a", ("x86", "inference", "passed", {"dlr": {"p90": 10.0}}))))
+    new.write_text(json.dumps(run("b", ("x86", "inference", "passed", {"dlr": {"p90": 11.5}}))))
+    assert main(["compare", str(old), str(new)]) == 1
+    out, err = capsys.readouterr()
+    assert "regression x86 inference dlr: p90 10.000 -> 11.500 ms (+15.0%" in out and "FAILED" in err
+    assert main(["compare", str(old), str(new), "--threshold", "20%"]) == 0
+    assert main(["compare", str(old), str(tmp_path / "missing.json")]) == 2
