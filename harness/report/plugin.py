@@ -50,16 +50,17 @@ def _longrepr_text(report: pytest.TestReport) -> str | None:
 def _compact(user_properties: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
     """junit.xml's properties: device, scenario and class instead of whole records (logs stay out of it)."""
     out: list[tuple[str, Any]] = []
+    classes: list[str] = []
     for key, value in user_properties:
         if key == KEY and isinstance(value, dict):
             out += [("hil.device", value.get("device")), ("hil.scenario", value.get("scenario"))]
             if (value.get("diagnosis") or {}).get("class"):
-                out.append(("hil.class", value["diagnosis"]["class"]))
+                classes.insert(0, value["diagnosis"]["class"])  # the diagnosis names the failure best
         elif key == ERROR_KEY and isinstance(value, dict):
-            out.append(("hil.class", value.get("class")))
+            classes.append(value.get("class"))
         elif key != ITEM_KEY:
             out.append((key, value))
-    return out
+    return out + [("hil.class", classes[0])] if classes else out
 
 
 class Collector:
@@ -84,8 +85,9 @@ class Collector:
         if call.excinfo is not None and report.failed:
             exc = call.excinfo.value
             advice = getattr(exc, "advice", None)
-            report.user_properties.append((ERROR_KEY, {"class": _class_of(exc),
-                                                       "advice": scrub(advice) if isinstance(advice, str) else None}))
+            error = (ERROR_KEY, {"class": _class_of(exc), "advice": scrub(advice) if isinstance(advice, str) else None})
+            report.user_properties.append(error)
+            item.user_properties.append(error)  # the teardown report, whose properties junit.xml keeps, has it too
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

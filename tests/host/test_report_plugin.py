@@ -41,6 +41,11 @@ def test_latency(board, hil_record):
 
 def test_host_only():
     pytest.skip("nothing to do on the host")
+
+
+def test_budget():
+    if __import__("os").environ.get("FAIL_ARM"):
+        raise HilError("p90 over budget", step="bench", failure_class=FailureClass.BUDGET)
 '''
 
 
@@ -77,9 +82,11 @@ def test_results_json_junit_and_html_carry_records_and_classes_but_no_secrets(tm
     assert cells["arm", "inference"]["status"] == "failed" and cells["arm", "inference"]["class"] == "wrong-target"
     assert cells["arm", "inference"]["tests"][0]["class"] == "deployment"
     assert cells["x86", "inference"]["stats"]["dlr"]["p90"] == 5.0 and cells["x86", "inference"]["emulated"]
-    assert results["summary"] == {"passed": 1, "failed": 1, "error": 0, "skipped": 1, "devices": 2}
+    assert results["summary"] == {"passed": 1, "failed": 2, "error": 0, "skipped": 1, "devices": 2}
+    assert cells["(host)", "inference"]["class"] == "budget"
     junit = (out / "junit.xml").read_text()
-    assert '<property name="hil.class" value="wrong-target" />' in junit and "deployment SUCCEEDED" not in junit
+    assert junit.count('<property name="hil.class" value="wrong-target" />') == 1 and \
+        '<property name="hil.class" value="budget" />' in junit and "deployment SUCCEEDED" not in junit
     assert_no_secrets(out / "results.json", out / "junit.xml", out / "pytest.html")
     assert PEM_BODY not in proc.stdout
 
@@ -109,7 +116,7 @@ def test_hil_run_writes_the_report_and_fails_on_a_baseline_regression(tmp_path: 
     first = hil_run(tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     last = first.stderr.strip().splitlines()[-1]
-    assert last.startswith("hil run: 2 passed, 1 skipped on 2 devices; report: ") and last.endswith("index.html")
+    assert last.startswith("hil run: 3 passed, 1 skipped on 2 devices; report: ") and last.endswith("index.html")
     (run_dir,) = (tmp_path / "reports").iterdir()
     for name in ("index.html", "results.json", "junit.xml", "pytest.html"):
         assert (run_dir / name).is_file(), name
