@@ -8,7 +8,6 @@ captured output before junit/pytest-html see them, keeps the records, and writes
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
 from collections.abc import Generator
@@ -80,8 +79,11 @@ class Collector:
             device = callspec.params.get("device") if callspec is not None else None
             module = getattr(item, "module", None)
             scenario = module.__name__.rsplit(".", 1)[-1].removeprefix("test_") if module else None
+            handle = getattr(item, "funcargs", {}).get("device")  # the lab's Device once its fixture ran
+            connection = getattr(handle, "connection", None)
             report.user_properties.append((ITEM_KEY, {"device": device if isinstance(device, str) else None,
-                                                      "scenario": scenario}))
+                                                      "scenario": scenario,
+                                                      "connection": scrub(connection) if connection else None}))
         if call.excinfo is not None and report.failed:
             exc = call.excinfo.value
             advice = getattr(exc, "advice", None)
@@ -109,7 +111,12 @@ class Collector:
         target = self.config.getoption("--hil-results")
         if target is None or hasattr(self.config, "workerinput"):
             return
-        results = build_results(self.phases, environment(self.config))
+        env = environment(self.config)
+        seen = {v["device"]: v["connection"] for ph in self.phases for k, v in ph["user_properties"]
+                if k == ITEM_KEY and isinstance(v, dict) and v.get("connection")}
+        for device in env["devices"]:  # an emulated core's address is known once the lab started it
+            device["connection"] = seen.get(device["name"], device["connection"])
+        results = build_results(self.phases, env)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
 
@@ -127,7 +134,7 @@ def environment(config: pytest.Config) -> dict[str, Any]:
         "harness": harness.__version__, "python": platform.python_version(), "host": platform.node(),
         "host_machine": platform.machine(), "pytest": pytest.__version__, "tvm": _version("apache-tvm"),
         "onnxruntime": _version("onnxruntime"), "dlr": _version("dlr"), "argv": sys.argv[1:],
-        "workers": os.environ.get("PYTEST_XDIST_WORKER_COUNT"), "lab": None, "devices": []}
+        "workers": getattr(config.option, "numprocesses", None), "lab": None, "devices": []}
     try:
         from harness.pytest_plugin import lab_of, selected_devices
 

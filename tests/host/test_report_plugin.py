@@ -156,3 +156,36 @@ def test_hil_run_passes_model_options_to_pytest(flag: str) -> None:
     args = parser.parse_args(["run", flag, "value", "--", "-k", "smoke"])
     argv = pytest_argv(args, Path("/tmp/x"))
     assert f"{flag}=value" in argv and argv[-2:] == ["-k", "smoke"]
+
+
+LAB_DEVICES = """
+import types
+
+import pytest
+
+
+@pytest.fixture
+def device(request):  # the lab plugin parametrizes `device` over the lab's devices; no core is started
+    return types.SimpleNamespace(name=request.param, emulated=True, connection=f"ssh://hil@{request.param}:22")
+
+
+def test_answers(device, hil_record):
+    hil_record.stats("dlr", {"p90": 3.0})
+
+
+def test_without_record(device):
+    pass
+"""
+
+
+def test_lab_parametrized_tests_land_on_their_device_with_its_connection(tmp_path: Path) -> None:
+    (tmp_path / "scen").mkdir()
+    (tmp_path / "scen" / "test_deploy.py").write_text(LAB_DEVICES)
+    proc = pytest_run(tmp_path, "--no-lab-up")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    cells = {(r["device"], r["scenario"]): r for r in results["records"]}
+    assert set(cells) == {("ml-c5-emu", "deploy"), ("rasp4b-emu", "deploy")}  # the embedded lab's devices
+    assert [len(c["tests"]) for c in cells.values()] == [2, 2]
+    assert {d["name"]: d["connection"] for d in results["environment"]["devices"]} == {
+        "ml-c5-emu": "ssh://hil@ml-c5-emu:22", "rasp4b-emu": "ssh://hil@rasp4b-emu:22"}
