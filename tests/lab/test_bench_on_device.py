@@ -54,7 +54,7 @@ def test_onnxruntime_on_the_device(device, compiled_model, bench):
 def test_profile_budgets_hold(device, compiled_model, bench, budget_overrides):
     """The profile's memory and load budgets hold; p90 is checked against a budget at the measured maximum.
 
-    The profiles' p90 budgets (ml_c5 50 ms, rasp4b 400 ms) are within 1.5x of the untuned model's p50 on
+    The profiles' p90 budgets (ml_c5 100 ms, rasp4b 1000 ms) are about 3x the untuned model's idle p50 on
     emulated cores, whose CPUs every other test shares: on a loaded CI host they measure contention.
     With ``--budget`` given, every budget in force is asserted, p90 included.
     """
