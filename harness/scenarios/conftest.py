@@ -62,12 +62,12 @@ def scenario_model_of(config: pytest.Config) -> ScenarioModel:
         raise pytest.UsageError("--model needs --input-config, e.g. --input-config '{\"data\": [1,3,224,224]}'")
     if not path.is_file():
         raise pytest.UsageError(f"--model {path}: no such file")
-    from harness.compile.errors import CompileError
     from harness.compile.input_config import parse_input_config
+    from harness.errors import HilError
 
     try:
         parse_input_config(text)
-    except CompileError as exc:
+    except HilError as exc:
         raise pytest.UsageError(f"--input-config: {exc.detail}") from None
     return ScenarioModel(path.resolve(), json.loads(text), bundled=False)
 
