@@ -41,11 +41,12 @@ def reproduce(name: str, device: Device, *, work: Path | None = None,
         raise HilError(f"unknown failure class {name!r}", step="reproduce", failure_class=FailureClass.INVENTORY,
                        advice=f"use one of: {', '.join(CASES)}")
     expected, case = CASES[name]
+    remote_dir = device_run.run_dir()
     with tempfile.TemporaryDirectory(prefix=f"hil-reproduce-{name}-") as tmp:
         try:
-            evidence = case(Context(device, Path(work or tmp), say))
+            evidence = case(Context(device, Path(work or tmp), say, remote_dir))
         finally:
-            device_run.clean(device)
+            device_run.clean(device, remote_dir)
     return Reproduction(name, expected, device.name, diagnose(evidence))
 
 

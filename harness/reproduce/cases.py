@@ -30,6 +30,10 @@ class Context:
     device: Device
     work: Path  # a host directory of this reproduction
     say: Say
+    remote_dir: str = device_run.REMOTE_ROOT  # this reproduction's own directory on the device
+
+    def remote(self, name: str) -> str:
+        return f"{self.remote_dir}/{name}"
 
     @property
     def target(self) -> str:
@@ -50,7 +54,7 @@ def wrong_target(ctx: Context) -> Evidence:
     if other is None:
         raise HilError(f"no other-architecture target known for {ctx.device.arch}", device=ctx.device.name,
                        step="reproduce wrong-target")
-    remote = device_run.upload(ctx.device, _artifact(ctx, other).directory, "wrong-target")
+    remote = device_run.upload(ctx.device, _artifact(ctx, other).directory, ctx.remote("wrong-target"))
     ctx.say(f"running the {other} model with DLR on {ctx.device.name}")
     return from_command(device_run.run_dlr(ctx.device, remote, INPUT_SHAPE), **ctx.evidence())
 
@@ -77,7 +81,7 @@ def wrong_cpu(ctx: Context) -> Evidence:
     ctx.say(f"compiling the bundled model for {ctx.target} with CompilerOptions {NEWER_ARM_CPU}")
     artifact = compile_model(BUNDLED_MODEL, ctx.target, BUNDLED_INPUT_CONFIG, ctx.work / "newer-cpu",
                              compiler_options=dict(NEWER_ARM_CPU))
-    remote = device_run.upload(ctx.device, artifact.directory, "wrong-target-cpu")
+    remote = device_run.upload(ctx.device, artifact.directory, ctx.remote("wrong-target-cpu"))
     ctx.say(f"running the neoverse-v1 model with DLR on {ctx.device.name}")
     return from_command(device_run.run_dlr(ctx.device, remote, INPUT_SHAPE), **ctx.evidence())
 
@@ -117,11 +121,11 @@ def runtime_mismatch(ctx: Context) -> Evidence:
     facts = gather_facts(ctx.device.transport)
     if facts.runtime.abi and facts.runtime.abi != artifact.meta.runtime.dlr_abi:
         ctx.say(f"{ctx.device.name}'s DLR runs {facts.runtime.abi}, the model needs {artifact.meta.runtime.dlr_abi}")
-        remote = device_run.upload(ctx.device, artifact.directory, "runtime-mismatch")
+        remote = device_run.upload(ctx.device, artifact.directory, ctx.remote("runtime-mismatch"))
         result = device_run.run_dlr(ctx.device, remote, INPUT_SHAPE)
         return from_command(result, verdicts=tuple(evaluate(artifact.meta, facts)), **ctx.evidence())
     remote = device_run.upload(ctx.device, _with_runtime(ctx, artifact, "tvm-0.26", "runtime-mismatch"),
-                               "runtime-mismatch")
+                               ctx.remote("runtime-mismatch"))
     ctx.say(f"running the TVM 0.27 model with the TVM 0.26 DLR on {ctx.device.name}")
     return from_command(device_run.run_dlr(ctx.device, remote, INPUT_SHAPE), **ctx.evidence())
 
@@ -137,7 +141,7 @@ def input_config(ctx: Context) -> Evidence:
         compile_model(BUNDLED_MODEL, ctx.target, {"input0": list(INPUT_SHAPE)}, ctx.work / "bad-input-config")
     except InputConfigError as exc:
         compile_text = str(exc)
-    remote = device_run.upload(ctx.device, _runnable(ctx, "input-config"), "input-config")
+    remote = device_run.upload(ctx.device, _runnable(ctx, "input-config"), ctx.remote("input-config"))
     ctx.say(f"feeding a (1,3,112,112) input to a model compiled for {BUNDLED_INPUT_CONFIG}")
     result = device_run.run_dlr(ctx.device, remote, (1, 3, 112, 112))
     return from_command(result, error_text=compile_text, **ctx.evidence())
@@ -196,7 +200,7 @@ def out_of_memory(ctx: Context) -> Evidence:
 def missing_dependency(ctx: Context) -> Evidence:
     """libdlr.so beside the model without the libtvm_runtime.so it links: the wrapper loads it from the model
     directory first, and the loader cannot find its dependency. The core's own DLR is not touched."""
-    remote = device_run.upload(ctx.device, _artifact(ctx, ctx.target).directory, "missing-dependency")
+    remote = device_run.upload(ctx.device, _artifact(ctx, ctx.target).directory, ctx.remote("missing-dependency"))
     lib = device_run.PYTHON.rsplit("/bin/", 1)[0] + "/dlr/libdlr.so"
     ctx.device.transport.check(["cp", lib, f"{remote}/libdlr.so"], timeout=device_run.STEP_TIMEOUT,
                                step="reproduce: copy libdlr.so alone")
@@ -223,7 +227,7 @@ def deployment_platform(ctx: Context) -> Evidence:
 
 def artifact_integrity(ctx: Context) -> Evidence:
     """compiled.so cut to 4 KiB after deployment (a partial copy): libdlr's size check against compiled.meta."""
-    remote = device_run.upload(ctx.device, _runnable(ctx, "artifact-integrity"), "artifact-integrity")
+    remote = device_run.upload(ctx.device, _runnable(ctx, "artifact-integrity"), ctx.remote("artifact-integrity"))
     ctx.device.transport.check(["truncate", "-s", "4096", f"{remote}/compiled.so"], timeout=device_run.STEP_TIMEOUT,
                                step="reproduce: truncate compiled.so")
     ctx.say(f"running DLR on a truncated compiled.so on {ctx.device.name}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,20 +36,23 @@ MEMORY_LIMIT = ("cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup
                 "2>/dev/null || true")
 
 
-def scratch(device: Device, name: str) -> str:
-    """A fresh directory for one reproduction on the device."""
-    remote = f"{REMOTE_ROOT}/{name}"
+def run_dir() -> str:
+    """A directory of its own for one reproduction: parallel runs on one device (xdist) never share one."""
+    return f"{REMOTE_ROOT}/{uuid.uuid4().hex[:12]}"
+
+
+def clean(device: Device, remote_dir: str) -> None:
+    """Remove one reproduction's directory, and the root when it is the last one."""
+    device.transport.run(["sh", "-c", f"rm -rf {shlex.quote(remote_dir)}; rmdir {REMOTE_ROOT} 2>/dev/null; true"],
+                         timeout=STEP_TIMEOUT)
+
+
+def upload(device: Device, artifact_dir: Path, remote: str) -> str:
+    """Copy a model directory to ``remote`` (emptied first), which must lie under REMOTE_ROOT."""
+    if not remote.startswith(f"{REMOTE_ROOT}/") or "/.." in remote:
+        raise ValueError(f"{remote!r} is not under {REMOTE_ROOT}")
     device.transport.check(["sh", "-c", f"rm -rf {shlex.quote(remote)} && mkdir -p {shlex.quote(remote)}"],
                            timeout=STEP_TIMEOUT, step="reproduce: scratch dir")
-    return remote
-
-
-def clean(device: Device) -> None:
-    device.transport.run(["rm", "-rf", REMOTE_ROOT], timeout=STEP_TIMEOUT)
-
-
-def upload(device: Device, artifact_dir: Path, name: str) -> str:
-    remote = scratch(device, name)
     device.transport.put_dir(artifact_dir, remote, timeout=120)
     return remote
 
