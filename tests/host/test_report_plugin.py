@@ -29,7 +29,8 @@ def test_latency(board, hil_record):
     hil_record.stats("dlr", {{"count": 50, "p50": 4.0, "p90": P90, "p99": 6.0, "peak_rss_mb": 40.0,
                              "samples": [4.0 + i / 25 for i in range(50)]}})
     hil_record.budgets({{"peak_rss_mb": 64.0}})
-    hil_record.log("greengrass.log", "deployment SUCCEEDED\\n" + KEY + "\\n" + CERT + "\\npassword: hunter2")
+    hil_record.log("greengrass.log", "deployment SUCCEEDED\\n" + KEY + "\\npassword: hunter2\\ndone")
+    hil_record.log("certs.log", CERT)
     hil_record.data["logs"]["raw.log"] = "raw\\n" + KEY  # past Record.log's own redaction
     print("stdout", KEY, "password=hunter2")
     if board == "arm" and __import__("os").environ.get("FAIL_ARM"):
@@ -82,6 +83,8 @@ def test_results_json_junit_and_html_carry_records_and_classes_but_no_secrets(tm
     assert cells["arm", "inference"]["status"] == "failed" and cells["arm", "inference"]["class"] == "wrong-target"
     assert cells["arm", "inference"]["tests"][0]["class"] == "deployment"
     assert cells["x86", "inference"]["stats"]["dlr"]["p90"] == 5.0 and cells["x86", "inference"]["emulated"]
+    kept = cells["x86", "inference"]["logs"]["greengrass.log"].splitlines()
+    assert (kept[0], kept[-1]) == ("deployment SUCCEEDED", "done")
     assert results["summary"] == {"passed": 1, "failed": 2, "error": 0, "skipped": 1, "devices": 2}
     assert cells["(host)", "inference"]["class"] == "budget"
     junit = (out / "junit.xml").read_text()

@@ -6,11 +6,14 @@ import base64
 import io
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from harness.report import plots
 from harness.report.render import render_index, view
 from harness.report.scrub import scrub
+from harness.results import redact
 
 PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKjMzEfYyjiWA4R4"
 KEY = f"-----BEGIN PRIVATE KEY-----\n{PEM_BODY}\n-----END PRIVATE KEY-----"
@@ -24,6 +27,19 @@ def test_scrub_removes_whole_pem_blocks_also_cut_ones_and_password_lines() -> No
     assert clean.startswith("start") and "middle" in clean and clean.endswith("end")
     assert PEM_BODY not in scrub(KEY[10:]) and PEM_BODY not in scrub(KEY[:-10])  # a log's tail, a cut block
     assert scrub("plain log\nline") == "plain log\nline"
+
+
+def test_scrub_also_cleans_text_that_was_line_redacted_before() -> None:
+    body = "\n".join([PEM_BODY[:64]] * 3 + ["Zw=="])
+    key = f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----"
+    logged = redact(f"deployment SUCCEEDED\n{key}\nmqtt password: x\ndone")  # what Record.log keeps
+    assert PEM_BODY[:64] in logged  # line redaction alone leaks the body
+    clean = scrub(logged)
+    assert PEM_BODY[:64] not in clean and "Zw==" not in clean
+    assert clean.splitlines()[0] == "deployment SUCCEEDED" and clean.splitlines()[-1] == "done"
+    assert scrub(f"{PEM_BODY[:64]}\nZw==\n-----END CERTIFICATE-----\nnext") == "[redacted PEM block]\nnext"
+    sha = "a" * 64
+    assert scrub(f"artifact digest\n{sha}") == f"artifact digest\n{sha}"  # hex alone is not a key
 
 
 def png_pixels(b64: str) -> Image.Image:
@@ -88,3 +104,11 @@ def test_index_html_is_one_page_with_every_section(tmp_path: Path) -> None:
                    "ONNX Runtime p90 is 1.60× DLR", "data:image/png;base64,"):
         assert needle in html, needle
     assert "http://" not in html and "https://" not in html
+
+
+@settings(max_examples=150, deadline=None)
+@given(before=st.text(max_size=80), after=st.text(max_size=80), pre_redacted=st.booleans())
+def test_scrub_fuzz_never_leaks_a_planted_key_body(before: str, after: str, pre_redacted: bool) -> None:
+    text = f"{before}\n{KEY}\n{after}"
+    clean = scrub(redact(text) if pre_redacted else text)
+    assert PEM_BODY not in clean
