@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.errors import FailureClass, HilError
 from harness.lab.device import Device
 from harness.transport.base import CommandResult
 
@@ -50,7 +51,8 @@ def clean(device: Device, remote_dir: str) -> None:
 def upload(device: Device, artifact_dir: Path, remote: str) -> str:
     """Copy a model directory to ``remote`` (emptied first), which must lie under REMOTE_ROOT."""
     if not remote.startswith(f"{REMOTE_ROOT}/") or "/.." in remote:
-        raise ValueError(f"{remote!r} is not under {REMOTE_ROOT}")
+        raise HilError(f"{remote!r} is not under {REMOTE_ROOT}", device=device.name, step="reproduce: upload",
+                       failure_class=FailureClass.INVENTORY)
     device.transport.check(["sh", "-c", f"rm -rf {shlex.quote(remote)} && mkdir -p {shlex.quote(remote)}"],
                            timeout=STEP_TIMEOUT, step="reproduce: scratch dir")
     device.transport.put_dir(artifact_dir, remote, timeout=120)

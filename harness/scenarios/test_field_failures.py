@@ -25,7 +25,8 @@ from harness.results import Record
 def _reproduce(name: str, device: Device, hil_record: Record, tmp_path) -> None:
     result = reproduce(name, device, work=tmp_path)
     hil_record.diagnosis(result.diagnosis.as_dict())
-    hil_record.fact("reproduced", name)
+    # The report keeps one record per device × scenario: each reproduction's diagnosis also stays under its name.
+    hil_record.fact(f"diagnosis:{name}", result.diagnosis.as_dict())
     assert result.matched, f"{device.name}: set up {name} ({result.expected}), diagnosed:\n{result.diagnosis}"
     assert result.diagnosis.advice and result.diagnosis.evidence
 
