@@ -7,6 +7,7 @@ turns the test's outcome plus that entry into a line of results.json and a cell 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,10 +17,43 @@ KEY = "hil"
 SECRET_MARKERS = ("PRIVATE KEY", "BEGIN CERTIFICATE", "password", "aws_secret_access_key")
 
 
-def redact(text: str) -> str:
-    """Drop lines that carry key or certificate material or a password: reports never show secrets."""
+def _redact_lines(text: str) -> str:
+    """Drop lines that name key or certificate material or a password."""
     return "\n".join(line if not any(m.lower() in line.lower() for m in SECRET_MARKERS) else "[redacted]"
                      for line in text.splitlines())
+
+
+_BLOCK = re.compile(r"-----BEGIN [^-\n]*-----.*?-----END [^-\n]*-----", re.DOTALL)
+_MARKER = re.compile(r"-----(BEGIN|END) [^-\n]*-----")
+_B64_LINE = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")  # a PEM body line (64 wide); a short last line follows
+_B64_TAIL = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+PEM_REDACTED = "[redacted PEM block]"
+_REDACTED = ("[redacted]", PEM_REDACTED)
+
+
+def redact(text: str) -> str:
+    """``text`` without key/certificate material and without lines that name a secret.
+
+    PEM blocks go whole (line redaction alone would keep a key's base64 body); a log cut to its last
+    64 KiB may start inside a block, so base64 runs next to a marker or a redacted line go too.
+    """
+    out: list[str] = []
+    after_marker = in_body = False
+    for line in _BLOCK.sub(PEM_REDACTED, text).splitlines():
+        bare = line.strip()
+        if _MARKER.search(line):
+            while out and (_B64_LINE.fullmatch(out[-1].strip()) or (
+                    len(out) > 1 and out[-1].strip() and _B64_TAIL.fullmatch(out[-1].strip())
+                    and _B64_LINE.fullmatch(out[-2].strip()))):
+                out.pop()  # a block cut at its start: the body before END
+            out.append(PEM_REDACTED)
+            after_marker, in_body = True, False
+        elif after_marker and (_B64_LINE.fullmatch(bare) or (in_body and bare and _B64_TAIL.fullmatch(bare))):
+            in_body = True
+        else:
+            out.append(line)
+            after_marker, in_body = bare in _REDACTED, False
+    return _redact_lines("\n".join(out))
 
 
 class Record:

@@ -19,8 +19,7 @@ import pytest
 
 import harness
 from harness.report.results import ERROR_KEY, ITEM_KEY, build_results
-from harness.report.scrub import scrub
-from harness.results import KEY
+from harness.results import KEY, redact
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,7 +42,7 @@ def _class_of(exc: BaseException) -> str:
 def _longrepr_text(report: pytest.TestReport) -> str | None:
     if report.skipped and isinstance(report.longrepr, tuple):
         return str(report.longrepr[2])  # (path, lineno, reason)
-    return scrub(str(report.longrepr)) if report.longrepr is not None else None
+    return redact(str(report.longrepr)) if report.longrepr is not None else None
 
 
 def _compact(user_properties: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
@@ -83,11 +82,12 @@ class Collector:
             connection = getattr(handle, "connection", None)
             report.user_properties.append((ITEM_KEY, {"device": device if isinstance(device, str) else None,
                                                       "scenario": scenario,
-                                                      "connection": scrub(connection) if connection else None}))
+                                                      "connection": redact(connection) if connection else None}))
         if call.excinfo is not None and report.failed:
             exc = call.excinfo.value
             advice = getattr(exc, "advice", None)
-            error = (ERROR_KEY, {"class": _class_of(exc), "advice": scrub(advice) if isinstance(advice, str) else None})
+            advice = redact(advice) if isinstance(advice, str) else None
+            error = (ERROR_KEY, {"class": _class_of(exc), "advice": advice})
             report.user_properties.append(error)
             item.user_properties.append(error)  # the teardown report, whose properties junit.xml keeps, has it too
 
@@ -96,9 +96,9 @@ class Collector:
         """Scrub before junitxml/pytest-html/the terminal see the report, then keep the phase."""
         if report.failed and report.longrepr is not None:
             text = str(report.longrepr)
-            if scrub(text) != text:
-                report.longrepr = scrub(text)
-        report.sections = [(title, scrub(content)) for title, content in report.sections]
+            if redact(text) != text:
+                report.longrepr = redact(text)
+        report.sections = [(title, redact(content)) for title, content in report.sections]
         if hasattr(self.config, "workerinput"):
             return
         self.phases.append({
@@ -149,5 +149,5 @@ def environment(config: pytest.Config) -> dict[str, Any]:
                 "dlr_abi": spec.image.get("runtime", profile.runtime.dlr_abi),
                 "qemu": emulated_arch})
     except Exception as exc:  # noqa: BLE001 - the report still gets written, saying why the lab is unknown
-        env["lab_error"] = scrub(f"{type(exc).__name__}: {exc}")
+        env["lab_error"] = redact(f"{type(exc).__name__}: {exc}")
     return env

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import FailureClass, HilError
-from harness.report.scrub import scrub, scrub_value
-from harness.results import KEY
+from harness.report.scrub import scrub_value
+from harness.results import KEY, redact
 
 SCHEMA = "edge-hil/results"
 SCHEMA_VERSION = 1
@@ -65,7 +65,7 @@ def _test_outcomes(phases: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, A
         if t["status"] is None or STATUSES.index(status) < STATUSES.index(t["status"]):
             t["status"] = status
             if status != "passed":
-                t["message"] = scrub(str(ph.get("longrepr") or ""))[-MESSAGE_LIMIT:] or None
+                t["message"] = redact(str(ph.get("longrepr") or ""))[-MESSAGE_LIMIT:] or None
     for t in tests.values():
         t["status"] = t["status"] or "passed"
         if t["status"] in ("failed", "error") and not t["class"]:
@@ -77,7 +77,7 @@ def _merge(cell: dict[str, Any], record: Mapping[str, Any]) -> None:
     for key in ("stats", "budgets"):
         cell[key].update(record.get(key) or {})
     cell["facts"].update(scrub_value(dict(record.get("facts") or {})))
-    cell["logs"].update({name: scrub(str(text)) for name, text in (record.get("logs") or {}).items()})
+    cell["logs"].update({name: redact(str(text)) for name, text in (record.get("logs") or {}).items()})
     if record.get("diagnosis"):
         cell["diagnosis"] = scrub_value(dict(record["diagnosis"]))
     if record.get("emulated") is not None:

@@ -12,7 +12,6 @@ from PIL import Image
 
 from harness.report import plots
 from harness.report.render import render_index, view
-from harness.report.scrub import scrub
 from harness.results import redact
 
 PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKjMzEfYyjiWA4R4"
@@ -22,24 +21,23 @@ CERT = f"-----BEGIN CERTIFICATE-----\n{PEM_BODY[::-1]}\n-----END CERTIFICATE----
 
 def test_scrub_removes_whole_pem_blocks_also_cut_ones_and_password_lines() -> None:
     text = f"start\n{KEY}\nmiddle\n{CERT}\nmqtt password: hunter2\nend"
-    clean = scrub(text)
+    clean = redact(text)
     assert PEM_BODY not in clean and PEM_BODY[::-1] not in clean and "hunter2" not in clean
     assert clean.startswith("start") and "middle" in clean and clean.endswith("end")
-    assert PEM_BODY not in scrub(KEY[10:]) and PEM_BODY not in scrub(KEY[:-10])  # a log's tail, a cut block
-    assert scrub("plain log\nline") == "plain log\nline"
+    assert PEM_BODY not in redact(KEY[10:]) and PEM_BODY not in redact(KEY[:-10])  # a log's tail, a cut block
+    assert redact("plain log\nline") == "plain log\nline"
 
 
-def test_scrub_also_cleans_text_that_was_line_redacted_before() -> None:
+def test_redact_removes_whole_pem_blocks_and_is_idempotent() -> None:
     body = "\n".join([PEM_BODY[:64]] * 3 + ["Zw=="])
     key = f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----"
-    logged = redact(f"deployment SUCCEEDED\n{key}\nmqtt password: x\ndone")  # what Record.log keeps
-    assert PEM_BODY[:64] in logged  # line redaction alone leaks the body
-    clean = scrub(logged)
-    assert PEM_BODY[:64] not in clean and "Zw==" not in clean
+    clean = redact(f"deployment SUCCEEDED\n{key}\nmqtt password: x\ndone")  # what Record.log keeps
+    assert PEM_BODY[:64] not in clean and "Zw==" not in clean and "password" not in clean
+    assert redact(clean) == clean  # the report redacts records again
     assert clean.splitlines()[0] == "deployment SUCCEEDED" and clean.splitlines()[-1] == "done"
-    assert scrub(f"{PEM_BODY[:64]}\nZw==\n-----END CERTIFICATE-----\nnext") == "[redacted PEM block]\nnext"
+    assert redact(f"{PEM_BODY[:64]}\nZw==\n-----END CERTIFICATE-----\nnext") == "[redacted PEM block]\nnext"
     sha = "a" * 64
-    assert scrub(f"artifact digest\n{sha}") == f"artifact digest\n{sha}"  # hex alone is not a key
+    assert redact(f"artifact digest\n{sha}") == f"artifact digest\n{sha}"  # hex alone is not a key
 
 
 def png_pixels(b64: str) -> Image.Image:
@@ -110,5 +108,5 @@ def test_index_html_is_one_page_with_every_section(tmp_path: Path) -> None:
 @given(before=st.text(max_size=80), after=st.text(max_size=80), pre_redacted=st.booleans())
 def test_scrub_fuzz_never_leaks_a_planted_key_body(before: str, after: str, pre_redacted: bool) -> None:
     text = f"{before}\n{KEY}\n{after}"
-    clean = scrub(redact(text) if pre_redacted else text)
+    clean = redact(redact(text) if pre_redacted else text)
     assert PEM_BODY not in clean
