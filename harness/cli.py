@@ -29,8 +29,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Sub-commands whose unknown options belong to pytest (`hil run -k smoke -n 2`).
+PASS_THROUGH = {"run"}
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        if args.command not in PASS_THROUGH:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.pytest_args = unknown + args.pytest_args
     try:
         return int(args.func(args) or 0)
     except HilError as exc:
