@@ -15,7 +15,7 @@ from harness.diagnose import Diagnosis, diagnose
 from harness.errors import FailureClass, HilError
 from harness.lab.device import Device
 from harness.reproduce import device_run
-from harness.reproduce.cases import CASES, Context, Say
+from harness.reproduce.cases import CASES, Context, NotReproducible, Say
 
 
 @dataclass(frozen=True)
@@ -50,4 +50,4 @@ def reproduce(name: str, device: Device, *, work: Path | None = None,
     return Reproduction(name, expected, device.name, diagnose(evidence))
 
 
-__all__ = ["CASES", "Reproduction", "reproduce"]
+__all__ = ["CASES", "NotReproducible", "Reproduction", "reproduce"]

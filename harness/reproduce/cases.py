@@ -25,6 +25,10 @@ OTHER_GG_ARCH = {"x86_64": "aarch64", "aarch64": "amd64"}
 DEPLOY_WITHIN = 120.0
 
 
+class NotReproducible(HilError):
+    """This failure cannot be set up on this device (its CPU has the feature, it has no memory limit ...)."""
+
+
 @dataclass
 class Context:
     device: Device
@@ -52,38 +56,60 @@ def wrong_target(ctx: Context) -> Evidence:
     """The model compiled for a core of the other architecture, loaded by DLR on this one."""
     other = OTHER_TARGET.get(ctx.device.arch)
     if other is None:
-        raise HilError(f"no other-architecture target known for {ctx.device.arch}", device=ctx.device.name,
+        raise NotReproducible(f"no other-architecture target known for {ctx.device.arch}", device=ctx.device.name,
                        step="reproduce wrong-target")
     remote = device_run.upload(ctx.device, _artifact(ctx, other).directory, ctx.remote("wrong-target"))
     ctx.say(f"running the {other} model with DLR on {ctx.device.name}")
     return from_command(device_run.run_dlr(ctx.device, remote, INPUT_SHAPE), **ctx.evidence())
 
 
-#: CompilerOptions for a newer Arm core than the device's: LLVM then vectorizes with SVE.
-NEWER_ARM_CPU = {"mcpu": "neoverse-v1", "mattr": ["+neon", "+sve"]}
+#: Per architecture: the CPU feature the device must lack, CompilerOptions of a newer CPU that has it, and
+#: whether the model must compute in float16. LLVM vectorizes float32 code with SVE for neoverse-v1; on x86
+#: every fp32 vector instruction LLVM picks is AVX-512F, which servers have, but float16 arithmetic for
+#: sapphirerapids is AVX512-FP16 (vaddph, vmulph), which AMD EPYC and pre-2023 Xeons lack.
+NEWER_CPU = {"aarch64": ("sve", {"mcpu": "neoverse-v1", "mattr": ["+neon", "+sve"]}, False),
+             "x86_64": ("avx512fp16", {"mcpu": "sapphirerapids"}, True)}
+FP16_SHAPE = (1, 4096)
+
+
+def _fp16_model(path: Path) -> Path:
+    """y = x*x + x on float16: arithmetic a CPU with AVX512-FP16 runs natively."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["data", "data"], ["m"]), helper.make_node("Add", ["m", "data"], ["y"])], "fp16",
+        [helper.make_tensor_value_info("data", TensorProto.FLOAT16, list(FP16_SHAPE))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT16, list(FP16_SHAPE))])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    return path
 
 
 def wrong_cpu(ctx: Context) -> Evidence:
-    """The right architecture for another CPU: a model compiled with mcpu neoverse-v1 (+sve) on an Arm core
-    without SVE dies with SIGILL (exit 132). arm64 only: on x86_64 the device is the host's CPU, and on a host
-    with AVX-512 (what LLVM vectorizes float code with) no Neo x86 target emits an instruction it lacks."""
+    """The right architecture, another CPU: a model compiled for a newer CPU of the device's architecture
+    (NEWER_CPU) runs an instruction the device lacks and dies with SIGILL (exit 132). Refused with the reason
+    when the device has the feature (then no such model fails on it)."""
     from harness.compile.api import compile_model
 
-    if ctx.device.arch != "aarch64":
-        raise HilError(f"the SIGILL reproduction needs an aarch64 device, {ctx.device.name} is {ctx.device.arch}",
+    if ctx.device.arch not in NEWER_CPU:
+        raise NotReproducible(f"no newer-CPU reproduction for {ctx.device.arch}", device=ctx.device.name,
+                       step="reproduce wrong-target-cpu", advice="use wrong-target (another architecture)")
+    feature, options, fp16 = NEWER_CPU[ctx.device.arch]
+    flags = ctx.device.transport.check(["sh", "-c", "grep -m1 -iE '^(flags|Features)' /proc/cpuinfo || true"],
+                                       timeout=device_run.STEP_TIMEOUT, step="reproduce: cpu features").stdout
+    if feature in flags.split():
+        raise NotReproducible(f"{ctx.device.name}'s CPU has {feature}: a model compiled with {options} runs on it",
                        device=ctx.device.name, step="reproduce wrong-target-cpu",
-                       advice="use wrong-target (another architecture) on this device")
-    features = ctx.device.transport.check(["sh", "-c", "grep -m1 -i '^Features' /proc/cpuinfo || true"],
-                                          timeout=device_run.STEP_TIMEOUT, step="reproduce: cpu features").stdout
-    if " sve" in features:
-        raise HilError(f"{ctx.device.name}'s CPU has SVE: a neoverse-v1 model runs on it", device=ctx.device.name,
-                       step="reproduce wrong-target-cpu", advice="use a device without SVE (e.g. cortex-a72)")
-    ctx.say(f"compiling the bundled model for {ctx.target} with CompilerOptions {NEWER_ARM_CPU}")
-    artifact = compile_model(BUNDLED_MODEL, ctx.target, BUNDLED_INPUT_CONFIG, ctx.work / "newer-cpu",
-                             compiler_options=dict(NEWER_ARM_CPU))
+                       advice=f"use a device whose CPU lacks {feature}, or wrong-target (another architecture)")
+    model, config, shape, dtype = BUNDLED_MODEL, BUNDLED_INPUT_CONFIG, INPUT_SHAPE, "float32"
+    if fp16:
+        model, shape, dtype = _fp16_model(ctx.work / "fp16.onnx"), FP16_SHAPE, "float16"
+        config = {"data": list(shape)}
+    ctx.say(f"compiling {model.name} for {ctx.target} with CompilerOptions {options} ({feature})")
+    artifact = compile_model(model, ctx.target, config, ctx.work / "newer-cpu", compiler_options=dict(options))
     remote = device_run.upload(ctx.device, artifact.directory, ctx.remote("wrong-target-cpu"))
-    ctx.say(f"running the neoverse-v1 model with DLR on {ctx.device.name}")
-    return from_command(device_run.run_dlr(ctx.device, remote, INPUT_SHAPE), **ctx.evidence())
+    ctx.say(f"running it with DLR on {ctx.device.name}, whose CPU lacks {feature}")
+    return from_command(device_run.run_dlr(ctx.device, remote, shape, dtype=dtype), **ctx.evidence())
 
 
 def _with_runtime(ctx: Context, artifact: Artifact, runtime: str, name: str) -> Path:
@@ -184,7 +210,7 @@ def out_of_memory(ctx: Context) -> Evidence:
     """An input batch 1.25x the core's cgroup memory limit: the kernel's OOM killer ends it (SIGKILL)."""
     limit = device_run.memory_limit(ctx.device)
     if limit is None:
-        raise HilError("the device has no cgroup memory limit to exceed", device=ctx.device.name,
+        raise NotReproducible("the device has no cgroup memory limit to exceed", device=ctx.device.name,
                        step="reproduce out-of-memory", advice="give the core a memory limit (its profile's "
                        "limits.memory_mb) or run this on an emulated core")
     before = device_run.oom_kills(ctx.device)

@@ -19,14 +19,14 @@ REMOTE_ROOT = "/tmp/hil-reproduce"
 RUN_TIMEOUT = 240.0
 STEP_TIMEOUT = 60.0
 
-# Runs on the device: what an application does through the DLR Python API, with zeros of the given shape.
+# Runs on the device: what an application does through the DLR Python API, with zeros of the given shape and dtype.
 DLR_SCRIPT = """
 import sys
 import numpy as np
 import dlr
 shape = tuple(int(n) for n in sys.argv[2].split(","))
 m = dlr.DLRModel(sys.argv[1], "cpu", 0)
-y = m.run({m.get_input_names()[0]: np.zeros(shape, dtype="float32")})[0]
+y = m.run({m.get_input_names()[0]: np.zeros(shape, dtype=sys.argv[3])})[0]
 print("output", list(y.shape))
 """
 
@@ -59,10 +59,10 @@ def upload(device: Device, artifact_dir: Path, remote: str) -> str:
     return remote
 
 
-def run_dlr(device: Device, model_dir: str, shape: Sequence[int], env: dict[str, str] | None = None) -> CommandResult:
+def run_dlr(device: Device, model_dir: str, shape: Sequence[int], *, dtype: str = "float32") -> CommandResult:
     """One inference through the unmodified dlr wrapper; the result as it came (a failure is the point)."""
-    return device.transport.run([PYTHON, "-c", DLR_SCRIPT, model_dir, ",".join(str(n) for n in shape)],
-                                timeout=RUN_TIMEOUT, env=env)
+    return device.transport.run([PYTHON, "-c", DLR_SCRIPT, model_dir, ",".join(str(n) for n in shape), dtype],
+                                timeout=RUN_TIMEOUT)
 
 
 def oom_kills(device: Device) -> int | None:
