@@ -47,7 +47,7 @@ class Context:
         return {"device_arch": self.device.arch, "device_target": self.target, **more}
 
 
-def _artifact(ctx: Context, target: str):
+def _artifact(ctx: Context, target: str) -> Artifact:
     ctx.say(f"compiling the bundled model for {target}")
     return compile_bundled(target, ctx.work / "compiled")
 
@@ -57,7 +57,7 @@ def wrong_target(ctx: Context) -> Evidence:
     other = OTHER_TARGET.get(ctx.device.arch)
     if other is None:
         raise NotReproducible(f"no other-architecture target known for {ctx.device.arch}", device=ctx.device.name,
-                       step="reproduce wrong-target")
+                              step="reproduce wrong-target")
     remote = device_run.upload(ctx.device, _artifact(ctx, other).directory, ctx.remote("wrong-target"))
     ctx.say(f"running the {other} model with DLR on {ctx.device.name}")
     return from_command(device_run.run_dlr(ctx.device, remote, INPUT_SHAPE), **ctx.evidence())
@@ -93,14 +93,14 @@ def wrong_cpu(ctx: Context) -> Evidence:
 
     if ctx.device.arch not in NEWER_CPU:
         raise NotReproducible(f"no newer-CPU reproduction for {ctx.device.arch}", device=ctx.device.name,
-                       step="reproduce wrong-target-cpu", advice="use wrong-target (another architecture)")
+                              step="reproduce wrong-target-cpu", advice="use wrong-target (another architecture)")
     feature, options, fp16 = NEWER_CPU[ctx.device.arch]
     flags = ctx.device.transport.check(["sh", "-c", "grep -m1 -iE '^(flags|Features)' /proc/cpuinfo || true"],
                                        timeout=device_run.STEP_TIMEOUT, step="reproduce: cpu features").stdout
     if feature in flags.split():
         raise NotReproducible(f"{ctx.device.name}'s CPU has {feature}: a model compiled with {options} runs on it",
-                       device=ctx.device.name, step="reproduce wrong-target-cpu",
-                       advice=f"use a device whose CPU lacks {feature}, or wrong-target (another architecture)")
+                              device=ctx.device.name, step="reproduce wrong-target-cpu",
+                              advice=f"use a device whose CPU lacks {feature}, or wrong-target (another architecture)")
     model, config, shape, dtype = BUNDLED_MODEL, BUNDLED_INPUT_CONFIG, INPUT_SHAPE, "float32"
     if fp16:
         model, shape, dtype = _fp16_model(ctx.work / "fp16.onnx"), FP16_SHAPE, "float16"
@@ -211,8 +211,8 @@ def out_of_memory(ctx: Context) -> Evidence:
     limit = device_run.memory_limit(ctx.device)
     if limit is None:
         raise NotReproducible("the device has no cgroup memory limit to exceed", device=ctx.device.name,
-                       step="reproduce out-of-memory", advice="give the core a memory limit (its profile's "
-                       "limits.memory_mb) or run this on an emulated core")
+                              step="reproduce out-of-memory", advice="give the core a memory limit (its profile's "
+                              "limits.memory_mb) or run this on an emulated core")
     before = device_run.oom_kills(ctx.device)
     size = limit + limit // 4
     ctx.say(f"allocating a {size >> 20} MiB input batch under a {limit >> 20} MiB limit on {ctx.device.name}")
