@@ -152,13 +152,22 @@ class Deployments:
     def __init__(self, run_id: str, work: Path, scenario: str) -> None:
         self.run_id, self.work, self.scenario = run_id, work, scenario
         self._by_device: dict[str, Deployed] = {}
+        self._failed: dict[str, Exception] = {}
+        self._attempted: list[Deployed] = []  # removed at the end, deployed or not: a failed deploy leaves parts
 
     def name(self, base: str) -> str:
         return unique_name(base, self.run_id)
 
     def get(self, device: Device, artifact: Artifact) -> Deployed:
+        """The device's deployment; a deployment that failed fails the module's later tests at once, too."""
+        if device.name in self._failed:
+            raise self._failed[device.name]
         if device.name not in self._by_device:
-            self._by_device[device.name] = self._deploy(device, artifact)
+            try:
+                self._by_device[device.name] = self._deploy(device, artifact)
+            except Exception as exc:
+                self._failed[device.name] = exc
+                raise
         return self._by_device[device.name]
 
     def _deploy(self, device: Device, artifact: Artifact) -> Deployed:
@@ -168,10 +177,6 @@ class Deployments:
         client = steps.client_for(device)
         base = f"/tmp/hil-{self.scenario}-{self.run_id}"
         image_dir = f"{base}/images"
-        device.transport.check(["mkdir", "-p", image_dir], timeout=30, step="stage images")
-        device.transport.check(["chmod", "0755", base, image_dir], timeout=30, step="stage images")
-        device.transport.put(IMAGES / FIXTURE_IMAGE, f"{image_dir}/{FIXTURE_IMAGE}", timeout=60)
-        device.transport.check(["chmod", "0644", f"{image_dir}/{FIXTURE_IMAGE}"], timeout=30, step="stage images")
         work = self.work / device.name
         model = builders.model_component(self.name(f"com.example.{self.scenario.title()}Model"), "1.0.0",
                                          artifact.directory, work)
@@ -181,17 +186,27 @@ class Deployments:
             inference_interval=2, topic=topic, image_directory=image_dir, image_name=FIXTURE_IMAGE)
         deployed = Deployed(device, client, model, inference, topic, image_dir, base,
                             [inference.recipe.component_name, model.recipe.component_name])
+        self._attempted.append(deployed)
+        device.transport.check(["mkdir", "-p", image_dir], timeout=30, step="stage images")
+        device.transport.check(["chmod", "0755", base, image_dir], timeout=30, step="stage images")
+        device.transport.put(IMAGES / FIXTURE_IMAGE, f"{image_dir}/{FIXTURE_IMAGE}", timeout=60)
+        device.transport.check(["chmod", "0644", f"{image_dir}/{FIXTURE_IMAGE}"], timeout=30, step="stage images")
         steps.deploy(client, [model, inference], within=DEPLOY_WITHIN)
         return deployed
 
     def remove_all(self) -> None:
         from harness.greengrass import steps
 
-        for deployed in self._by_device.values():
+        failures: list[Exception] = []
+        for deployed in self._attempted:  # every device is cleaned, even after one fails
             try:
                 steps.deploy(deployed.client, remove=deployed.names, within=DEPLOY_WITHIN)
+            except Exception as exc:  # noqa: BLE001 - raised below, after the other devices
+                failures.append(exc)
             finally:
                 deployed.device.transport.run(f"rm -rf {shlex.quote(deployed.base)}", timeout=30)
+        if failures:
+            raise failures[0]
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,9 @@ def test_model_compiles_for_the_device_target(device, artifact, artifacts, hil_r
     meta = load_meta(artifact.directory)
     target = device.profile.neo_target
     hil_record.fact("neo_target", target)
-    hil_record.fact("artifact", {"so_sha256": meta.files["compiled.so"].sha256, "tvm": meta.compiler,
-                                 "inputs": [i.model_dump() for i in meta.inputs]})
+    hil_record.fact("artifact", {"so_sha256": meta.files["compiled.so"].sha256,
+                                 "compiler": meta.compiler.model_dump(mode="json"),
+                                 "inputs": [i.model_dump(mode="json") for i in meta.inputs]})
     assert meta.target.neo == target
     assert meta.target.arch == device.profile.arch, f"{target} artifact is {meta.target.arch}"
     assert read_elf(artifact.library).arch == device.profile.arch  # the .so itself, not only its metadata

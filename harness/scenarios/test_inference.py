@@ -88,6 +88,11 @@ def test_latency_and_memory_within_budgets(device, artifact, hil_record, budget_
     hil_record.budgets(budgets)
     assert result.valid, f"{device.name}: too few samples for a valid figure ({result.summary()})"
     assert result.machine == device.profile.arch
+    if device.emulated and not budget_overrides:
+        # An emulated core's CPU is the host's, shared with every other test and worker: its latency
+        # measures contention, not the device. Memory and load still hold; --budget asserts p90 too.
+        hil_record.fact("p90_budget", f"not asserted on an emulated core ({result.note}); give --budget to assert")
+        budgets = {k: v for k, v in budgets.items() if k != "p90_ms"}
     assert_within_budgets(result, budgets)
 
 
