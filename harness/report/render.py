@@ -67,7 +67,7 @@ def view(results: Mapping[str, Any], history: Sequence[Mapping[str, Any]] = (), 
         "scenarios": scenarios, "devices": devices, "matrix": matrix, "no_device": NO_DEVICE,
         "device_views": [_device_view(d, [r for r in records if r["device"] == d], runs, metric)
                          for d in devices if d != NO_DEVICE],
-        "diagnosed": [r for r in records if r.get("diagnosis")],
+        "diagnosed": [(r, d) for r in records for d in r.get("diagnoses") or ()],
         "failures": [(r, t) for r in records for t in r["tests"] if t["status"] in ("failed", "error")],
         "logged": [r for r in records if r.get("logs")],
         "facts": [(r, json.dumps(r["facts"], indent=1, default=str)) for r in records if r.get("facts")],

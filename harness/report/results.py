@@ -73,13 +73,13 @@ def _test_outcomes(phases: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, A
     return tests
 
 
-def _merge(cell: dict[str, Any], record: Mapping[str, Any]) -> None:
+def _merge(cell: dict[str, Any], record: Mapping[str, Any], nodeid: str) -> None:
     for key in ("stats", "budgets"):
         cell[key].update(record.get(key) or {})
     cell["facts"].update(scrub_value(dict(record.get("facts") or {})))
     cell["logs"].update({name: redact(str(text)) for name, text in (record.get("logs") or {}).items()})
-    if record.get("diagnosis"):
-        cell["diagnosis"] = scrub_value(dict(record["diagnosis"]))
+    if record.get("diagnosis"):  # every test's own diagnosis: a scenario may reproduce several failures
+        cell["diagnoses"].append({**scrub_value(dict(record["diagnosis"])), "test": nodeid})
     if record.get("emulated") is not None:
         cell["emulated"] = record["emulated"]
 
@@ -95,17 +95,19 @@ def build_results(phases: Iterable[Mapping[str, Any]], environment: Mapping[str,
             device = rec["device"]
         cell = cells.setdefault((device, scenario), {
             "device": device, "scenario": scenario, "status": None, "class": None, "emulated": None,
-            "tests": [], "stats": {}, "budgets": {}, "diagnosis": None, "logs": {}, "facts": {}})
+            "tests": [], "stats": {}, "budgets": {}, "diagnoses": [], "logs": {}, "facts": {}})
         cell["tests"].append({k: t.get(k) for k in ("nodeid", "status", "class", "message", "duration_s")})
         for record in t["records"]:
-            _merge(cell, record)
+            _merge(cell, record, t["nodeid"])
         if cell["status"] is None or STATUSES.index(t["status"]) < STATUSES.index(cell["status"]):
             cell["status"] = t["status"]
         if t["class"] and not cell["class"]:
             cell["class"] = t["class"]
     for cell in cells.values():
-        if cell["diagnosis"] and cell["status"] in ("failed", "error") and cell["diagnosis"].get("class"):
-            cell["class"] = cell["diagnosis"]["class"]
+        failing = {t["nodeid"] for t in cell["tests"] if t["status"] in ("failed", "error")}
+        named = [d["class"] for d in cell["diagnoses"] if d["test"] in failing and d.get("class")]
+        if named:
+            cell["class"] = named[0]
     records = sorted(cells.values(), key=lambda c: (c["device"], c["scenario"]))
     return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "run_id": run_id,
             "environment": dict(environment), "summary": summarize(records), "records": records}

@@ -29,8 +29,6 @@ def _reproduce(name: str, device: Device, hil_record: Record, tmp_path) -> None:
     except NotReproducible as exc:
         pytest.skip(str(exc))
     hil_record.diagnosis(result.diagnosis.as_dict())
-    # The report keeps one record per device × scenario: each reproduction's diagnosis also stays under its name.
-    hil_record.fact(f"diagnosis:{name}", result.diagnosis.as_dict())
     assert result.matched, f"{device.name}: set up {name} ({result.expected}), diagnosed:\n{result.diagnosis}"
     assert result.diagnosis.advice and result.diagnosis.evidence
 

@@ -78,15 +78,15 @@ def synthetic_results() -> dict:
             "environment": {"harness": "0.1.0", "tvm": "0.27.0", "rerun": "hil run --lab lab.yaml", "devices": devices},
             "records": [
                 {"device": "x86", "scenario": "inference", "status": "passed", "class": None, "emulated": True,
-                 "tests": [ok], "stats": stats, "budgets": {"peak_rss_mb": 64.0}, "diagnosis": None,
+                 "tests": [ok], "stats": stats, "budgets": {"peak_rss_mb": 64.0}, "diagnoses": [],
                  "logs": {"greengrass.log": "deployment SUCCEEDED"}, "facts": {}},
                 {"device": "arm", "scenario": "inference", "status": "passed", "class": None, "emulated": True,
                  "tests": [dict(ok, nodeid=ok["nodeid"].replace("x86", "arm"))], "stats": stats, "budgets": {},
-                 "diagnosis": None, "logs": {}, "facts": {}},
+                 "diagnoses": [], "logs": {}, "facts": {}},
                 {"device": "arm", "scenario": "deploy", "status": "failed", "class": "deployment", "emulated": True,
                  "tests": [bad], "stats": {}, "budgets": {}, "logs": {"greengrass.log": "FAILED"}, "facts": {},
-                 "diagnosis": {"class": "deployment", "summary": "component BROKEN", "evidence": ["exit 1"],
-                               "advice": "read the component log"}}]}
+                 "diagnoses": [{"class": "deployment", "summary": "component BROKEN", "evidence": ["exit 1"],
+                                "advice": "read the component log", "test": "test_deploy.py::test_d[arm]"}]}]}
 
 
 def test_report_renders_with_visible_plots_and_fetches_nothing(tmp_path: Path) -> None:

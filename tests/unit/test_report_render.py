@@ -75,12 +75,13 @@ def results_doc() -> dict:
                                          "connection": "emulated core (ssh)", "dlr_abi": "tvm-0.27", "qemu": True}]},
             "records": [
                 {"device": "x86", "scenario": "inference", "status": "passed", "class": None, "emulated": True,
-                 "tests": [test], "stats": stats, "budgets": {"peak_rss_mb": 64.0}, "diagnosis": None,
+                 "tests": [test], "stats": stats, "budgets": {"peak_rss_mb": 64.0}, "diagnoses": [],
                  "logs": {"greengrass.log": "deployment SUCCEEDED"}, "facts": {"neo_target": "ml_c5"}},
                 {"device": "arm", "scenario": "deploy", "status": "failed", "class": "wrong-target", "emulated": True,
                  "tests": [failed], "stats": {}, "budgets": {}, "logs": {}, "facts": {},
-                 "diagnosis": {"class": "wrong-target", "summary": "model compiled for x86_64, device is aarch64",
-                               "evidence": ["ELF e_machine EM_X86_64"], "advice": "compile for rasp4b"}}]}
+                 "diagnoses": [{"class": "wrong-target", "summary": "model compiled for x86_64, device is aarch64",
+                                "evidence": ["ELF e_machine EM_X86_64"], "advice": "compile for rasp4b",
+                                "test": "test_deploy.py::test_d[arm]"}]}]}
 
 
 def test_view_has_the_matrix_runtime_comparison_and_diagnoses() -> None:
@@ -91,7 +92,7 @@ def test_view_has_the_matrix_runtime_comparison_and_diagnoses() -> None:
     assert [r["runtime"] for r in x86["rows"]] == ["dlr", "onnxruntime"] and x86["ratio"] == 8.0 / 5.0
     assert x86["latency_png"] and x86["memory_png"] and x86["trend_png"] is None
     assert v["device_views"][1]["rows"] == [] and v["emulated"]
-    assert [r["device"] for r in v["diagnosed"]] == ["arm"]
+    assert [(r["device"], d["class"]) for r, d in v["diagnosed"]] == [("arm", "wrong-target")]
 
 
 def test_index_html_is_one_page_with_every_section(tmp_path: Path) -> None:

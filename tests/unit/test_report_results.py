@@ -83,6 +83,8 @@ def test_record_facts_merge_and_the_diagnosis_class_names_the_failure() -> None:
     assert (cell["device"], cell["scenario"], cell["emulated"]) == ("arm", "inference", True)
     assert cell["class"] == "runtime-mismatch" and cell["stats"] == {"dlr": {"p90": 5.0}}
     assert cell["budgets"] == {"p90_ms": 9.0} and cell["facts"] == {"tvm": "0.27", "env": ["[redacted]"]}
+    diagnoses = [(d["class"], d["test"]) for d in cell["diagnoses"]]
+    assert diagnoses == [("runtime-mismatch", "test_inference.py::test_i[arm]")]
     assert "hunter2" not in cell["logs"]["greengrass.log"] and cell["logs"]["greengrass.log"].startswith("ok")
 
 
@@ -134,3 +136,13 @@ def test_the_last_phase_record_wins_over_its_earlier_copies() -> None:
               phase("test_bench.py::test_b[x86]", "teardown", "passed", [(KEY, late)])]
     (cell,) = build_results(phases, {})["records"]
     assert cell["device"] == "x86" and cell["stats"] == {"dlr": {"p90": 3.0}} and len(cell["tests"]) == 1
+
+
+def test_every_test_keeps_its_own_diagnosis_in_the_cell() -> None:
+    def rec(cls: str) -> dict:
+        return {"device": "arm", "scenario": "field_failures", "diagnosis": {"class": cls, "summary": cls}}
+    phases = [phase("test_field_failures.py::test_f[arm-wrong]", "call", "passed", [(KEY, rec("wrong-target"))]),
+              phase("test_field_failures.py::test_f[arm-oom]", "call", "failed", [(KEY, rec("out-of-memory"))])]
+    cell = build_results(phases, {})["records"][0]
+    assert [d["class"] for d in cell["diagnoses"]] == ["wrong-target", "out-of-memory"]
+    assert cell["class"] == "out-of-memory"  # the failing test's diagnosis names the cell's failure
