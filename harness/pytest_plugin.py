@@ -73,11 +73,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "device" in getattr(item, "fixturenames", ()) or "lab" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.lab)
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and "device" in callspec.params:
-            # With `-n N --dist loadgroup` each device's tests stay on one worker: devices run in parallel,
-            # a device's own tests in order (its module-scoped deployments are not shared across workers).
-            item.add_marker(pytest.mark.xdist_group(name=callspec.params["device"]))
+
+
+def device_of(nodeid: str, devices: list[str]) -> str | None:
+    """The lab device in a test id's parameters (``test_x[rasp4b-emu-health]`` -> ``rasp4b-emu``)."""
+    params = nodeid[nodeid.rfind("[") + 1:-1] if nodeid.endswith("]") else ""
+    found = [d for d in devices if params == d or params.startswith(f"{d}-") or params.endswith(f"-{d}")
+             or f"-{d}-" in params]
+    return max(found, key=len) if found else None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """``-n N --dist loadgroup``: one work unit per device, so devices run in parallel and each device's
+    tests stay in order on one worker (module-scoped deployments are not shared across workers).
+
+    pytest 9.2 derives ``nodeid`` from the node's own id, so xdist 3.8's ``xdist_group`` renaming no
+    longer reaches the scheduler: tests are grouped by their device parameter here instead.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    devices = [d.name for d in selected_devices(config)]
+
+    class DeviceScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return device_of(nodeid, devices) or nodeid
+
+    return DeviceScheduling(config, log)
 
 
 def mismatch(item: pytest.Item, device: Device) -> str | None:

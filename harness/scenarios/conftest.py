@@ -76,34 +76,6 @@ def pytest_configure(config: pytest.Config) -> None:
     scenario_model_of(config)  # fail at start-up, not in the first compile
 
 
-def device_of(nodeid: str, devices: list[str]) -> str | None:
-    """The lab device in a test id's parameters (``test_x[rasp4b-emu-health]`` -> ``rasp4b-emu``)."""
-    params = nodeid[nodeid.rfind("[") + 1:-1] if nodeid.endswith("]") else ""
-    found = [d for d in devices if params == d or params.startswith(f"{d}-") or params.endswith(f"-{d}")
-             or f"-{d}-" in params]
-    return max(found, key=len) if found else None
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``--dist loadgroup``: one work unit per device, so a device's tests (and its module-scoped
-    deployments) stay on one worker. pytest 9.2 derives ``nodeid`` from the node's id, so xdist 3.8's
-    ``xdist_group`` renaming no longer reaches the scheduler: group by the device parameter here."""
-    if config.getvalue("dist") != "loadgroup":
-        return None
-    from xdist.scheduler import LoadScopeScheduling
-
-    from harness.pytest_plugin import selected_devices
-
-    devices = [d.name for d in selected_devices(config)]
-
-    class DeviceScheduling(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return device_of(nodeid, devices) or nodeid
-
-    return DeviceScheduling(config, log)
-
-
 class Artifacts:
     """One compile per Neo target per session; ``builds`` counts compiles that ran TVM (cache misses)."""
 
