@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import shlex
 import sys
@@ -17,8 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.lab.bringup import LabController
 from harness.lab.cli import add_lab_option
+from harness.lab.inventory import load_lab
 from harness.lab.paths import SOURCE_ROOT
+from harness.progress import say
 from harness.report.cli import add_threshold_options
 from harness.report.compare import compare, previous_runs
 from harness.report.render import render_index
@@ -46,7 +50,7 @@ def rerun_command(args: argparse.Namespace) -> str:
     return shlex.join(words + args.pytest_args)
 
 
-def pytest_argv(args: argparse.Namespace, run_dir: Path) -> list[str]:
+def pytest_argv(args: argparse.Namespace, run_dir: Path, *, devices: int = 1, lab_is_up: bool = False) -> list[str]:
     # `-p` (not plugins=[...]) so xdist workers load the plugin too; the CLI imported harness already.
     argv = [str(SCENARIOS), "-p", "no:cacheprovider", "-p", "harness.report.plugin",
             "-W", f"ignore:Module already imported so cannot be rewritten; harness:{REWRITE_WARNING}",
@@ -56,7 +60,15 @@ def pytest_argv(args: argparse.Namespace, run_dir: Path) -> list[str]:
         if value is not None:
             argv.append(f"{flag}={value}")
     pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
-    return argv + pytest_args
+    return argv + pytest_args + parallel_args(pytest_args, devices) + (["--no-lab-up"] if lab_is_up else [])
+
+
+def parallel_args(pytest_args: list[str], devices: int, cpus: int | None = None) -> list[str]:
+    """Devices in parallel, one xdist worker per device up to the CPU count, unless the user chose."""
+    chosen = any(a in ("-n", "--numprocesses", "-p", "--dist") or a.startswith(("-n", "--numprocesses="))
+                 for a in pytest_args)
+    workers = min(devices, cpus or os.cpu_count() or 1)
+    return [] if chosen or workers < 2 else ["-n", str(workers), "--dist", "loadgroup"]
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -64,7 +76,13 @@ def _run(args: argparse.Namespace) -> int:
     reports = args.reports or REPORTS
     run_dir = reports / new_run_id()
     run_dir.mkdir(parents=True)
-    code = int(pytest.main(pytest_argv(args, run_dir)))
+    lab = load_lab(args.lab)
+    bring_up = "--no-lab-up" not in args.pytest_args
+    if bring_up:
+        # Here, not in the session fixture: image builds take minutes on a fresh machine and xdist
+        # workers' output is not shown while they run.
+        LabController(lab, say).up()
+    code = int(pytest.main(pytest_argv(args, run_dir, devices=len(lab.spec.devices), lab_is_up=bring_up)))
     results_path = run_dir / "results.json"
     if not results_path.exists():  # pytest stopped before the session (usage error, bad option)
         print(f"hil run: FAILED (pytest exit {code}) before any test ran; no report in {run_dir}", file=sys.stderr)

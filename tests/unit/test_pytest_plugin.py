@@ -11,3 +11,15 @@ def test_device_of_finds_the_device_parameter_wherever_it_stands():
     assert device_of("test_x.py::test_x[rasp4b-emu-2]", DEVICES) == "rasp4b-emu-2"  # the longest name wins
     assert device_of("test_unit.py::test_plain", DEVICES) is None
     assert device_of("test_x.py::test_x[other-board]", DEVICES) is None
+
+
+def test_hil_run_runs_devices_in_parallel_unless_the_user_chose():
+    from harness.run import parallel_args
+
+    assert parallel_args([], devices=2, cpus=2) == ["-n", "2", "--dist", "loadgroup"]
+    assert parallel_args([], devices=4, cpus=2) == ["-n", "2", "--dist", "loadgroup"]
+    assert parallel_args([], devices=2, cpus=1) == []
+    assert parallel_args(["-n", "4"], devices=2, cpus=2) == []
+    assert parallel_args(["-n4"], devices=2, cpus=2) == []
+    assert parallel_args(["-p", "no:xdist"], devices=2, cpus=2) == []
+    assert parallel_args([], devices=1, cpus=2) == []
