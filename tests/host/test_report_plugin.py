@@ -106,11 +106,12 @@ def test_records_survive_xdist(tmp_path: Path) -> None:
 
 
 def hil_run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`hil run` on stand-in scenarios that need no lab (`--no-lab-up`: the lab is neither built nor started)."""
     code = ("import sys; from pathlib import Path; import harness.run as r; r.SCENARIOS = Path(sys.argv[1]); "
             "from harness.cli import main; sys.exit(main(sys.argv[2:]))")
     return subprocess.run([sys.executable, "-c", code, str(tmp_path / "scen"), "run",
-                           "--reports", str(tmp_path / "reports"), *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=180, env={**os.environ, **(env or {})})
+                           "--reports", str(tmp_path / "reports"), *args, "--no-lab-up"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=180, env={**os.environ, **(env or {})})
 
 
 @pytest.mark.slow
