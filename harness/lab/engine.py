@@ -104,7 +104,10 @@ class PrivateEngine:
 
 
 def _ping(base_url: str) -> bool:
-    client = docker.DockerClient(base_url=base_url, timeout=5)
+    try:  # the client itself connects (API version), so it belongs inside: a stale socket refuses
+        client = docker.DockerClient(base_url=base_url, timeout=5)
+    except DockerException:
+        return False
     try:
         return bool(client.ping())
     except DockerException:
