@@ -15,12 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness.artifact.meta import META_NAME, SO_NAME
+from harness.lab.paths import state_dir
 
 ENV_VAR = "HIL_COMPILE_CACHE"
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get(ENV_VAR) or Path.home() / ".cache" / "hil" / "compile")
+    """``$HIL_COMPILE_CACHE``, else ``compile/`` under the lab state directory (``$HIL_STATE_DIR``)."""
+    return Path(os.environ.get(ENV_VAR) or state_dir() / "compile")
 
 
 def cache_key(parts: dict[str, object]) -> str:

@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--compiler-options",
                    help='CompilerOptions JSON, e.g. \'{"mcpu": "cortex-a72", "mattr": ["+neon"]}\'')
     p.add_argument("-o", "--output", type=Path, required=True, help="output directory (the artifact)")
-    p.add_argument("--cache-dir", type=Path, help="compile cache (default $HIL_COMPILE_CACHE or ~/.cache/hil/compile)")
+    p.add_argument("--cache-dir", type=Path,
+                   help="compile cache (default $HIL_COMPILE_CACHE, else compile/ in the state dir)")
     p.add_argument("--no-cache", action="store_true", help="compile even when the cache has this request")
     p.add_argument("--runtime-lib", type=Path, action="append", default=[],
                    help="bundle libdlr.so / libtvm_runtime.so / libtvm_ffi.so (target arch) beside the model")

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import FailureClass
+from harness.lab.paths import state_dir
 from harness.runtime.wheels import (
     RuntimeBuildError,
     Say,
-    cache_root,
     check_arch,
     extract,
     fetch_wheel,
@@ -92,7 +92,7 @@ def runtime_sdk(arch: str, runtime: str, say: Say = say_stderr) -> RuntimeSdk:
     pin = runtime_pin(runtime)
     tvm_whl = fetch_wheel("apache-tvm", pin.tvm, arch, say)
     ffi_whl = fetch_wheel("apache-tvm-ffi", pin.tvm_ffi, arch, say)
-    root = cache_root() / "runtime" / "sdk" / f"{arch}-tvm{wheel_version(tvm_whl)}-ffi{wheel_version(ffi_whl)}"
+    root = state_dir() / "runtime" / "sdk" / f"{arch}-tvm{wheel_version(tvm_whl)}-ffi{wheel_version(ffi_whl)}"
     sdk = RuntimeSdk(arch, pin.abi, release(wheel_version(tvm_whl)), (tvm_whl, ffi_whl), root)
     if not root.exists():
         say(f"extracting the TVM {sdk.tvm_release} runtime for {arch}")
@@ -167,7 +167,7 @@ def build_libdlr(arch: str, runtime: str = "tvm-0.27", out_dir: Path | str = "."
     sdk = runtime_sdk(arch, runtime, say)
     cxx = compiler_for(arch)
     key = _build_key(sdk, cxx)
-    cached = cache_root() / "runtime" / "libdlr" / f"{arch}-{runtime}-{key}"
+    cached = state_dir() / "runtime" / "libdlr" / f"{arch}-{runtime}-{key}"
     if cached.exists():
         say(f"cached build {cached}")
     else:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import FailureClass, HilError
+from harness.lab.paths import state_dir
 
 Say = Callable[[str], None]
 
@@ -53,11 +54,6 @@ RUNTIMES: dict[str, RuntimePin] = {
 }
 
 
-def cache_root() -> Path:
-    """``$HIL_CACHE`` or ``~/.cache/hil``: wheels and built runtimes are shared by every run."""
-    return Path(os.environ.get("HIL_CACHE") or Path.home() / ".cache" / "hil")
-
-
 def runtime_pin(runtime: str) -> RuntimePin:
     try:
         return RUNTIMES[runtime]
@@ -86,7 +82,7 @@ def release(version: str) -> str:
 def fetch_wheel(project: str, version: str, arch: str, say: Say) -> Path:
     """The cached wheel of ``project==version`` for ``arch`` (CPython 3.11 ABI), downloading it once."""
     check_arch(arch)
-    folder = cache_root() / "wheels" / arch
+    folder = state_dir() / "wheels" / arch
     pattern = f"{project.replace('-', '_')}-{version}-*{arch}*.whl"
     found = sorted(folder.glob(pattern))
     if found:

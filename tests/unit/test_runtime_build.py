@@ -91,7 +91,7 @@ def test_extract_refuses_members_escaping_the_directory(tmp_path):
 
 
 def test_fetch_wheel_uses_the_cache_without_pip(tmp_path, monkeypatch):
-    monkeypatch.setenv("HIL_CACHE", str(tmp_path))
+    monkeypatch.setenv("HIL_STATE_DIR", str(tmp_path))
     cached = tmp_path / "wheels" / "aarch64" / "apache_tvm-0.27.0.post1-py3-none-manylinux_2_28_aarch64.whl"
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"")
