@@ -21,9 +21,13 @@ MACHINE = {"amd64": "x86_64", "arm64": "aarch64"}
 DOWNLOAD_TIMEOUT = 900.0
 
 
-def platform_tags(arch: str) -> list[str]:
-    machine = MACHINE[arch]
+def manylinux_platforms(machine: str) -> list[str]:
+    """pip's ``--platform`` tags for a ``uname -m`` machine; 2014 alone finds many aarch64 wheels missing or old."""
     return [f"manylinux_2_28_{machine}", f"manylinux_2_27_{machine}", f"manylinux2014_{machine}"]
+
+
+def platform_tags(arch: str) -> list[str]:
+    return manylinux_platforms(MACHINE[arch])
 
 
 def download(requirements: list[str], arch: str) -> list[Path]:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from harness.errors import FailureClass, HilError
 from harness.lab.paths import state_dir
+from harness.lab.wheels import PYTHON_VERSION, manylinux_platforms
 
 Say = Callable[[str], None]
 
@@ -92,9 +93,9 @@ def fetch_wheel(project: str, version: str, arch: str, say: Say) -> Path:
     # into a private directory first: a concurrent build must never see a half-written wheel
     with tempfile.TemporaryDirectory(prefix=".download-", dir=folder) as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--no-deps", "--quiet",
-               "--python-version", "3.11", "-d", tmp, f"{project}=={version}"]
-        for tag in ("manylinux_2_28", "manylinux_2_27", "manylinux2014"):
-            cmd += ["--platform", f"{tag}_{arch}"]
+               "--python-version", PYTHON_VERSION, "-d", tmp, f"{project}=={version}"]
+        for tag in manylinux_platforms(arch):
+            cmd += ["--platform", tag]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT, check=False)
         except subprocess.TimeoutExpired:
