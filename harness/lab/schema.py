@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,7 +19,9 @@ M = TypeVar("M", bound=BaseModel)
 
 def _where(loc: tuple[object, ...], data: object) -> str:
     """'device 'pi-07': credentials.key' from a pydantic error location into the lab document."""
-    parts = [str(p) for p in loc]
+    # A key is printed as written unless it is odd (spaces, newlines): then quoted, so the error stays one line.
+    parts = [p if isinstance(p, str) and re.fullmatch(r"[\w.-]+", p) else repr(p) if isinstance(p, str) else str(p)
+             for p in loc]
     if len(loc) >= 2 and loc[0] == "devices" and isinstance(loc[1], int) and isinstance(data, dict):
         devices = data.get("devices")
         name = None
