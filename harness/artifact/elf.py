@@ -110,7 +110,7 @@ def _glibc_needed(data: bytes, cls: int, e: str, name: str) -> tuple[int, int] |
                     break
                 pos += nxt
         return best
-    except struct.error as exc:
+    except (struct.error, OverflowError) as exc:  # an offset past the file, or past what any file could be
         raise ElfError(f"{name}: truncated ELF tables ({exc})", step="inspect") from exc
 
 
