@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 
 import pytest
 import yaml
 
 from harness.cli import main
-from harness.compile.bundled import compile_bundled
-from harness.runtime.build import LIBS, build_libdlr
-from harness.runtime.venv import disable_phone_home
 
 pytestmark = pytest.mark.slow  # compiles the bundled model and builds libdlr (both cached)
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    disable_phone_home()
+def setup(tmp_path_factory, ml_c5_with_libdlr):
     root = tmp_path_factory.mktemp("bench-cli")
-    libs = root / "libdlr"
-    build_libdlr("x86_64", "tvm-0.27", libs)
-    artifact = root / "ml_c5"
-    shutil.copytree(compile_bundled("ml_c5", root / "compiled").directory, artifact)
-    for name in LIBS:
-        shutil.copy2(libs / name, artifact / name)
+    artifact = ml_c5_with_libdlr
     lab = root / "lab.yaml"
     lab.write_text(yaml.safe_dump({"lab": "benchcli", "devices": [
         {"name": "here", "profile": "ml_c5", "connection": "local://", "features": {"python": sys.executable},

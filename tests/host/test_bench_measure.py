@@ -8,12 +8,10 @@ import sys
 import pytest
 
 from harness.bench.measure import BenchError, RuntimeUnavailable, measure
-from harness.compile.bundled import BUNDLED_MODEL, compile_bundled
+from harness.compile.bundled import BUNDLED_MODEL
 from harness.lab.device import Device
 from harness.lab.inventory import DeviceSpec
 from harness.lab.profiles import load_profiles
-from harness.runtime.build import LIBS, build_libdlr
-from harness.runtime.venv import disable_phone_home
 from harness.transport.local import LocalTransport
 
 pytestmark = pytest.mark.slow  # compiles the bundled model (cached) and builds libdlr (cached)
@@ -26,22 +24,9 @@ def host():
     return Device(spec, load_profiles()["ml_c5"], LocalTransport("host"), "local://")
 
 
-@pytest.fixture(scope="module")
-def artifact(tmp_path_factory):
-    """The bundled model for ml_c5 with this host's libdlr bundled (the wrapper prefers the model's own)."""
-    disable_phone_home()
-    libs = tmp_path_factory.mktemp("libdlr")
-    build_libdlr("x86_64", "tvm-0.27", libs)
-    out = tmp_path_factory.mktemp("artifact") / "ml_c5"
-    shutil.copytree(compile_bundled("ml_c5", tmp_path_factory.mktemp("compiled")).directory, out)
-    for name in LIBS:
-        shutil.copy2(libs / name, out / name)
-    return out
-
-
-def test_dlr_and_onnxruntime_on_this_host(host, artifact, tmp_path):
+def test_dlr_and_onnxruntime_on_this_host(host, ml_c5_with_libdlr, tmp_path):
     lines: list[str] = []
-    dlr = measure(host, artifact, python=sys.executable, say=lines.append, **FAST)
+    dlr = measure(host, ml_c5_with_libdlr, python=sys.executable, say=lines.append, **FAST)
     assert dlr.runtime == "dlr" and "tvm-0.27" in dlr.runtime_version and dlr.model == "tinycnn"
     assert dlr.latency_ms["count"] == len(dlr.samples_ms) >= 5 and dlr.valid
     assert dlr.latency_ms["min"] <= dlr.latency_ms["p50"] <= dlr.latency_ms["p90"] <= dlr.latency_ms["max"]
@@ -49,16 +34,17 @@ def test_dlr_and_onnxruntime_on_this_host(host, artifact, tmp_path):
     assert dlr.host == "controller" and dlr.note is None and dlr.lock.acquired <= dlr.wall_start
     assert dlr.wall_end <= dlr.lock.released
     assert any("measuring tinycnn with dlr" in line for line in lines)
-    ort = measure(host, artifact, runtime="onnxruntime", python=sys.executable, **FAST)  # finds the bundled .onnx
+    # The agent finds the bundled .onnx by the model's digest.
+    ort = measure(host, ml_c5_with_libdlr, runtime="onnxruntime", python=sys.executable, **FAST)
     assert ort.runtime_version.startswith("onnxruntime ") and ort.latency_ms["count"] >= 5
     with pytest.raises(RuntimeUnavailable, match="no .tflite model was given"):
-        measure(host, artifact, runtime="litert", python=sys.executable, **FAST)
+        measure(host, ml_c5_with_libdlr, runtime="litert", python=sys.executable, **FAST)
     assert BUNDLED_MODEL.exists()
 
 
-def test_a_runtime_failure_names_device_step_and_stderr(host, artifact, tmp_path):
+def test_a_runtime_failure_names_device_step_and_stderr(host, ml_c5_with_libdlr, tmp_path):
     broken = tmp_path / "broken"
-    shutil.copytree(artifact, broken)
+    shutil.copytree(ml_c5_with_libdlr, broken)
     (broken / "compiled.so").write_bytes(b"\x7fELF truncated")
     with pytest.raises(BenchError) as info:
         measure(host, broken, python=sys.executable, **FAST)

@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 
 from harness.compile import compile_model
-from harness.runtime.build import build_libdlr
-from harness.runtime.venv import disable_phone_home
 
 pytestmark = pytest.mark.slow
 
@@ -80,17 +78,9 @@ def child(code: str, *args: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture(scope="module")
-def lib_dir(tmp_path_factory) -> Path:
-    disable_phone_home()
-    out = tmp_path_factory.mktemp("libdlr")
-    build_libdlr("x86_64", "tvm-0.27", out)
-    return out
-
-
-def test_c_api_call_order_indices_devices_and_thread_local_errors(lib_dir, tmp_path):
+def test_c_api_call_order_indices_devices_and_thread_local_errors(host_libdlr, tmp_path):
     compile_model(MODEL, {"Os": "LINUX", "Arch": "X86_64"}, {"data": [1, 3, 224, 224]}, tmp_path / "m")
-    r = child(CAPI_CHILD, str(lib_dir / "libdlr.so"), str(tmp_path / "m"))
+    r = child(CAPI_CHILD, str(host_libdlr / "libdlr.so"), str(tmp_path / "m"))
     assert r["gpu"][0] == -1 and r["gpu"][1].startswith("device type 2 is not supported")
     assert r["gpu_handle_untouched"] is True and r["delete_null"] == 0
     assert r["weights"] == 0
@@ -137,10 +127,10 @@ def _dynamic_artifact(out: Path) -> Path:
     return out
 
 
-def test_dynamic_shapes_and_tuple_outputs_use_the_relayvm_protocol(lib_dir, tmp_path):
+def test_dynamic_shapes_and_tuple_outputs_use_the_relayvm_protocol(host_libdlr, tmp_path):
     model = _dynamic_artifact(tmp_path / "dyn")
     for name in ("libdlr.so", "libtvm_runtime.so", "libtvm_ffi.so"):
-        (model / name).write_bytes((lib_dir / name).read_bytes())
+        (model / name).write_bytes((host_libdlr / name).read_bytes())
     r = child(DYNAMIC_CHILD, str(model))
     assert r["backend"] == "relayvm" and r["outputs"] == ["plus_one", "twice"]
     assert r["3"] == [[3, 4], [3, 4], True, True]

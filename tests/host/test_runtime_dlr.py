@@ -18,7 +18,6 @@ from harness.artifact.elf import read_elf
 from harness.compile import compile_model
 from harness.runtime.build import build_libdlr
 from harness.runtime.probe import probe_command, run_probe
-from harness.runtime.venv import disable_phone_home
 from harness.runtime.wheels import RuntimeBuildError
 
 pytestmark = pytest.mark.slow
@@ -60,18 +59,10 @@ def run_wrapper(model_dir: Path, x: np.ndarray, tmp: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def libdlr_dir(tmp_path_factory) -> Path:
-    disable_phone_home()
-    out = tmp_path_factory.mktemp("libdlr-x86_64")
-    build_libdlr("x86_64", "tvm-0.27", out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def x86_artifact(tmp_path_factory, libdlr_dir) -> Path:
+def x86_artifact(tmp_path_factory, host_libdlr) -> Path:
     """tinycnn for generic x86_64, with this build of libdlr bundled (the wrapper prefers it)."""
     out = tmp_path_factory.mktemp("tinycnn-x86_64")
-    compile_model(MODEL, X86, {"data": list(SHAPE)}, out, runtime_libs=[libdlr_dir / n for n in
+    compile_model(MODEL, X86, {"data": list(SHAPE)}, out, runtime_libs=[host_libdlr / n for n in
                   ("libdlr.so", "libtvm_runtime.so", "libtvm_ffi.so")])
     return out
 
@@ -126,22 +117,22 @@ def test_wrong_input_shape_is_diagnosed(x86_artifact, tmp_path):
     assert got["message"].startswith('input "data" has shape (1,3,112,112), model expects (1,3,224,224)')
 
 
-def test_aarch64_artifact_is_diagnosed_before_loading(aarch64_artifact, libdlr_dir, tmp_path):
-    model = variant(aarch64_artifact, tmp_path / "m", libdlr_dir)
+def test_aarch64_artifact_is_diagnosed_before_loading(aarch64_artifact, host_libdlr, tmp_path):
+    model = variant(aarch64_artifact, tmp_path / "m", host_libdlr)
     got = run_wrapper(model, sample(), tmp_path)
     assert got["error"] == "DLRError"
     assert got["message"].startswith("model compiled for aarch64 (rasp4b), this device is x86_64")
 
 
-def test_meta_lying_about_arch_is_caught_by_the_elf_header(aarch64_artifact, libdlr_dir, tmp_path):
-    model = variant(aarch64_artifact, tmp_path / "m", libdlr_dir, target__arch="x86_64")
+def test_meta_lying_about_arch_is_caught_by_the_elf_header(aarch64_artifact, host_libdlr, tmp_path):
+    model = variant(aarch64_artifact, tmp_path / "m", host_libdlr, target__arch="x86_64")
     got = run_wrapper(model, sample(), tmp_path)
     assert got["error"] == "DLRError"
     assert got["message"].startswith("compiled.so is an EM_AARCH64 (aarch64) shared object, this device is x86_64")
 
 
-def test_runtime_abi_in_meta_is_checked(x86_artifact, libdlr_dir, tmp_path):
-    model = variant(x86_artifact, tmp_path / "m", libdlr_dir, runtime__dlr_abi="tvm-0.26",
+def test_runtime_abi_in_meta_is_checked(x86_artifact, host_libdlr, tmp_path):
+    model = variant(x86_artifact, tmp_path / "m", host_libdlr, runtime__dlr_abi="tvm-0.26",
                     compiler__tvm="0.26.0")
     got = run_wrapper(model, sample(), tmp_path)
     assert got["message"].startswith(
@@ -164,8 +155,8 @@ def test_tvm_026_runtime_refuses_a_027_artifact(x86_artifact, tmp_path):
     ("{not json", "is not valid JSON"),
     ('{"schema": "hil.neo-artifact/2"}', 'schema must be "hil.neo-artifact/1"'),
 ])
-def test_bad_compiled_meta_is_diagnosed(x86_artifact, libdlr_dir, tmp_path, content, expect):
-    model = variant(x86_artifact, tmp_path / "m", libdlr_dir)
+def test_bad_compiled_meta_is_diagnosed(x86_artifact, host_libdlr, tmp_path, content, expect):
+    model = variant(x86_artifact, tmp_path / "m", host_libdlr)
     if content is None:
         (model / "compiled.meta").unlink()
     else:
@@ -174,8 +165,8 @@ def test_bad_compiled_meta_is_diagnosed(x86_artifact, libdlr_dir, tmp_path, cont
     assert got["error"] == "DLRError" and expect in got["message"]
 
 
-def test_truncated_compiled_so_is_diagnosed(x86_artifact, libdlr_dir, tmp_path):
-    model = variant(x86_artifact, tmp_path / "m", libdlr_dir)
+def test_truncated_compiled_so_is_diagnosed(x86_artifact, host_libdlr, tmp_path):
+    model = variant(x86_artifact, tmp_path / "m", host_libdlr)
     data = (model / "compiled.so").read_bytes()
     (model / "compiled.so").write_bytes(data[: len(data) // 2])
     got = run_wrapper(model, sample(), tmp_path)

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from harness.compile import compile_model
-from harness.runtime.build import build_libdlr
 
 MODEL = Path(__file__).resolve().parents[2] / "fixtures" / "model" / "tinycnn.onnx"
 
@@ -84,8 +83,8 @@ print(json.dumps(seen))
 """
 
 
-def test_any_compiled_meta_gives_a_model_or_a_diagnosis(tmp_path):
-    lib = build_libdlr("x86_64", "tvm-0.27", tmp_path / "lib")
+def test_any_compiled_meta_gives_a_model_or_a_diagnosis(tmp_path, host_libdlr):
+    lib = host_libdlr / "libdlr.so"
     compile_model(MODEL, {"Os": "LINUX", "Arch": "X86_64"}, {"data": [1, 3, 224, 224]}, tmp_path / "model")
     proc = subprocess.run([sys.executable, "-c", CHILD, str(lib), str(tmp_path / "model"), "300"],
                           capture_output=True, text=True, timeout=300, check=False)
