@@ -32,7 +32,7 @@ from harness.compile.cache import CompileCache, cache_key, default_cache_dir
 from harness.compile.errors import CompileError
 from harness.compile.frameworks import detect_framework, load_model, to_relax
 from harness.compile.input_config import bind_inputs, parse_input_config
-from harness.compile.targets import ResolvedTarget, resolve_target
+from harness.compile.targets import ResolvedTarget, check_cpu_known, resolve_target
 from harness.progress import say
 
 Progress = Callable[[str], None]
@@ -52,7 +52,7 @@ def compile_model(model: Path | str, target: str | dict, input_config: str | dic
     report = progress or (lambda _m: None)
     started = time.monotonic()
     model = Path(model)
-    resolved = resolve_target(target, compiler_options)
+    resolved = resolve_target(target, compiler_options, check_cpu=False)  # checked below unless the cache has it
     try:
         if model.stat().st_size > MAX_MODEL_BYTES:
             raise CompileError(f"{model}: larger than {MAX_MODEL_BYTES >> 30} GiB", step="compile")
@@ -68,23 +68,23 @@ def compile_model(model: Path | str, target: str | dict, input_config: str | dic
             raise CompileError(f"input {i.name!r} has dtype {i.dtype}, which DLR cannot carry",
                                advice=f"use one of {', '.join(DTYPES)} for model inputs")
     model_sha = sha256_bytes(data)
-    versions = tvm_backend.compiler_versions()
     cc = resolved.compiler_command()
     key = cache_key({"schema": SCHEMA, "model": model_sha, "name": model.stem, "framework": fw,
                      "external_data": [sha256_file(p) for p in loaded.extra_files],
                      "inputs": [[i.name, list(i.shape), i.dtype] for i in inputs], "neo": resolved.neo,
                      "tvm_target": resolved.tvm, "cpu_features": list(resolved.cpu_features),
-                     "compiler": versions, "tvm_package": tvm_backend.tvm_package_version(),
-                     "cc": tvm_backend.cc_version(cc), "link": tvm_backend.LINK_OPTIONS})
+                     "compiler": tvm_backend.toolchain_id(), "cc": tvm_backend.cc_version(cc),
+                     "link": tvm_backend.LINK_OPTIONS})
     cache = CompileCache(Path(cache_dir) if cache_dir else default_cache_dir())
 
     def produce(tmp: Path) -> None:
+        check_cpu_known(resolved)
         report(f"importing {fw} model {model.name} ({len(data)} B)")
         mod = to_relax(loaded, inputs)
         outputs = tvm_backend.output_specs(mod, loaded.output_names)
         report(f"building for {resolved.neo}: {resolved.tvm} with {cc}")
         tvm_backend.build(mod, resolved, tmp / SO_NAME)
-        meta = _meta(model, fw, model_sha, inputs, outputs, resolved, versions, tmp / SO_NAME)
+        meta = _meta(model, fw, model_sha, inputs, outputs, resolved, tvm_backend.compiler_versions(), tmp / SO_NAME)
         place_text(meta.to_json(), tmp / META_NAME)
 
     libs = [Path(p) for p in runtime_libs]

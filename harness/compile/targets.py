@@ -129,8 +129,13 @@ def parse_json_option(text: str, what: str) -> object:
         raise TargetError(f"ValidationException: {what} is not valid JSON: {text[:80]!r}") from None
 
 
-def resolve_target(target: str | dict, compiler_options: str | dict | None = None) -> ResolvedTarget:
-    """Map a TargetDevice name, or a TargetPlatform (dict or JSON), to a TVM target; validate options."""
+def resolve_target(target: str | dict, compiler_options: str | dict | None = None, *,
+                   check_cpu: bool = True) -> ResolvedTarget:
+    """Map a TargetDevice name, or a TargetPlatform (dict or JSON), to a TVM target; validate options.
+
+    ``check_cpu=False`` leaves the mcpu check (which imports TVM for LLVM) to :func:`check_cpu_known`, for a
+    caller that may not need TVM at all (a compile-cache hit).
+    """
     if isinstance(target, str) and target.lstrip().startswith("{"):
         target = parse_json_option(target, "TargetPlatform")  # type: ignore[assignment]
     if isinstance(target, dict):
@@ -150,16 +155,24 @@ def resolve_target(target: str | dict, compiler_options: str | dict | None = Non
     mcpu = opts.get("mcpu", mcpu)  # type: ignore[assignment]
     mattr = tuple(MATTR_ALIASES.get(m, m) for m in opts.get("mattr", mattr))  # type: ignore[union-attr]
     info = ARCHES[arch]
-    if mcpu is not None and not _valid_cpu(mcpu, info.triple):
-        raise TargetError(f"ValidationException: CompilerOptions mcpu {mcpu!r} is not a CPU LLVM knows for "
-                          f"{info.triple}", advice="use an -mcpu name such as cortex-a72 or skylake-avx512")
     tvm: dict[str, object] = {"kind": "llvm", "mtriple": info.triple}
     if mcpu:
         tvm["mcpu"] = mcpu
     if mattr:
         tvm["mattr"] = list(mattr)
     tvm.update(info.extra)
-    return ResolvedTarget(neo, arch, tvm, cpu_features(arch, mcpu, mattr))
+    resolved = ResolvedTarget(neo, arch, tvm, cpu_features(arch, mcpu, mattr))
+    if check_cpu:
+        check_cpu_known(resolved)
+    return resolved
+
+
+def check_cpu_known(target: ResolvedTarget) -> None:
+    """An mcpu LLVM does not know for the triple is Neo's ValidationException (asks TVM's LLVM)."""
+    mcpu, triple = target.tvm.get("mcpu"), str(target.tvm["mtriple"])
+    if mcpu is not None and not _valid_cpu(str(mcpu), triple):
+        raise TargetError(f"ValidationException: CompilerOptions mcpu {mcpu!r} is not a CPU LLVM knows for "
+                          f"{triple}", advice="use an -mcpu name such as cortex-a72 or skylake-avx512")
 
 
 def cpu_features(arch: str, mcpu: str | None, mattr: tuple[str, ...] | list[str]) -> tuple[str, ...]:

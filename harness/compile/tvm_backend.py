@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 from harness.artifact.meta import TensorSpec
@@ -34,11 +35,18 @@ def compiler_versions() -> dict[str, str]:
             "llvm": str(codegen.llvm_version_major())}
 
 
-def tvm_package_version() -> str:
-    """The full package version (post releases included), for the cache key."""
-    import tvm
+@cache
+def toolchain_id() -> dict[str, str]:
+    """What identifies the compiler in the cache key: the installed apache-tvm and apache-tvm-ffi packages
+    (post releases included; the wheel bundles its LLVM), read from package metadata so that a cache hit
+    never imports TVM, which costs a second of CPU in every process. A TVM built from source has no
+    package metadata and is asked directly."""
+    try:
+        return {dist: metadata.version(dist) for dist in ("apache-tvm", "apache-tvm-ffi")}
+    except metadata.PackageNotFoundError:
+        import tvm
 
-    return tvm.__version__
+        return {**compiler_versions(), "tvm_package": tvm.__version__}
 
 
 def dlr_abi() -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -99,6 +101,25 @@ def test_second_identical_request_compiles_nothing(artifacts, cache_dir, tmp_pat
     assert tvm_backend.COMPILES == before
     assert again.library.read_bytes() == artifacts["rasp4b"].library.read_bytes()
     assert Artifact.open(again.directory) == again
+
+
+def test_cache_hit_in_a_fresh_process_never_imports_tvm(artifacts, cache_dir, tmp_path):
+    """xdist workers and `hil` commands that find their artifact cached must not pay TVM's import."""
+    probe = ("import sys; from harness.compile import compile_model; "
+             "from harness.compile.bundled import BUNDLED_INPUT_CONFIG, BUNDLED_MODEL; "
+             f"compile_model(BUNDLED_MODEL, 'rasp4b', BUNDLED_INPUT_CONFIG, {str(tmp_path / 'hit')!r}, "
+             f"cache_dir={str(cache_dir)!r}); print(sorted(m for m in sys.modules if m.split('.')[0] == 'tvm'))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
+    assert (tmp_path / "hit" / SO_NAME).read_bytes() == artifacts["rasp4b"].library.read_bytes()
+
+
+def test_unknown_mcpu_is_refused_before_compiling(cache_dir, tmp_path):
+    before = tvm_backend.COMPILES
+    with pytest.raises(CompileError, match="mcpu 'pentium-9000' is not a CPU LLVM knows"):
+        compile_model(BUNDLED_MODEL, "rasp4b", BUNDLED_INPUT_CONFIG, tmp_path / "out", cache_dir=cache_dir,
+                      compiler_options={"mcpu": "pentium-9000"})
+    assert tvm_backend.COMPILES == before and not any(cache_dir.rglob(".*-*"))
 
 
 def test_no_cache_compiles_again_and_leaves_the_cache_alone(artifacts, cache_dir, tmp_path):
