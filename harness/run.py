@@ -63,11 +63,20 @@ def pytest_argv(args: argparse.Namespace, run_dir: Path, *, devices: int = 1, la
     return argv + pytest_args + parallel_args(pytest_args, devices) + (["--no-lab-up"] if lab_is_up else [])
 
 
+#: A worker costs ~0.6 s of CPU to start and ~100 MB; it spends its time waiting on its device.
+WORKERS_PER_CPU = 4
+
+
 def parallel_args(pytest_args: list[str], devices: int, cpus: int | None = None) -> list[str]:
-    """Devices in parallel, one xdist worker per device up to the CPU count, unless the user chose."""
-    chosen = any(a in ("-n", "--numprocesses", "-p", "--dist") or a.startswith(("-n", "--numprocesses="))
-                 for a in pytest_args)
-    workers = min(devices, cpus or os.cpu_count() or 1)
+    """Devices in parallel, one xdist worker per device, unless the user chose.
+
+    Not capped at the CPU count: a device's tests mostly wait (deployments, lifecycle steps, SSH round
+    trips), so four emulated cores on two CPUs finish sooner with four workers than with two
+    (benchmarks/parallel_suite.py). Capped at WORKERS_PER_CPU per CPU for labs of many boards.
+    """
+    chosen = any(a in ("-n", "--numprocesses", "--dist", "no:xdist", "-pno:xdist")
+                 or a.startswith(("-n", "--numprocesses=", "--dist=")) for a in pytest_args)
+    workers = min(devices, WORKERS_PER_CPU * (cpus or os.cpu_count() or 1))
     return [] if chosen or workers < 2 else ["-n", str(workers), "--dist", "loadgroup"]
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness.greengrass.builders import unique_name
+from harness.pytest_plugin import lab_of, selected_devices
 
 if TYPE_CHECKING:
     from harness.artifact.package import Artifact
@@ -76,13 +77,39 @@ def pytest_configure(config: pytest.Config) -> None:
     scenario_model_of(config)  # fail at start-up, not in the first compile
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With xdist, compile each selected device's Neo target here, once, before the workers start.
+
+    Otherwise every worker would find the cache empty and compile the same target at the same time.
+    A compile error is left to the compile tests, which report it with its diagnosis.
+    """
+    config = session.config
+    if hasattr(config, "workerinput") or not config.pluginmanager.has_plugin("dsession"):
+        return
+    import tempfile
+
+    from harness.compile.api import compile_model, stderr_progress
+    from harness.errors import HilError
+
+    model, lab = scenario_model_of(config), lab_of(config)
+    targets = sorted({lab.profile_of(d).neo_target for d in selected_devices(config)})
+    with tempfile.TemporaryDirectory(prefix="hil-precompile-") as out:
+        for target in targets:
+            try:
+                compile_model(model.path, target, model.input_config, Path(out) / target, progress=stderr_progress)
+            except HilError as exc:
+                stderr_progress(f"{target}: {exc.detail} (the compile tests report it)")
+
+
 class Artifacts:
-    """One compile per Neo target per session; ``builds`` counts compiles that ran TVM (cache misses)."""
+    """One compile per Neo target per session; ``builds`` counts compiles that ran TVM (cache misses),
+    ``origin[target]`` says whether this process built the target's artifact or found it cached."""
 
     def __init__(self, model: ScenarioModel, root: Path) -> None:
         self.model, self.root = model, root
         self.builds = 0
         self.hits = 0
+        self.origin: dict[str, str] = {}
         self._by_target: dict[str, Artifact] = {}
 
     def _progress(self, message: str) -> None:
@@ -100,7 +127,9 @@ class Artifacts:
 
     def for_target(self, neo_target: str) -> Artifact:
         if neo_target not in self._by_target:
+            builds = self.builds
             self._by_target[neo_target] = self.compile(neo_target, self.root / neo_target)
+            self.origin[neo_target] = "built" if self.builds > builds else "compile cache"
         return self._by_target[neo_target]
 
 

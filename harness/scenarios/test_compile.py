@@ -11,6 +11,7 @@ def test_model_compiles_for_the_device_target(device, artifact, artifacts, hil_r
     meta = load_meta(artifact.directory)
     target = device.profile.neo_target
     hil_record.fact("neo_target", target)
+    hil_record.fact("artifact_from", artifacts.origin[target])
     hil_record.fact("artifact", {"so_sha256": meta.files["compiled.so"].sha256,
                                  "compiler": meta.compiler.model_dump(mode="json"),
                                  "inputs": [i.model_dump(mode="json") for i in meta.inputs]})

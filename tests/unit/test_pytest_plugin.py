@@ -17,9 +17,12 @@ def test_hil_run_runs_devices_in_parallel_unless_the_user_chose():
     from harness.run import parallel_args
 
     assert parallel_args([], devices=2, cpus=2) == ["-n", "2", "--dist", "loadgroup"]
-    assert parallel_args([], devices=4, cpus=2) == ["-n", "2", "--dist", "loadgroup"]
-    assert parallel_args([], devices=2, cpus=1) == []
+    assert parallel_args([], devices=4, cpus=2) == ["-n", "4", "--dist", "loadgroup"]
+    assert parallel_args([], devices=2, cpus=1) == ["-n", "2", "--dist", "loadgroup"]
+    assert parallel_args([], devices=40, cpus=2) == ["-n", "8", "--dist", "loadgroup"]
     assert parallel_args(["-n", "4"], devices=2, cpus=2) == []
     assert parallel_args(["-n4"], devices=2, cpus=2) == []
     assert parallel_args(["-p", "no:xdist"], devices=2, cpus=2) == []
+    assert parallel_args(["--dist=load"], devices=2, cpus=2) == []
+    assert parallel_args(["-p", "no:randomly"], devices=2, cpus=2) == ["-n", "2", "--dist", "loadgroup"]
     assert parallel_args([], devices=1, cpus=2) == []
