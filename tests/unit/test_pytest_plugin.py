@@ -26,3 +26,15 @@ def test_hil_run_runs_devices_in_parallel_unless_the_user_chose():
     assert parallel_args(["--dist=load"], devices=2, cpus=2) == []
     assert parallel_args(["-p", "no:randomly"], devices=2, cpus=2) == ["-n", "2", "--dist", "loadgroup"]
     assert parallel_args([], devices=1, cpus=2) == []
+
+
+def test_each_device_starts_at_another_module_and_keeps_modules_whole():
+    from harness.pytest_plugin import staggered
+
+    ids = ["a.py::t1[x]", "a.py::t2[x]", "b.py::t[x]", "c.py::t[x]", "d.py::t1[x]", "d.py::t2[x]"]
+    assert staggered(ids, 0, 4) == ids
+    assert staggered(ids, 1, 4) == ["b.py::t[x]", "c.py::t[x]", "d.py::t1[x]", "d.py::t2[x]", "a.py::t1[x]",
+                                    "a.py::t2[x]"]
+    assert staggered(ids, 2, 4)[:1] == ["c.py::t[x]"] and staggered(ids, 3, 4)[:2] == ["d.py::t1[x]", "d.py::t2[x]"]
+    assert sorted(staggered(ids, 3, 4)) == sorted(ids) and staggered(ids, 0, 1) == ids
+    assert staggered([], 2, 4) == []
