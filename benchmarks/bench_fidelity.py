@@ -30,9 +30,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from harness.bench.lock import host_key, measurement_lock  # noqa: E402
-from harness.bench.measure import AGENT_FILES, DEVICE_PYTHON, RuntimeUnavailable, measure  # noqa: E402
+from harness.bench.measure import AGENT_FILES, RuntimeUnavailable, measure  # noqa: E402
 from harness.compile.bundled import compile_bundled  # noqa: E402
 from harness.lab.bringup import LabController  # noqa: E402
+from harness.lab.device import DEVICE_PYTHON  # noqa: E402
 from harness.lab.inventory import load_lab  # noqa: E402
 from harness.progress import say  # noqa: E402
 

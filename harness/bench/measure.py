@@ -23,9 +23,9 @@ from harness.bench import agent
 from harness.bench.budgets import BudgetExceeded, violations
 from harness.bench.lock import Hold, host_key, measurement_lock
 from harness.errors import FailureClass, HilError, TransportError
+from harness.lab.device import DEVICE_PYTHON
 from harness.transport.base import Transport
 
-DEVICE_PYTHON = "/opt/hil/venv/bin/python"
 REMOTE_ROOT = "/tmp/hil-bench"
 AGENT_FILES = (Path(agent.__file__), Path(agent.__file__).with_name("stats.py"))
 #: Python, numpy and a runtime take a while to start under qemu-user; added to the measuring time.

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from harness.compile.frameworks import FRAMEWORKS
-from harness.preflight.facts import DEFAULT_PYTHON
+from harness.lab.device import DEVICE_PYTHON
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--device", metavar="NAME", help="also run the preflight checks against this lab device")
     q.add_argument("--lab", type=Path, default=None, metavar="FILE",
                    help="lab file for --device (default: the embedded lab, devices/lab.yaml)")
-    q.add_argument("--python", default=DEFAULT_PYTHON,
+    q.add_argument("--python", default=DEVICE_PYTHON,
                    help="the device's Python with the dlr wrapper (default: %(default)s)")
     q.set_defaults(func=_inspect)
 

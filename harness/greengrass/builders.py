@@ -25,8 +25,8 @@ from pathlib import Path
 from harness.greengrass.artifacts import Component, zip_directory
 from harness.greengrass.errors import ArtifactError
 from harness.greengrass.recipe import ARTIFACT_FILE_RE, check_component_name, check_version, parse_recipe
+from harness.lab.device import DEVICE_PYTHON
 
-DEFAULT_PYTHON = "/opt/hil/venv/bin/python"
 DEFAULT_TOPIC = "ml/dlr/image-classification"
 DEFAULT_PUBLISHER = "edge-hil"
 DEFAULT_URI_PREFIX = "s3://edge-hil-components"
@@ -104,7 +104,7 @@ def model_component(name: str, version: str, model_dir: Path, work_dir: Path, *,
 
 
 def inference_component(name: str, version: str, model: Component, script: Path, *,
-                        extra_files: Sequence[Path] = (), interpreter: str = DEFAULT_PYTHON,
+                        extra_files: Sequence[Path] = (), interpreter: str = DEVICE_PYTHON,
                         model_archive: str = "model", version_requirement: str | None = None,
                         inference_interval: int = 3600, topic: str = DEFAULT_TOPIC, image_directory: str = "",
                         image_name: str = "", accelerator: str = "cpu", model_resource_root: str = "",

@@ -15,6 +15,7 @@ from harness.greengrass import builders
 from harness.greengrass.artifacts import write_store
 from harness.greengrass.errors import RecipeError
 from harness.greengrass.recipe import read_recipe
+from harness.lab.device import DEVICE_PYTHON
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     k.add_argument("--architecture-detail", help="manifest Platform architecture.detail, e.g. armv7l")
     k.add_argument("--inference-script", type=Path, help="also build an inference component running this script")
     k.add_argument("--inference-name", help="inference component name (default: <name>.Inference)")
-    k.add_argument("--interpreter", default=builders.DEFAULT_PYTHON, help="absolute path of the interpreter")
+    k.add_argument("--interpreter", default=DEVICE_PYTHON, help="absolute path of the interpreter")
     k.add_argument("-o", "--output", type=Path, required=True, help="directory for recipes/ and artifacts/")
     k.set_defaults(func=_package)
 

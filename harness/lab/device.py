@@ -10,6 +10,9 @@ from harness.lab.profiles import Profile
 from harness.transport.base import Transport
 
 UNAME_TIMEOUT = 15.0
+#: The emulated cores' interpreter with DLR, ONNX Runtime, numpy, OpenCV and awscrt; a board names its
+#: own with the lab file's ``python`` feature.
+DEVICE_PYTHON = "/opt/hil/venv/bin/python"
 
 
 @dataclass
@@ -28,6 +31,11 @@ class Device:
     @property
     def emulated(self) -> bool:
         return self.spec.emulated
+
+    @property
+    def python(self) -> str:
+        """The interpreter that has the device's ML runtimes (``python`` feature, else DEVICE_PYTHON)."""
+        return self.features.get("python") or DEVICE_PYTHON
 
     @cached_property
     def arch(self) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import FailureClass, LabError
+from harness.lab.device import DEVICE_PYTHON
 from harness.mqtt.broker import Broker, free_port
 from harness.transport.base import Transport
 
@@ -109,7 +110,7 @@ class LabIoT:
             transport.put(local, f"{remote}/{name}", timeout=30)
         transport.check(f"sudo -n sh -c {shlex.quote(_INSTALL)} install {shlex.quote(remote)} {GG_ROOT}",
                         timeout=30, step=step)
-        probe = transport.run(["/opt/hil/venv/bin/python", "-c", _PROBE, endpoint[0], str(endpoint[1])],
+        probe = transport.run([DEVICE_PYTHON, "-c", _PROBE, endpoint[0], str(endpoint[1])],
                               timeout=60)
         if not probe.ok:
             raise LabError(f"the core cannot reach the lab broker at {endpoint[0]}:{endpoint[1]}: "

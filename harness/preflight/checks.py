@@ -10,7 +10,8 @@ from pathlib import Path
 from harness.artifact.elf import read_elf
 from harness.artifact.meta import SO_NAME, ArtifactMeta
 from harness.artifact.verdict import Verdict
-from harness.preflight.facts import DEFAULT_PYTHON, DeviceFacts, gather_facts
+from harness.lab.device import DEVICE_PYTHON
+from harness.preflight.facts import DeviceFacts, gather_facts
 from harness.transport.base import Transport
 
 #: Resident memory of the TVM runtime + DLR wrapper + Python beyond the model itself (measured order of
@@ -163,7 +164,7 @@ def _memory(meta: ArtifactMeta, facts: DeviceFacts) -> Verdict:
 
 
 def run_preflight(meta: ArtifactMeta, transport: Transport, *, artifact_dir: Path | None = None,
-                  python: str = DEFAULT_PYTHON) -> list[Verdict]:
+                  python: str = DEVICE_PYTHON) -> list[Verdict]:
     """Gather the device's facts and evaluate ``meta``; with ``artifact_dir``, also check glibc."""
     facts = gather_facts(transport, python=python)
     glibc = read_elf(Path(artifact_dir) / SO_NAME).glibc_required if artifact_dir else None

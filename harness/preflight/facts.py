@@ -13,9 +13,9 @@ import shlex
 from dataclasses import dataclass, field
 
 from harness.errors import TransportError
+from harness.lab.device import DEVICE_PYTHON
 from harness.transport.base import Transport
 
-DEFAULT_PYTHON = "/opt/hil/venv/bin/python"
 PROBE_TIMEOUT = 30.0
 UNLIMITED = 1 << 62  # cgroup v1 reports "no limit" as a huge number
 
@@ -99,7 +99,7 @@ def probe_script(python: str) -> str:
     ])
 
 
-def gather_facts(transport: Transport, *, python: str = DEFAULT_PYTHON, timeout: float = PROBE_TIMEOUT) -> DeviceFacts:
+def gather_facts(transport: Transport, *, python: str = DEVICE_PYTHON, timeout: float = PROBE_TIMEOUT) -> DeviceFacts:
     """Run the probe on the device; a transport failure raises its typed error naming the device."""
     result = transport.run(probe_script(python), timeout=timeout)
     if "@@arch" not in result.stdout:

@@ -216,7 +216,7 @@ def out_of_memory(ctx: Context) -> Evidence:
     before = device_run.oom_kills(ctx.device)
     size = limit + limit // 4
     ctx.say(f"allocating a {size >> 20} MiB input batch under a {limit >> 20} MiB limit on {ctx.device.name}")
-    result = ctx.device.transport.run([device_run.PYTHON, "-c", OOM_SCRIPT, str(size)],
+    result = ctx.device.transport.run([ctx.device.python, "-c", OOM_SCRIPT, str(size)],
                                       timeout=device_run.RUN_TIMEOUT)
     after = device_run.oom_kills(ctx.device)
     kills = after - before if before is not None and after is not None else None
@@ -227,7 +227,7 @@ def missing_dependency(ctx: Context) -> Evidence:
     """libdlr.so beside the model without the libtvm_runtime.so it links: the wrapper loads it from the model
     directory first, and the loader cannot find its dependency. The core's own DLR is not touched."""
     remote = device_run.upload(ctx.device, _artifact(ctx, ctx.target).directory, ctx.remote("missing-dependency"))
-    lib = device_run.PYTHON.rsplit("/bin/", 1)[0] + "/dlr/libdlr.so"
+    lib = ctx.device.python.rsplit("/bin/", 1)[0] + "/dlr/libdlr.so"
     ctx.device.transport.check(["cp", lib, f"{remote}/libdlr.so"], timeout=device_run.STEP_TIMEOUT,
                                step="reproduce: copy libdlr.so alone")
     ctx.say(f"running DLR with a libdlr.so whose libtvm_runtime.so is absent on {ctx.device.name}")

@@ -13,7 +13,6 @@ from harness.errors import FailureClass, HilError
 from harness.lab.device import Device
 from harness.transport.base import CommandResult
 
-PYTHON = "/opt/hil/venv/bin/python"
 REMOTE_ROOT = "/tmp/hil-reproduce"
 #: python + numpy + the TVM runtime start slowly under qemu-user (arm64 cores): allow for it.
 RUN_TIMEOUT = 240.0
@@ -61,7 +60,7 @@ def upload(device: Device, artifact_dir: Path, remote: str) -> str:
 
 def run_dlr(device: Device, model_dir: str, shape: Sequence[int], *, dtype: str = "float32") -> CommandResult:
     """One inference through the unmodified dlr wrapper; the result as it came (a failure is the point)."""
-    return device.transport.run([PYTHON, "-c", DLR_SCRIPT, model_dir, ",".join(str(n) for n in shape), dtype],
+    return device.transport.run([device.python, "-c", DLR_SCRIPT, model_dir, ",".join(str(n) for n in shape), dtype],
                                 timeout=RUN_TIMEOUT)
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from harness.artifact.meta import load_meta
 from harness.bench.budgets import budgets_for
-from harness.bench.measure import DEVICE_PYTHON, BenchResult, assert_within_budgets, measure
+from harness.bench.measure import BenchResult, assert_within_budgets, measure
 from harness.scenarios.conftest import IMAGES, takes_images
 
 ATOL = 1e-3  # TVM and ONNX Runtime order float32 sums differently; the logits agree far closer than this
@@ -65,7 +65,7 @@ def test_dlr_matches_the_host_reference(device, artifact, artifacts, hil_record,
     try:
         device.transport.put_dir(artifact.directory, posixpath.join(remote, "model"), timeout=120)
         device.transport.put(tmp_path / "inputs.npz", posixpath.join(remote, "inputs.npz"), timeout=60)
-        out = device.transport.check([DEVICE_PYTHON, "-c", RUN_DLR, posixpath.join(remote, "model"),
+        out = device.transport.check([device.python, "-c", RUN_DLR, posixpath.join(remote, "model"),
                                       posixpath.join(remote, "inputs.npz")], timeout=300, step="dlr run").stdout
     finally:
         device.transport.run(f"rm -rf {shlex.quote(remote)}", timeout=30)

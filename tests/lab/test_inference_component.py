@@ -19,6 +19,7 @@ from harness.inference import component as inference_script
 from harness.inference import link
 from harness.inference.payload import softmax
 from harness.inference.preprocess import load_image, preprocess
+from harness.lab.device import DEVICE_PYTHON
 from harness.mqtt.pki import CertificateAuthority
 from harness.mqtt.subscriber import ResultSubscriber
 from simulators.camera.scenes import shape_frame
@@ -26,7 +27,6 @@ from simulators.camera.scenes import shape_frame
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "fixtures" / "model" / "tinycnn.onnx"
 IMAGE = ROOT / "fixtures" / "images" / "red_circle.png"
-PYTHON = "/opt/hil/venv/bin/python"
 DEPLOY_WITHIN = 240.0  # arm64 cores start python + numpy + OpenCV + the TVM runtime under qemu-user
 RESULT_WITHIN = 180.0
 FRAME_RE = re.compile(r"frame-(\d{6})\.png")
@@ -50,8 +50,8 @@ def test_thing_key_is_for_components_only(device):
     assert "640 root ggc_group /greengrass/v2/privKey.key" in listing
     assert "644 root root /greengrass/v2/thingCert.crt" in listing
     assert not device.transport.run(["cat", "/greengrass/v2/privKey.key"], timeout=30).ok  # the login user: no
-    subject = device.transport.check([PYTHON, "-c", "import ssl,sys; print(ssl._ssl._test_decode_cert(sys.argv[1])"
-                                      "['subject'])", "/greengrass/v2/thingCert.crt"], timeout=60).stdout
+    decode = "import ssl,sys; print(ssl._ssl._test_decode_cert(sys.argv[1])['subject'])"
+    subject = device.transport.check([device.python, "-c", decode, "/greengrass/v2/thingCert.crt"], timeout=60).stdout
     assert f"'commonName', '{device.name}'" in subject
 
 
@@ -75,7 +75,7 @@ def test_inference_component_results_over_mtls(device, lab, greengrass, gg_name,
                                              inference_interval=1, topic=topic, image_directory=camera_dir)
     names = [c.recipe.component_name for c in (on_fixture, on_camera, model)]
     camera = device.transport.check(
-        f"nohup {PYTHON} -m simulators.camera --out {shlex.quote(camera_dir)} --fps 1 --ring 10 "
+        f"nohup {DEVICE_PYTHON} -m simulators.camera --out {shlex.quote(camera_dir)} --fps 1 --ring 10 "
         f">{shlex.quote(base)}/camera.log 2>&1 </dev/null & echo $!", timeout=30).stdout.strip()
     try:
         with ResultSubscriber(iot.endpoint, iot.credentials(), topic) as results:

@@ -12,10 +12,10 @@ import yaml
 
 from harness.compile.bundled import BUNDLED_MODEL, compile_bundled
 from harness.lab.bringup import LabController
+from harness.lab.device import DEVICE_PYTHON
 from harness.lab.inventory import load_lab
 from harness.preflight import run_preflight
 
-PYTHON = "/opt/hil/venv/bin/python"
 RUN_TIMEOUT = 180.0  # python + numpy + the TVM runtime under qemu-user take a while to start
 
 # Runs on the device: the same calls an application makes through the DLR Python API.
@@ -40,7 +40,7 @@ def run_dlr(transport, artifact_dir, x, tmp_path, name):
     transport.put_dir(artifact_dir, remote, timeout=60)
     np.save(tmp_path / "input.npy", x)
     transport.put(tmp_path / "input.npy", f"{remote}/input.npy")
-    result = transport.run([PYTHON, "-c", DLR_SCRIPT, remote], timeout=RUN_TIMEOUT)
+    result = transport.run([DEVICE_PYTHON, "-c", DLR_SCRIPT, remote], timeout=RUN_TIMEOUT)
     if result.ok:
         transport.get(f"{remote}/output.npy", tmp_path / f"{name}-output.npy")
         return result, np.load(tmp_path / f"{name}-output.npy")

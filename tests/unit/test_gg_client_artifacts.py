@@ -22,6 +22,7 @@ from harness.greengrass.artifacts import (
 )
 from harness.greengrass.errors import ArtifactError
 from harness.greengrass.recipe import load_recipe, parse_recipe, read_recipe
+from harness.lab.device import DEVICE_PYTHON
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ def test_model_and_inference_components_validate_and_round_trip(model_dir, scrip
     assert "{configuration:" not in lifecycle["Run"]["Script"]  # config reaches the script via Setenv only
     assert "exec /bin/sh {artifacts:path}/infer.sh" in lifecycle["Run"]["Script"]
     default_python = builders.inference_component("com.example.Infer", "1.0.0", model, script)
-    assert f"exec {builders.DEFAULT_PYTHON} " in default_python.recipe.manifests[0].lifecycle["Run"]["Script"]
+    assert f"exec {DEVICE_PYTHON} " in default_python.recipe.manifests[0].lifecycle["Run"]["Script"]
 
 
 @pytest.mark.parametrize("kwargs, words", [

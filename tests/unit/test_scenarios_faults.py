@@ -8,6 +8,7 @@ import pytest
 
 from harness.greengrass import builders
 from harness.inference import component as inference_script
+from harness.lab.device import DEVICE_PYTHON
 from harness.scenarios.conftest import scenario_model_of
 from harness.scenarios.faults import FAULTS, MISSING_PYTHON, SYMPTOM, broken
 
@@ -51,7 +52,7 @@ def test_run_fault_changes_only_the_interpreter(inference):
     before, after = lifecycle(inference)["Run"], lifecycle(broken(inference, "run", "/w"))["Run"]
     text = lambda step: step["Script"] if isinstance(step, dict) else step  # noqa: E731
     assert MISSING_PYTHON in text(after) and MISSING_PYTHON not in text(before)
-    assert text(after).replace(MISSING_PYTHON, builders.DEFAULT_PYTHON) == text(before)
+    assert text(after).replace(MISSING_PYTHON, DEVICE_PYTHON) == text(before)
 
 
 def test_health_fault_checks_in_startup_with_a_bound(inference):

@@ -1,0 +1,96 @@
+"""MQTT result delivery: one-way latency from a core's publish to the harness's subscriber, over mTLS.
+
+    python benchmarks/mqtt_latency.py [--device ml-c5-emu] [--count 200] [--interval-ms 20] [--lab FILE]
+
+A probe on the device connects to the lab broker with the core's thing certificate (as the inference
+component does), publishes QoS 1 messages stamped with ``time.time()``, paced like results and then
+back to back (where Nagle's algorithm and delayed ACKs would show as ~40 ms stalls); the harness's
+own connection stamps each arrival. An emulated core shares the host's clock, so the difference is
+the one-way latency; on a real board it also holds the clock offset between board and host.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import threading
+import time
+import uuid
+
+from harness.inference import link
+from harness.lab.bringup import LabController
+from harness.lab.inventory import load_lab
+from harness.progress import say
+
+PROBE = r'''
+import json, sys, time
+from pathlib import Path
+from harness.inference import link
+root = Path("/greengrass/v2")
+endpoint = link.parse_endpoint((root / "iot-endpoint").read_text().strip())
+creds = link.Credentials(root / "thingCert.crt", root / "privKey.key", root / "rootCA.pem")
+topic, count, interval = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+connection = link.connect(endpoint, creds, f"latency-probe-{topic.rsplit('/', 1)[-1]}")
+for mode, pause in (("paced", interval), ("burst", 0.0)):
+    for i in range(count):
+        future, _ = connection.publish(topic, json.dumps({"mode": mode, "i": i, "t": time.time()}), link.QOS1)
+        future.result(10)
+        time.sleep(pause)
+link.disconnect(connection)
+'''
+
+
+def percentile(sorted_ms: list[float], q: float) -> float:
+    return sorted_ms[min(len(sorted_ms) - 1, int(q * len(sorted_ms)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lab", default=None, help="lab file (default: the embedded lab)")
+    parser.add_argument("--device", default="ml-c5-emu")
+    parser.add_argument("--count", type=int, default=200, help="messages per mode (default 200)")
+    parser.add_argument("--interval-ms", type=float, default=20.0, help="pause between paced messages")
+    args = parser.parse_args()
+    lab = LabController(load_lab(args.lab), say)
+    say("bringing the lab up (a no-op when it is up)")
+    lab.up()
+    device = lab.device(args.device)
+    topic = f"hil/latency/{uuid.uuid4().hex[:8]}"
+    arrivals: dict[str, list[float]] = {"paced": [], "burst": []}
+    lock = threading.Lock()
+
+    def on_message(topic: str, payload: bytes, **_: object) -> None:
+        now = time.time()
+        message = json.loads(payload)
+        with lock:
+            arrivals[message["mode"]].append((now - message["t"]) * 1000)
+
+    subscriber = link.connect(lab.iot.endpoint, lab.iot.credentials(), f"harness-latency-{uuid.uuid4().hex[:6]}")
+    try:
+        future, _ = subscriber.subscribe(topic, link.QOS1, callback=on_message)
+        future.result(10)
+        say(f"{args.device}: publishing {args.count} paced ({args.interval_ms:g} ms apart) and {args.count} "
+            "back-to-back messages")
+        device.transport.check(["sudo", "-n", device.python, "-c", PROBE, topic, str(args.count),
+                                str(args.interval_ms / 1000)], timeout=120 + args.count * 0.2,
+                               step="mqtt latency probe")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and sum(map(len, arrivals.values())) < 2 * args.count:
+            time.sleep(0.05)
+    finally:
+        link.disconnect(subscriber)
+        device.transport.close()
+    for mode, values in arrivals.items():
+        ms = sorted(values)
+        if not ms:
+            print(f"{mode}: no message arrived", file=sys.stderr)
+            return 1
+        print(f"{mode}: n={len(ms)}/{args.count} p50 {statistics.median(ms):.2f} ms, p90 {percentile(ms, .9):.2f}, "
+              f"p99 {percentile(ms, .99):.2f}, max {ms[-1]:.2f}; over 40 ms: {sum(v > 40 for v in ms)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
