@@ -18,6 +18,7 @@ import socket
 import time
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -40,6 +41,7 @@ from harness.transport.local import LocalTransport
 from harness.transport.ssh import SSHOptions, SSHTransport
 
 DEVICE_USER = "hil"
+STATUS_THREADS = 16  # `hil lab status` asks this many devices at once
 READY_TIMEOUT = 60.0
 #: The CPU model arm64 cores run under qemu-user (QEMU_CPU in the image) and the cpuinfo that describes it.
 EMULATED_ARM64_CPU = "cortex-a72"
@@ -310,23 +312,32 @@ class LabController:
         return Device(spec, profile, transport, str(hostspec), features)
 
     def status(self) -> list[dict[str, object]]:
-        """One record per device: name, connection, arch (read from the device), profile, reachable, error."""
-        rows = []
-        for spec in self.lab.spec.devices:
-            row: dict[str, object] = {"name": spec.name, "connection": spec.connection or "", "arch": None,
-                                      "profile": spec.profile, "reachable": False, "error": None}
+        """One record per device: name, connection, arch (read from the device), profile, reachable, error.
+
+        Devices are asked at the same time, so unreachable boards cost one connect timeout, not one each.
+        """
+        specs = self.lab.spec.devices
+        if not specs:
+            return []
+        with ThreadPoolExecutor(max_workers=min(len(specs), STATUS_THREADS)) as pool:
+            return list(pool.map(self._status_row, specs))
+
+    def _status_row(self, spec: DeviceSpec) -> dict[str, object]:
+        row: dict[str, object] = {"name": spec.name, "connection": spec.connection or "", "arch": None,
+                                  "profile": spec.profile, "reachable": False, "error": None}
+        try:
+            device = self.device(spec.name)
+            row["connection"] = device.connection
             try:
-                device = self.device(spec.name)
-                row["connection"] = device.connection
                 row["arch"] = device.arch
                 row["reachable"] = True
+            finally:
                 device.transport.close()
-            except HilError as exc:
-                row["error"] = f"[{exc.failure_class}] {exc.detail}"
-            except (APIError, docker.errors.DockerException) as exc:
-                row["error"] = f"[{FailureClass.ENGINE}] {exc}"
-            rows.append(row)
-        return rows
+        except HilError as exc:
+            row["error"] = f"[{exc.failure_class}] {exc.detail}"
+        except (APIError, docker.errors.DockerException) as exc:
+            row["error"] = f"[{FailureClass.ENGINE}] {exc}"
+        return row
 
 
 def routed_networks(route_table: Path = Path("/proc/net/route")) -> list[ipaddress.IPv4Network]:
