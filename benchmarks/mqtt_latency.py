@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import threading
 import time
 import uuid
 
+from harness.bench.stats import summarize
 from harness.inference import link
 from harness.lab.bringup import LabController
 from harness.lab.inventory import load_lab
@@ -40,10 +40,6 @@ for mode, pause in (("paced", interval), ("burst", 0.0)):
         time.sleep(pause)
 link.disconnect(connection)
 '''
-
-
-def percentile(sorted_ms: list[float], q: float) -> float:
-    return sorted_ms[min(len(sorted_ms) - 1, int(q * len(sorted_ms)))]
 
 
 def main() -> int:
@@ -82,13 +78,13 @@ def main() -> int:
     finally:
         link.disconnect(subscriber)
         device.transport.close()
-    for mode, values in arrivals.items():
-        ms = sorted(values)
+    for mode, ms in arrivals.items():
         if not ms:
             print(f"{mode}: no message arrived", file=sys.stderr)
             return 1
-        print(f"{mode}: n={len(ms)}/{args.count} p50 {statistics.median(ms):.2f} ms, p90 {percentile(ms, .9):.2f}, "
-              f"p99 {percentile(ms, .99):.2f}, max {ms[-1]:.2f}; over 40 ms: {sum(v > 40 for v in ms)}")
+        s = summarize(ms)  # LoadGen's percentile rule, as every latency figure here
+        print(f"{mode}: n={s['count']}/{args.count} p50 {s['p50']:.2f} ms, p90 {s['p90']:.2f}, p99 {s['p99']:.2f}, "
+              f"max {s['max']:.2f}; over 40 ms: {sum(v > 40 for v in ms)}")
     return 0
 
 

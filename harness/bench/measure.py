@@ -23,7 +23,6 @@ from harness.bench import agent
 from harness.bench.budgets import BudgetExceeded, violations
 from harness.bench.lock import Hold, host_key, measurement_lock
 from harness.errors import FailureClass, HilError, TransportError
-from harness.lab.device import DEVICE_PYTHON
 from harness.transport.base import Transport
 
 REMOTE_ROOT = "/tmp/hil-bench"
@@ -55,6 +54,7 @@ class BenchDevice(Protocol):
     transport: Transport
     emulated: bool
     connection: str
+    python: str
 
 
 @dataclass
@@ -133,8 +133,8 @@ def measure(device: BenchDevice, artifact_dir: Path | str, *, runtime: str = "dl
             python: str | None = None, lock_timeout: float = 1800.0, say: Say | None = None) -> BenchResult:
     """Upload ``artifact_dir`` (+ the agent, + the source model if given) and measure it with ``runtime``.
 
-    ``python`` is the device's interpreter with the runtimes: by default the device's ``python`` feature
-    (lab file) or the emulated cores' /opt/hil/venv/bin/python.
+    ``python`` is the device's interpreter with the runtimes: by default ``device.python`` (the lab file's
+    ``python`` feature, else the emulated cores' venv).
 
     Raises RuntimeUnavailable when the device cannot run ``runtime``, BenchError when the agent fails
     (with its stderr tail), CommandTimeout/TransportError from the transport.
@@ -159,7 +159,7 @@ def measure(device: BenchDevice, artifact_dir: Path | str, *, runtime: str = "dl
 
         onnx = source_model(meta.model.sha256, [BUNDLED_MODEL])
     tell = say or (lambda _msg: None)
-    python = python or device_python(device)
+    python = python or device.python
     transport, name = device.transport, device.name
     with _workdir(transport) as remote:
         model_dir = posixpath.join(remote, "model")
@@ -201,11 +201,6 @@ def _upload_agent(transport: Transport, remote: str) -> None:
         transport.put(path, posixpath.join(remote, path.name), timeout=UPLOAD_TIMEOUT)
 
 
-def device_python(device: BenchDevice) -> str:
-    """The interpreter the agent runs with: the lab file's ``features: {python: PATH}`` or the cores' venv."""
-    return (getattr(device, "features", None) or {}).get("python") or DEVICE_PYTHON
-
-
 def peak_rss_self_test(device: BenchDevice, mib: int, *, python: str | None = None) -> dict[str, Any]:
     """Run the agent's self-test on the device: its VmHWM before and after touching ``mib`` MiB.
 
@@ -214,7 +209,7 @@ def peak_rss_self_test(device: BenchDevice, mib: int, *, python: str | None = No
     """
     with _workdir(device.transport) as remote:
         _upload_agent(device.transport, remote)
-        result = device.transport.run([python or device_python(device), posixpath.join(remote, "agent.py"),
+        result = device.transport.run([python or device.python, posixpath.join(remote, "agent.py"),
                                        f"--self-test-alloc-mib={mib}"],
                                       timeout=START_ALLOWANCE_S)
     return _report(result.stdout, result.stderr, result.exit_status, device.name, "self-test")

@@ -108,16 +108,13 @@ class Artifacts:
     def __init__(self, model: ScenarioModel, root: Path) -> None:
         self.model, self.root = model, root
         self.builds = 0
-        self.hits = 0
         self.origin: dict[str, str] = {}
         self._by_target: dict[str, Artifact] = {}
 
     def _progress(self, message: str) -> None:
-        # compile_model reports "building for <target>" only when it runs TVM, "cache hit" otherwise.
+        # compile_model reports "building for <target>" only when it runs TVM.
         if message.startswith("building for "):
             self.builds += 1
-        elif message.startswith("cache hit "):
-            self.hits += 1
 
     def compile(self, neo_target: str, output_dir: Path, input_config: Any = None) -> Artifact:
         from harness.compile.api import compile_model
