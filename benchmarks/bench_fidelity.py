@@ -35,7 +35,7 @@ from harness.compile.bundled import compile_bundled  # noqa: E402
 from harness.lab.bringup import LabController  # noqa: E402
 from harness.lab.device import DEVICE_PYTHON  # noqa: E402
 from harness.lab.inventory import load_lab  # noqa: E402
-from harness.progress import say  # noqa: E402
+from harness.primitives.progress import say  # noqa: E402
 
 WARMUP = 5
 TIMEOUT = 900.0

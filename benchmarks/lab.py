@@ -21,7 +21,7 @@ import yaml
 from harness.lab.bringup import LabController
 from harness.lab.images import base_tag, ensure_core
 from harness.lab.inventory import load_lab
-from harness.progress import say
+from harness.primitives.progress import say
 
 EXECS = 200
 BLOB_MB = 20

@@ -22,7 +22,7 @@ from harness.bench.stats import summarize
 from harness.inference import link
 from harness.lab.bringup import LabController
 from harness.lab.inventory import load_lab
-from harness.progress import say
+from harness.primitives.progress import say
 
 PROBE = r'''
 import json, sys, time

@@ -27,7 +27,7 @@ import yaml
 
 from harness.lab.bringup import LabController
 from harness.lab.inventory import load_lab
-from harness.progress import say
+from harness.primitives.progress import say
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL = 1.5

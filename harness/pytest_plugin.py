@@ -146,7 +146,7 @@ def mismatch(item: pytest.Item, device: Device) -> str | None:
 def lab(request: pytest.FixtureRequest) -> Iterator[LabController]:
     """The session's lab, brought up once (a lab already up is only verified); left up for the next run."""
     from harness.lab.bringup import LabController
-    from harness.progress import say
+    from harness.primitives.progress import say
 
     controller = LabController(lab_of(request.config), say)
     if not request.config.getoption("--no-lab-up"):

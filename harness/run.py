@@ -22,7 +22,7 @@ from harness.lab.bringup import LabController
 from harness.lab.cli import add_lab_option
 from harness.lab.inventory import load_lab
 from harness.lab.paths import SOURCE_ROOT
-from harness.progress import say
+from harness.primitives.progress import say
 from harness.report.cli import add_threshold_options
 from harness.report.compare import compare, previous_runs
 from harness.report.render import render_index

@@ -10,7 +10,7 @@ from pathlib import Path
 from harness.bench.agent import PROFILES
 from harness.bench.budgets import BudgetExceeded, budgets_for, parse_override
 from harness.bench.measure import BenchResult, RuntimeUnavailable, assert_within_budgets, measure
-from harness.progress import say
+from harness.primitives.progress import say
 
 CHOICES = ("dlr", "onnxruntime", "litert", "all")
 

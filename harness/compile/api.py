@@ -33,7 +33,7 @@ from harness.compile.errors import CompileError
 from harness.compile.frameworks import detect_framework, load_model, to_relax
 from harness.compile.input_config import bind_inputs, parse_input_config
 from harness.compile.targets import ResolvedTarget, check_cpu_known, resolve_target
-from harness.progress import say
+from harness.primitives.progress import say
 
 Progress = Callable[[str], None]
 MAX_MODEL_BYTES = 2 << 30

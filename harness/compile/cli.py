@@ -93,7 +93,7 @@ def _preflight(args: argparse.Namespace, meta):  # -> list[Verdict]
     from harness.lab.bringup import LabController
     from harness.lab.inventory import load_lab
     from harness.preflight import run_preflight
-    from harness.progress import say
+    from harness.primitives.progress import say
 
     device = LabController(load_lab(args.lab), say).device(args.device)
     with device.transport as transport:

@@ -34,7 +34,7 @@ from harness.greengrass.cli_output import (
 from harness.greengrass.errors import CliOutputError, ComponentNotFound, DeploymentFailed, GreengrassTimeout
 from harness.greengrass.recipe import check_component_name, check_version
 from harness.greengrass.staging import Staging
-from harness.progress import say
+from harness.primitives.progress import say
 from harness.transport.base import CommandResult, Transport
 
 DEFAULT_ROOT = "/greengrass/v2"

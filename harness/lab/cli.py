@@ -10,7 +10,7 @@ from pathlib import Path
 from harness.lab.bringup import LabController
 from harness.lab.idt import import_idt, to_yaml
 from harness.lab.inventory import load_lab
-from harness.progress import say
+from harness.primitives.progress import say
 
 EXEC_TIMEOUT = 300.0
 

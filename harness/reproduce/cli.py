@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _reproduce(args: argparse.Namespace) -> int:
     from harness.lab.bringup import LabController
     from harness.lab.inventory import load_lab
-    from harness.progress import say
+    from harness.primitives.progress import say
     from harness.reproduce import reproduce
 
     controller = LabController(load_lab(args.lab), say)
