@@ -40,7 +40,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="hil-bench-"))
     lab_file = work / "bench.yaml"
     lab_file.write_text(yaml.safe_dump({"lab": "bench", "devices": [
-        {"name": "core-a", "profile": "ml_c5", "emulated": True}]}))
+        {"name": "core-a", "profile": "ml_c4", "emulated": True}]}))
     controller = LabController(load_lab(lab_file), say)
     controller.down()
     controller.up()  # engine, images, network: what the figures below do not measure

@@ -1,6 +1,6 @@
 """MQTT result delivery: one-way latency from a core's publish to the harness's subscriber, over mTLS.
 
-    python benchmarks/mqtt_latency.py [--device ml-c5-emu] [--count 200] [--interval-ms 20] [--lab FILE]
+    python benchmarks/mqtt_latency.py [--device ml-c4-emu] [--count 200] [--interval-ms 20] [--lab FILE]
 
 A probe on the device connects to the lab broker with the core's thing certificate (as the inference
 component does), publishes QoS 1 messages stamped with ``time.time()``, paced like results and then
@@ -45,7 +45,7 @@ link.disconnect(connection)
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lab", default=None, help="lab file (default: the embedded lab)")
-    parser.add_argument("--device", default="ml-c5-emu")
+    parser.add_argument("--device", default="ml-c4-emu")
     parser.add_argument("--count", type=int, default=200, help="messages per mode (default 200)")
     parser.add_argument("--interval-ms", type=float, default=20.0, help="pause between paced messages")
     args = parser.parse_args()

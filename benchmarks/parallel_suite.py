@@ -2,7 +2,7 @@
 
     python benchmarks/parallel_suite.py [--subset EXPR] [--rounds N] [--keep]
 
-Brings up two scratch labs (``par1``: one core, ``par4``: four cores, all profile ml_c5) and runs
+Brings up two scratch labs (``par1``: one core, ``par4``: four cores, all profile ml_c4) and runs
 ``hil run --no-lab-up`` on each, alternating, ``--rounds`` times: the 4-core lab with hil run's own
 worker policy (one xdist worker per device). Prints each run's wall time and the host CPU it used
 (all processes, containers included, from /proc/stat) and the ratio of the medians; the goal is
@@ -37,7 +37,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 def lab_file(work: Path, name: str, cores: int) -> Path:
     path = work / f"{name}.yaml"
-    devices = [{"name": f"core{i}", "profile": "ml_c5", "emulated": True} for i in range(1, cores + 1)]
+    devices = [{"name": f"core{i}", "profile": "ml_c4", "emulated": True} for i in range(1, cores + 1)]
     path.write_text(yaml.safe_dump({"lab": name, "devices": devices}))
     return path
 

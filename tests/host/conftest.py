@@ -22,9 +22,9 @@ def host_libdlr(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def ml_c5_with_libdlr(tmp_path_factory: pytest.TempPathFactory, host_libdlr: Path) -> Path:
-    """The bundled model for ml_c5 with this host's libdlr bundled (and recorded) beside it: DLR prefers the
+def ml_c4_with_libdlr(tmp_path_factory: pytest.TempPathFactory, host_libdlr: Path) -> Path:
+    """The bundled model for ml_c4 with this host's libdlr bundled (and recorded) beside it: DLR prefers the
     model's own runtime, so the host venv needs none installed."""
-    root = tmp_path_factory.mktemp("ml_c5-with-libdlr")
-    return compile_model(BUNDLED_MODEL, "ml_c5", BUNDLED_INPUT_CONFIG, root / "ml_c5", cache_dir=root / "cache",
+    root = tmp_path_factory.mktemp("ml_c4-with-libdlr")
+    return compile_model(BUNDLED_MODEL, "ml_c4", BUNDLED_INPUT_CONFIG, root / "ml_c4", cache_dir=root / "cache",
                          runtime_libs=[host_libdlr / name for name in LIBS]).directory

@@ -14,12 +14,12 @@ pytestmark = pytest.mark.slow  # compiles the bundled model and builds libdlr (b
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory, ml_c5_with_libdlr):
+def setup(tmp_path_factory, ml_c4_with_libdlr):
     root = tmp_path_factory.mktemp("bench-cli")
-    artifact = ml_c5_with_libdlr
+    artifact = ml_c4_with_libdlr
     lab = root / "lab.yaml"
     lab.write_text(yaml.safe_dump({"lab": "benchcli", "devices": [
-        {"name": "here", "profile": "ml_c5", "connection": "local://", "features": {"python": sys.executable},
+        {"name": "here", "profile": "ml_c4", "connection": "local://", "features": {"python": sys.executable},
          "budgets": {"load_s": 60.0}}]}))
     return artifact, lab
 

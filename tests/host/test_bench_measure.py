@@ -20,13 +20,13 @@ FAST = {"warmup_count": 1, "warmup_seconds": 0.0, "min_count": 5, "min_seconds":
 
 @pytest.fixture(scope="module")
 def host():
-    spec = DeviceSpec(name="host", profile="ml_c5", connection="local://")
-    return Device(spec, load_profiles()["ml_c5"], LocalTransport("host"), "local://")
+    spec = DeviceSpec(name="host", profile="ml_c4", connection="local://")
+    return Device(spec, load_profiles()["ml_c4"], LocalTransport("host"), "local://")
 
 
-def test_dlr_and_onnxruntime_on_this_host(host, ml_c5_with_libdlr, tmp_path):
+def test_dlr_and_onnxruntime_on_this_host(host, ml_c4_with_libdlr, tmp_path):
     lines: list[str] = []
-    dlr = measure(host, ml_c5_with_libdlr, python=sys.executable, say=lines.append, **FAST)
+    dlr = measure(host, ml_c4_with_libdlr, python=sys.executable, say=lines.append, **FAST)
     assert dlr.runtime == "dlr" and "tvm-0.27" in dlr.runtime_version and dlr.model == "tinycnn"
     assert dlr.latency_ms["count"] == len(dlr.samples_ms) >= 5 and dlr.valid
     assert dlr.latency_ms["min"] <= dlr.latency_ms["p50"] <= dlr.latency_ms["p90"] <= dlr.latency_ms["max"]
@@ -35,16 +35,16 @@ def test_dlr_and_onnxruntime_on_this_host(host, ml_c5_with_libdlr, tmp_path):
     assert dlr.wall_end <= dlr.lock.released
     assert any("measuring tinycnn with dlr" in line for line in lines)
     # The agent finds the bundled .onnx by the model's digest.
-    ort = measure(host, ml_c5_with_libdlr, runtime="onnxruntime", python=sys.executable, **FAST)
+    ort = measure(host, ml_c4_with_libdlr, runtime="onnxruntime", python=sys.executable, **FAST)
     assert ort.runtime_version.startswith("onnxruntime ") and ort.latency_ms["count"] >= 5
     with pytest.raises(RuntimeUnavailable, match="no .tflite model was given"):
-        measure(host, ml_c5_with_libdlr, runtime="litert", python=sys.executable, **FAST)
+        measure(host, ml_c4_with_libdlr, runtime="litert", python=sys.executable, **FAST)
     assert BUNDLED_MODEL.exists()
 
 
-def test_a_runtime_failure_names_device_step_and_stderr(host, ml_c5_with_libdlr, tmp_path):
+def test_a_runtime_failure_names_device_step_and_stderr(host, ml_c4_with_libdlr, tmp_path):
     broken = tmp_path / "broken"
-    shutil.copytree(ml_c5_with_libdlr, broken)
+    shutil.copytree(ml_c4_with_libdlr, broken)
     (broken / "compiled.so").write_bytes(b"\x7fELF truncated")
     with pytest.raises(BenchError) as info:
         measure(host, broken, python=sys.executable, **FAST)

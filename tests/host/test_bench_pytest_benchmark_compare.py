@@ -22,6 +22,6 @@ def test_pytest_benchmark_compare_reads_two_written_files(tmp_path):
     proc = subprocess.run([cli, "compare", str(night1), str(night2), "--columns", "min,median,max",
                            "--csv", str(tmp_path / "cmp")], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert "tinycnn[ml-c5-emu-dlr]" in proc.stdout and "night1" in proc.stdout and "night2" in proc.stdout
+    assert "tinycnn[ml-c4-emu-dlr]" in proc.stdout and "night1" in proc.stdout and "night2" in proc.stdout
     rows = (tmp_path / "cmp.csv").read_text().splitlines()
     assert [r.split(",")[-3:] for r in rows[1:]] == [["0.03", "0.032", "0.035"], ["0.04", "0.042", "0.045"]]

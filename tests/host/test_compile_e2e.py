@@ -40,7 +40,7 @@ def cache_dir(tmp_path_factory):
 def artifacts(tmp_path_factory, cache_dir):
     out = tmp_path_factory.mktemp("artifacts")
     before = tvm_backend.COMPILES
-    built = {t: compile_bundled(t, out, cache_dir=cache_dir) for t in ("ml_c5", "rasp4b")}
+    built = {t: compile_bundled(t, out, cache_dir=cache_dir) for t in ("ml_c4", "rasp4b")}
     assert tvm_backend.COMPILES == before + 2
     return built
 
@@ -50,10 +50,10 @@ def _host_has(features):
     return all(f in flags for f in features)
 
 
-def test_ml_c5_runs_on_this_host_like_onnx_runtime(artifacts):
-    art = artifacts["ml_c5"]
+def test_ml_c4_runs_on_this_host_like_onnx_runtime(artifacts):
+    art = artifacts["ml_c4"]
     if not _host_has(art.meta.target.cpu_features):
-        pytest.skip(f"this CPU lacks {art.meta.target.cpu_features}: ml_c5 code would die with SIGILL")
+        pytest.skip(f"this CPU lacks {art.meta.target.cpu_features}: ml_c4 code would die with SIGILL")
     vm = relax.VirtualMachine(tvm.runtime.load_module(str(art.library)), tvm.cpu())
     session = ort.InferenceSession(str(BUNDLED_MODEL), providers=["CPUExecutionProvider"])
     reference = json.loads((FIXTURES / "model" / "reference.json").read_text())["outputs"]
@@ -69,13 +69,13 @@ def test_ml_c5_runs_on_this_host_like_onnx_runtime(artifacts):
 
 
 def test_meta_records_the_truth(artifacts):
-    meta = artifacts["ml_c5"].meta
+    meta = artifacts["ml_c4"].meta
     assert meta.model.name == "tinycnn" and meta.model.framework == "onnx"
     assert [(i.name, i.shape, i.dtype) for i in meta.inputs] == [("data", [1, 3, 224, 224], "float32")]
     assert [(o.name, o.shape) for o in meta.outputs] == [("output0", [1, 10])]
     assert tvm.__version__.startswith(meta.compiler.tvm) and meta.runtime.dlr_abi == "tvm-" + ".".join(
         tvm.__version__.split(".")[:2])
-    assert meta.files[SO_NAME].size == artifacts["ml_c5"].library.stat().st_size
+    assert meta.files[SO_NAME].size == artifacts["ml_c4"].library.stat().st_size
 
 
 def test_rasp4b_is_aarch64_and_inspects_on_x86(artifacts):
@@ -136,7 +136,7 @@ def test_input_config_errors_stop_before_compiling(cache_dir, tmp_path):
     for cfg, text in [({"input0": [1, 3, 224, 224]}, 'input "input0" not found'),
                       ({"data": [1, 3, 224]}, "rank 4"), ({"data": [1, 3, 224, 225]}, "dimension 3")]:
         with pytest.raises(InputConfigError, match=text):
-            compile_model(BUNDLED_MODEL, "ml_c5", cfg, tmp_path / "out", cache_dir=cache_dir)
+            compile_model(BUNDLED_MODEL, "ml_c4", cfg, tmp_path / "out", cache_dir=cache_dir)
     assert tvm_backend.COMPILES == before and not (tmp_path / "out").exists()
 
 
@@ -150,7 +150,7 @@ def test_custom_operator_is_reported_the_way_neo_does(cache_dir, tmp_path):
     path = tmp_path / "custom.onnx"
     onnx.save(model, path)
     with pytest.raises(UnsupportedOperatorError) as err:
-        compile_model(path, "ml_c5", {"data": [1, 4]}, tmp_path / "out", cache_dir=cache_dir)
+        compile_model(path, "ml_c4", {"data": [1, 4]}, tmp_path / "out", cache_dir=cache_dir)
     assert err.value.detail == ("ClientError: InputConfiguration: TVM cannot convert ONNX model. "
                                 "The following operators are not implemented: {'MyCustomOp'}")
     assert err.value.failure_class == "unsupported-operator"
@@ -160,7 +160,7 @@ def test_runtime_lib_of_the_wrong_arch_is_refused(cache_dir, tmp_path):
     lib = tmp_path / "libdlr.so"
     lib.write_bytes(Path("/usr/aarch64-linux-gnu/lib/libc.so.6").read_bytes())
     with pytest.raises(ArtifactError, match="built for aarch64, the model for x86_64"):
-        compile_model(BUNDLED_MODEL, "ml_c5", BUNDLED_INPUT_CONFIG, tmp_path / "out", cache_dir=cache_dir,
+        compile_model(BUNDLED_MODEL, "ml_c4", BUNDLED_INPUT_CONFIG, tmp_path / "out", cache_dir=cache_dir,
                       runtime_libs=[lib])
 
 
@@ -192,9 +192,9 @@ def test_hil_main_reports_errors_in_one_line(tmp_path, capsys):
     assert main(["inspect", str(tmp_path / "absent")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("hil: inspect: [artifact]") and "Traceback" not in err
-    assert main(["compile", str(BUNDLED_MODEL), "--target", "ml_c55", "--input-config", "[[1,3,224,224]]",
+    assert main(["compile", str(BUNDLED_MODEL), "--target", "ml_c45", "--input-config", "[[1,3,224,224]]",
                  "-o", str(tmp_path / "out")]) == 2
-    assert "unknown target 'ml_c55'" in capsys.readouterr().err and not (tmp_path / "out").exists()
+    assert "unknown target 'ml_c45'" in capsys.readouterr().err and not (tmp_path / "out").exists()
 
 
 def test_unwritable_output_or_cache_is_a_compile_error(artifacts, cache_dir, tmp_path):
@@ -213,7 +213,7 @@ def test_inspect_with_preflight_on_a_local_lab_device(artifacts, tmp_path, capsy
     from harness.cli import main
 
     lab = tmp_path / "lab.yaml"
-    lab.write_text("lab: bench\ndevices:\n  - name: controller\n    profile: ml_c5\n    connection: local://\n")
+    lab.write_text("lab: bench\ndevices:\n  - name: controller\n    profile: ml_c4\n    connection: local://\n")
     common = ["--device", "controller", "--lab", str(lab), "--python", sys.executable, "--json"]
     code = main(["inspect", str(artifacts["rasp4b"].directory), *common])
     doc = json.loads(capsys.readouterr().out)
@@ -223,6 +223,6 @@ def test_inspect_with_preflight_on_a_local_lab_device(artifacts, tmp_path, capsy
         assert code == 1 and not doc["preflight"]["ok"]
         assert checks["arch"]["reason"].startswith("model compiled for aarch64 (rasp4b), this device is x86_64")
         assert set(checks) == {"arch", "runtime", "memory"}  # nothing else matters until it can load
-    main(["inspect", str(artifacts["ml_c5"].directory), *common])
+    main(["inspect", str(artifacts["ml_c4"].directory), *common])
     checks = {c["check"]: c for c in json.loads(capsys.readouterr().out)["preflight"]["checks"]}
     assert checks["arch"]["ok"] and checks["memory"]["ok"]

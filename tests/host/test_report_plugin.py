@@ -189,7 +189,7 @@ def test_lab_parametrized_tests_land_on_their_device_with_its_connection(tmp_pat
     assert proc.returncode == 0, proc.stdout[-2000:]
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     cells = {(r["device"], r["scenario"]): r for r in results["records"]}
-    assert set(cells) == {("ml-c5-emu", "deploy"), ("rasp4b-emu", "deploy")}  # the embedded lab's devices
+    assert set(cells) == {("ml-c4-emu", "deploy"), ("rasp4b-emu", "deploy")}  # the embedded lab's devices
     assert [len(c["tests"]) for c in cells.values()] == [2, 2]
     assert {d["name"]: d["connection"] for d in results["environment"]["devices"]} == {
-        "ml-c5-emu": "ssh://hil@ml-c5-emu:22", "rasp4b-emu": "ssh://hil@rasp4b-emu:22"}
+        "ml-c4-emu": "ssh://hil@ml-c4-emu:22", "rasp4b-emu": "ssh://hil@rasp4b-emu:22"}

@@ -15,7 +15,7 @@ from harness.lab.inventory import load_lab
 def scratch(tmp_path, lab):  # `lab` first: the engine and images are up and cached
     lab_file = tmp_path / "scratch.yaml"
     lab_file.write_text(yaml.safe_dump({"lab": "scratch", "devices": [
-        {"name": "core-a", "profile": "ml_c5", "emulated": True}]}))
+        {"name": "core-a", "profile": "ml_c4", "emulated": True}]}))
     controller = LabController(load_lab(lab_file))
     controller.up()
     yield controller, lab_file
@@ -61,7 +61,7 @@ def test_a_lab_can_use_an_engine_the_user_runs(tmp_path, lab):
     """`engine: {host: ...}`: no private engine is started for it, and `down` leaves that engine running."""
     lab_file = tmp_path / "own-engine.yaml"
     lab_file.write_text(yaml.safe_dump({"lab": "ownengine", "engine": {"host": lab.engine_url}, "devices": [
-        {"name": "core-b", "profile": "ml_c5", "emulated": True}]}))
+        {"name": "core-b", "profile": "ml_c4", "emulated": True}]}))
     controller = LabController(load_lab(lab_file))
     assert controller.engine_url == lab.engine_url
     controller.up()

@@ -15,7 +15,7 @@ STATS_KEYS = {"min", "max", "mean", "stddev", "rounds", "median", "iqr", "q1", "
               "stddev_outliers", "outliers", "ld15iqr", "hd15iqr", "ops", "total", "data", "iterations"}
 
 
-def result(samples_ms: list[float], device="ml-c5-emu", runtime="dlr") -> BenchResult:
+def result(samples_ms: list[float], device="ml-c4-emu", runtime="dlr") -> BenchResult:
     return BenchResult(
         device=device, runtime=runtime, runtime_version="dlr 1.10.0", model="tinycnn",
         latency_ms={"count": len(samples_ms), "p50": 1.0, "p90": 2.0, "p99": 3.0}, samples_ms=samples_ms,
@@ -43,6 +43,6 @@ def test_document_shape():
     assert set(doc) == {"machine_info", "commit_info", "benchmarks", "datetime", "version"}
     first = doc["benchmarks"][0]
     assert {"group", "name", "fullname", "params", "stats", "options"} <= set(first)
-    assert first["name"] == "tinycnn[ml-c5-emu-dlr]" and first["params"] == {"device": "ml-c5-emu", "runtime": "dlr"}
+    assert first["name"] == "tinycnn[ml-c4-emu-dlr]" and first["params"] == {"device": "ml-c4-emu", "runtime": "dlr"}
     assert first["stats"]["data"] == [0.001, 0.002, 0.003]  # seconds, as pytest-benchmark stores them
     assert len(doc["commit_info"]["id"] or "") == 40

@@ -78,7 +78,7 @@ def test_missing_known_hosts_is_allowed_only_with_auto_add(tmp_path):
 
 
 def test_unknown_device_lists_the_known_ones():
-    with pytest.raises(InventoryError, match="no device 'x' .devices: ml-c5-emu, rasp4b-emu"):
+    with pytest.raises(InventoryError, match="no device 'x' .devices: ml-c4-emu, rasp4b-emu"):
         load_lab().device("x")
 
 

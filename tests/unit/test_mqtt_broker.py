@@ -32,36 +32,36 @@ def iot(tmp_path):
 
 
 def test_keys_are_private_and_certs_chain_to_the_lab_ca(iot):
-    creds = iot.credentials("ml-c5-emu")
+    creds = iot.credentials("ml-c4-emu")
     for key in (creds.key, iot.ca.ca.key):
         assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
     subject = subprocess.run(["openssl", "x509", "-noout", "-subject", "-in", str(creds.cert)],
                              capture_output=True, text=True, check=True).stdout
-    assert "CN = ml-c5-emu" in subject or "CN=ml-c5-emu" in subject
+    assert "CN = ml-c4-emu" in subject or "CN=ml-c4-emu" in subject
     assert subprocess.run(["openssl", "verify", "-CAfile", str(creds.ca), str(creds.cert)],
                           capture_output=True).returncode == 0
-    assert iot.credentials("ml-c5-emu").cert.read_bytes() == creds.cert.read_bytes()  # made once
+    assert iot.credentials("ml-c4-emu").cert.read_bytes() == creds.cert.read_bytes()  # made once
     with pytest.raises(LabError, match="thing name"):
         iot.credentials("bad name; rm")
 
 
 def test_mtls_publish_reaches_the_harness_subscriber(iot):
-    device = iot.credentials("ml-c5-emu")
+    device = iot.credentials("ml-c4-emu")
     with ResultSubscriber(iot.endpoint, iot.credentials(), "ml/dlr/#") as results:
-        conn = link.connect(iot.endpoint, device, "ml-c5-emu")
+        conn = link.connect(iot.endpoint, device, "ml-c4-emu")
         payload = build_payload([0.1, 3.0, 0.2], None, image="frame-000001.png")
         conn.publish("ml/dlr/image-classification", json.dumps(payload), link.QOS1)[0].result(5)
         conn.publish("ml/dlr/image-classification", b"not json", link.QOS1)[0].result(5)
-        (got,) = results.expect(lambda r: r.image == "frame-000001.png", within=10, device="ml-c5-emu")
+        (got,) = results.expect(lambda r: r.image == "frame-000001.png", within=10, device="ml-c4-emu")
         link.disconnect(conn)
         assert got.top1 == 1 and got.top_label == "1"
         with pytest.raises(ResultsError, match="1 malformed"):
             results.expect(lambda r: r.image == "other.png", within=0.5)
-    assert "u'ml-c5-emu'" in iot.broker().log_tail(50)  # the certificate's CN became the username
+    assert "u'ml-c4-emu'" in iot.broker().log_tail(50)  # the certificate's CN became the username
 
 
 def test_a_certificate_from_another_ca_is_refused(iot, tmp_path):
-    rogue = CertificateAuthority(tmp_path / "rogue").thing("ml-c5-emu")
+    rogue = CertificateAuthority(tmp_path / "rogue").thing("ml-c4-emu")
     creds = link.Credentials(rogue.cert, rogue.key, iot.ca.ca.cert)
     with pytest.raises(link.LinkError, match="failed"):
         link.connect(iot.endpoint, creds, "rogue", timeout=5)
