@@ -18,16 +18,16 @@ import threading
 import time
 import uuid
 
-from harness.bench.stats import summarize
-from harness.inference import link
 from harness.lab.bringup import LabController
 from harness.lab.inventory import load_lab
+from harness.ondevice import link
+from harness.ondevice.stats import summarize
 from harness.primitives.progress import say
 
 PROBE = r'''
 import json, sys, time
 from pathlib import Path
-from harness.inference import link
+from harness.ondevice import link
 root = Path("/greengrass/v2")
 endpoint = link.parse_endpoint((root / "iot-endpoint").read_text().strip())
 creds = link.Credentials(root / "thingCert.crt", root / "privKey.key", root / "rootCA.pem")

@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from harness.bench.agent import PROFILES
 from harness.bench.budgets import BudgetExceeded, budgets_for, parse_override
 from harness.bench.measure import BenchResult, RuntimeUnavailable, assert_within_budgets, measure
+from harness.ondevice.agent import PROFILES
 from harness.primitives.progress import say
 
 CHOICES = ("dlr", "onnxruntime", "litert", "all")

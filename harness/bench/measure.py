@@ -1,38 +1,36 @@
-"""Measure a Neo artifact on a device: upload it with the agent, run the agent under the host lock, parse.
+"""Measure a Neo artifact on a device: ship the agent, upload the artifact, run the agent under the host lock.
 
-The figures come from the device's own clock and /proc (harness/bench/agent.py); the host only
+The figures come from the device's own clock and /proc (harness/ondevice/agent.py); the host only
 moves files, serializes measurements that share CPUs (harness/bench/lock.py) and checks budgets.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import posixpath
-import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Protocol
 
 from harness.artifact.meta import load_meta
-from harness.bench import agent
 from harness.bench.budgets import BudgetExceeded, violations
 from harness.bench.lock import Hold, host_key, measurement_lock
-from harness.errors import FailureClass, HilError, TransportError
+from harness.errors import FailureClass, HilError
+from harness.ondevice import agent
+from harness.primitives.digest import sha256_file
+from harness.primitives.progress import Say, quiet
+from harness.primitives.scratch import scratch_dir
+from harness.ship import ship
 from harness.transport.base import Transport
 
-REMOTE_ROOT = "/tmp/hil-bench"
-AGENT_FILES = (Path(agent.__file__), Path(agent.__file__).with_name("stats.py"))
 #: Python, numpy and a runtime take a while to start under qemu-user; added to the measuring time.
 START_ALLOWANCE_S = 180.0
 UPLOAD_TIMEOUT = 120.0
 QEMU_NOTE = "qemu figures are not device figures; still useful as ratios"
 NATIVE_EMULATED_NOTE = "emulated core: this host's CPU, not the device's; still useful as ratios"
-Say = Callable[[str], None]
 
 
 class BenchError(HilError):
@@ -115,7 +113,7 @@ def assert_within_budgets(result: BenchResult, budgets: Mapping[str, float]) -> 
 def source_model(meta_sha256: str, candidates: list[Path]) -> Path | None:
     """The .onnx among ``candidates`` whose digest is the one compiled.meta records, if any."""
     for path in candidates:
-        if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == meta_sha256:
+        if path.is_file() and sha256_file(path) == meta_sha256:
             return path
     return None
 
@@ -158,14 +156,14 @@ def measure(device: BenchDevice, artifact_dir: Path | str, *, runtime: str = "dl
         from harness.compile.bundled import BUNDLED_MODEL  # the one source model whose path the host knows
 
         onnx = source_model(meta.model.sha256, [BUNDLED_MODEL])
-    tell = say or (lambda _msg: None)
+    tell = say or quiet
     python = python or device.python
     transport, name = device.transport, device.name
-    with _workdir(transport) as remote:
+    code = ship(transport)
+    with scratch_dir(transport, "bench") as remote:
         model_dir = posixpath.join(remote, "model")
-        tell(f"{name}: uploading {artifact_dir.name} and the agent to {remote}")
+        tell(f"{name}: uploading {artifact_dir.name} to {remote} (agent in {code.directory})")
         transport.put_dir(artifact_dir, model_dir, timeout=UPLOAD_TIMEOUT)
-        _upload_agent(transport, remote)
         argv += ["--model-dir", model_dir, "--runtime", runtime]
         for flag, path in (("--onnx", onnx), ("--tflite", tflite), ("--inputs", inputs)):
             if path is not None:
@@ -176,29 +174,9 @@ def measure(device: BenchDevice, artifact_dir: Path | str, *, runtime: str = "dl
         tell(f"{name}: waiting for the measurement lock of host {key}")
         with measurement_lock(key, timeout=lock_timeout, device=name) as hold:
             tell(f"{name}: measuring {meta.model.name} with {runtime} ({profile} profile)")
-            result = transport.run([python, posixpath.join(remote, "agent.py"), *argv],
-                                   timeout=START_ALLOWANCE_S + max_seconds)
+            result = transport.run(code.argv(python, "agent", *argv), timeout=START_ALLOWANCE_S + max_seconds)
     report = _report(result.stdout, result.stderr, result.exit_status, name, runtime)
     return _result(device, meta.model.name, report, hold)
-
-
-@contextmanager
-def _workdir(transport: Transport) -> Iterator[str]:
-    """A fresh directory on the device for one run, removed afterwards (concurrent runs never share one)."""
-    remote = posixpath.join(REMOTE_ROOT, uuid.uuid4().hex[:12])
-    try:
-        yield remote
-    finally:
-        try:
-            transport.run(["rm", "-rf", remote], timeout=30)
-        except TransportError:
-            pass  # a leftover under /tmp must not hide the run's own error
-
-
-def _upload_agent(transport: Transport, remote: str) -> None:
-    transport.check(["mkdir", "-p", remote], timeout=30, step="put")
-    for path in AGENT_FILES:
-        transport.put(path, posixpath.join(remote, path.name), timeout=UPLOAD_TIMEOUT)
 
 
 def peak_rss_self_test(device: BenchDevice, mib: int, *, python: str | None = None) -> dict[str, Any]:
@@ -207,11 +185,9 @@ def peak_rss_self_test(device: BenchDevice, mib: int, *, python: str | None = No
     Proves on each device that the peak-RSS figure means what it says (qemu-user, cgroups and kernels
     differ); the caller compares the growth with the allocation.
     """
-    with _workdir(device.transport) as remote:
-        _upload_agent(device.transport, remote)
-        result = device.transport.run([python or device.python, posixpath.join(remote, "agent.py"),
-                                       f"--self-test-alloc-mib={mib}"],
-                                      timeout=START_ALLOWANCE_S)
+    code = ship(device.transport)
+    result = device.transport.run(code.argv(python or device.python, "agent", f"--self-test-alloc-mib={mib}"),
+                                  timeout=START_ALLOWANCE_S)
     return _report(result.stdout, result.stderr, result.exit_status, device.name, "self-test")
 
 

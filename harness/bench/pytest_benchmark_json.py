@@ -2,7 +2,7 @@
 
 pytest-benchmark measures on the host and switches itself off under xdist; we only borrow its file
 format, filled from the device's samples (seconds, as pytest-benchmark stores them). Quartiles use
-our percentile rule (harness/bench/stats.py), not pytest-benchmark's interpolation.
+our percentile rule (harness/ondevice/stats.py), not pytest-benchmark's interpolation.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.bench.measure import BenchResult
-from harness.bench.stats import percentile, summarize
+from harness.ondevice.stats import percentile, summarize
 
 FORMAT_VERSION = "5.3.1"  # the pytest-benchmark version whose file layout this follows
 GIT_TIMEOUT = 5.0

@@ -21,8 +21,8 @@ from harness.mqtt.broker import Broker, free_port
 from harness.transport.base import Transport
 
 if TYPE_CHECKING:  # cryptography and awscrt load only when certificates are made or used
-    from harness.inference.link import Credentials
     from harness.mqtt.pki import CertificateAuthority
+    from harness.ondevice.link import Credentials
 
 GG_ROOT = "/greengrass/v2"
 HARNESS_THING = "harness"
@@ -92,7 +92,7 @@ class LabIoT:
         return (LOOPBACK, broker.port)
 
     def credentials(self, thing: str = HARNESS_THING) -> Credentials:
-        from harness.inference.link import Credentials
+        from harness.ondevice.link import Credentials
 
         pair = self.ca.thing(thing)
         return Credentials(pair.cert, pair.key, self.ca.ca.cert)

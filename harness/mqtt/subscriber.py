@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.errors import FailureClass, HilError
-from harness.inference import link
-from harness.inference.payload import ClassificationResult, PayloadError, parse_payload
+from harness.ondevice import link
+from harness.ondevice.payload import ClassificationResult, PayloadError, parse_payload
 
 
 class ResultsError(HilError):

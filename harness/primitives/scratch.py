@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from harness.errors import HilError
+
 if TYPE_CHECKING:
     from harness.transport.base import Transport
 
@@ -38,10 +40,19 @@ def remove_scratch(transport: Transport, path: str) -> None:
 
 @contextmanager
 def scratch_dir(transport: Transport, purpose: str, *, parent: str = "/tmp", keep: bool = False) -> Iterator[str]:
-    """A private scratch directory on the device for the ``with`` block; removed after unless ``keep``."""
+    """A private scratch directory on the device for the ``with`` block; removed after unless ``keep``.
+
+    When the block fails, a failing removal is dropped: the block's own error is the one to report.
+    """
     path = make_scratch(transport, purpose, parent=parent)
     try:
         yield path
-    finally:
+    except BaseException:
         if not keep:
-            remove_scratch(transport, path)
+            try:
+                remove_scratch(transport, path)
+            except HilError:
+                pass
+        raise
+    if not keep:
+        remove_scratch(transport, path)

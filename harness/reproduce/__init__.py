@@ -1,6 +1,6 @@
 """Reproduce a field failure on a lab device for real, and diagnose what it left.
 
-device_run  the device side: scratch dirs under /tmp/hil-reproduce, artifact upload, one DLR inference
+device_run  the device side: one private scratch dir, artifact uploads, one DLR inference
 cases       one reproduction per failure class (wrong-target, runtime-mismatch, ...)
 cli         `hil reproduce CLASS --device NAME [--lab FILE] [--json]`
 """
@@ -14,8 +14,9 @@ from pathlib import Path
 from harness.diagnose import Diagnosis, diagnose
 from harness.errors import FailureClass, HilError
 from harness.lab.device import Device
-from harness.reproduce import device_run
-from harness.reproduce.cases import CASES, Context, NotReproducible, Say
+from harness.primitives.progress import Say, quiet
+from harness.primitives.scratch import scratch_dir
+from harness.reproduce.cases import CASES, Context, NotReproducible
 
 
 @dataclass(frozen=True)
@@ -35,18 +36,15 @@ class Reproduction:
 
 
 def reproduce(name: str, device: Device, *, work: Path | None = None,
-              say: Say = lambda _line: None) -> Reproduction:
+              say: Say = quiet) -> Reproduction:
     """Set the failure ``name`` up on ``device``, run it, diagnose the evidence; the device's scratch is removed."""
     if name not in CASES:
         raise HilError(f"unknown failure class {name!r}", step="reproduce", failure_class=FailureClass.INVENTORY,
                        advice=f"use one of: {', '.join(CASES)}")
     expected, case = CASES[name]
-    remote_dir = device_run.run_dir()
-    with tempfile.TemporaryDirectory(prefix=f"hil-reproduce-{name}-") as tmp:
-        try:
-            evidence = case(Context(device, Path(work or tmp), say, remote_dir))
-        finally:
-            device_run.clean(device, remote_dir)
+    with tempfile.TemporaryDirectory(prefix=f"hil-reproduce-{name}-") as tmp, \
+            scratch_dir(device.transport, "reproduce") as remote_dir:
+        evidence = case(Context(device, Path(work or tmp), say, remote_dir))
     return Reproduction(name, expected, device.name, diagnose(evidence))
 
 

@@ -1,7 +1,7 @@
 """One real reproduction per failure class: set the failure up on a device, run it, keep the evidence.
 
 Each case returns the Evidence the failing step left; diagnosing it is the caller's job, so a case can
-never "pass" by itself. Nothing on the device outside /tmp/hil-reproduce is changed.
+never "pass" by itself. Nothing on the device outside the reproduction's scratch directory is changed.
 """
 
 from __future__ import annotations
@@ -11,17 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.artifact.package import Artifact
-from harness.compile.bundled import BUNDLED_INPUT_CONFIG, BUNDLED_MODEL, compile_bundled
+from harness.compile.bundled import BUNDLED_INPUT_CONFIG, BUNDLED_MODEL, INPUT_SHAPE, compile_bundled
 from harness.diagnose import Evidence, from_command, from_deployment, from_error
 from harness.errors import HilError
 from harness.lab.device import Device
+from harness.primitives.arch import arch
+from harness.primitives.progress import Say
 from harness.reproduce import device_run
 
-Say = Callable[[str], None]
-INPUT_SHAPE = (1, 3, 224, 224)
 #: The Neo target of a core of the *other* architecture: what "compiled for another device" means here.
 OTHER_TARGET = {"x86_64": "rasp4b", "aarch64": "ml_c5"}
-OTHER_GG_ARCH = {"x86_64": "aarch64", "aarch64": "amd64"}
+#: The machine of a core of the other architecture (its Greengrass spelling goes into the recipe).
+OTHER_ARCH = {"x86_64": "aarch64", "aarch64": "x86_64"}
 DEPLOY_WITHIN = 120.0
 
 
@@ -34,10 +35,11 @@ class Context:
     device: Device
     work: Path  # a host directory of this reproduction
     say: Say
-    remote_dir: str = device_run.REMOTE_ROOT  # this reproduction's own directory on the device
+    remote_dir: str  # this reproduction's own private scratch directory on the device
 
-    def remote(self, name: str) -> str:
-        return f"{self.remote_dir}/{name}"
+    def upload(self, artifact_dir: Path, name: str) -> str:
+        """Copy a model directory into ``name`` under this reproduction's scratch directory."""
+        return device_run.upload(self.device, artifact_dir, self.remote_dir, name)
 
     @property
     def target(self) -> str:
@@ -58,7 +60,7 @@ def wrong_target(ctx: Context) -> Evidence:
     if other is None:
         raise NotReproducible(f"no other-architecture target known for {ctx.device.arch}", device=ctx.device.name,
                               step="reproduce wrong-target")
-    remote = device_run.upload(ctx.device, _artifact(ctx, other).directory, ctx.remote("wrong-target"))
+    remote = ctx.upload(_artifact(ctx, other).directory, "wrong-target")
     ctx.say(f"running the {other} model with DLR on {ctx.device.name}")
     return from_command(device_run.run_dlr(ctx.device, remote, INPUT_SHAPE), **ctx.evidence())
 
@@ -107,7 +109,7 @@ def wrong_cpu(ctx: Context) -> Evidence:
         config = {"data": list(shape)}
     ctx.say(f"compiling {model.name} for {ctx.target} with CompilerOptions {options} ({feature})")
     artifact = compile_model(model, ctx.target, config, ctx.work / "newer-cpu", compiler_options=dict(options))
-    remote = device_run.upload(ctx.device, artifact.directory, ctx.remote("wrong-target-cpu"))
+    remote = ctx.upload(artifact.directory, "wrong-target-cpu")
     ctx.say(f"running it with DLR on {ctx.device.name}, whose CPU lacks {feature}")
     return from_command(device_run.run_dlr(ctx.device, remote, shape, dtype=dtype), **ctx.evidence())
 
@@ -147,11 +149,10 @@ def runtime_mismatch(ctx: Context) -> Evidence:
     facts = gather_facts(ctx.device.transport)
     if facts.runtime.abi and facts.runtime.abi != artifact.meta.runtime.dlr_abi:
         ctx.say(f"{ctx.device.name}'s DLR runs {facts.runtime.abi}, the model needs {artifact.meta.runtime.dlr_abi}")
-        remote = device_run.upload(ctx.device, artifact.directory, ctx.remote("runtime-mismatch"))
+        remote = ctx.upload(artifact.directory, "runtime-mismatch")
         result = device_run.run_dlr(ctx.device, remote, INPUT_SHAPE)
         return from_command(result, verdicts=tuple(evaluate(artifact.meta, facts)), **ctx.evidence())
-    remote = device_run.upload(ctx.device, _with_runtime(ctx, artifact, "tvm-0.26", "runtime-mismatch"),
-                               ctx.remote("runtime-mismatch"))
+    remote = ctx.upload(_with_runtime(ctx, artifact, "tvm-0.26", "runtime-mismatch"), "runtime-mismatch")
     ctx.say(f"running the TVM 0.27 model with the TVM 0.26 DLR on {ctx.device.name}")
     return from_command(device_run.run_dlr(ctx.device, remote, INPUT_SHAPE), **ctx.evidence())
 
@@ -167,7 +168,7 @@ def input_config(ctx: Context) -> Evidence:
         compile_model(BUNDLED_MODEL, ctx.target, {"input0": list(INPUT_SHAPE)}, ctx.work / "bad-input-config")
     except InputConfigError as exc:
         compile_text = str(exc)
-    remote = device_run.upload(ctx.device, _runnable(ctx, "input-config"), ctx.remote("input-config"))
+    remote = ctx.upload(_runnable(ctx, "input-config"), "input-config")
     ctx.say(f"feeding a (1,3,112,112) input to a model compiled for {BUNDLED_INPUT_CONFIG}")
     result = device_run.run_dlr(ctx.device, remote, (1, 3, 112, 112))
     return from_command(result, error_text=compile_text, **ctx.evidence())
@@ -196,16 +197,6 @@ def unsupported_operator(ctx: Context) -> Evidence:
     return Evidence(stdout="the compile succeeded", **ctx.evidence())
 
 
-# Builds a float32 input batch of the given size in bytes (touching every page) as a batch job would.
-OOM_SCRIPT = """
-import sys
-import numpy as np
-n = int(sys.argv[1]) // (3 * 224 * 224 * 4) + 1
-batch = np.ones((n, 3, 224, 224), dtype="float32")
-print("allocated", batch.nbytes)
-"""
-
-
 def out_of_memory(ctx: Context) -> Evidence:
     """An input batch 1.25x the core's cgroup memory limit: the kernel's OOM killer ends it (SIGKILL)."""
     limit = device_run.memory_limit(ctx.device)
@@ -216,8 +207,7 @@ def out_of_memory(ctx: Context) -> Evidence:
     before = device_run.oom_kills(ctx.device)
     size = limit + limit // 4
     ctx.say(f"allocating a {size >> 20} MiB input batch under a {limit >> 20} MiB limit on {ctx.device.name}")
-    result = ctx.device.transport.run([ctx.device.python, "-c", OOM_SCRIPT, str(size)],
-                                      timeout=device_run.RUN_TIMEOUT)
+    result = device_run.run_device_script(ctx.device, "alloc", str(size))
     after = device_run.oom_kills(ctx.device)
     kills = after - before if before is not None and after is not None else None
     return from_command(result, oom_kills=kills, **ctx.evidence())
@@ -226,7 +216,7 @@ def out_of_memory(ctx: Context) -> Evidence:
 def missing_dependency(ctx: Context) -> Evidence:
     """libdlr.so beside the model without the libtvm_runtime.so it links: the wrapper loads it from the model
     directory first, and the loader cannot find its dependency. The core's own DLR is not touched."""
-    remote = device_run.upload(ctx.device, _artifact(ctx, ctx.target).directory, ctx.remote("missing-dependency"))
+    remote = ctx.upload(_artifact(ctx, ctx.target).directory, "missing-dependency")
     lib = ctx.device.python.rsplit("/bin/", 1)[0] + "/dlr/libdlr.so"
     ctx.device.transport.check(["cp", lib, f"{remote}/libdlr.so"], timeout=device_run.STEP_TIMEOUT,
                                step="reproduce: copy libdlr.so alone")
@@ -244,16 +234,17 @@ def deployment_platform(ctx: Context) -> Evidence:
     script = ctx.work / "platform" / "app.sh"
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text("echo never runs\n")
-    component = builders.script_component(
-        name, "1.0.0", script, manifest_platform=builders.platform(architecture=OTHER_GG_ARCH[ctx.device.arch]))
-    ctx.say(f"deploying {name} (manifest for {OTHER_GG_ARCH[ctx.device.arch]} only) to {ctx.device.name}")
+    other = arch(OTHER_ARCH[ctx.device.arch]).greengrass
+    component = builders.script_component(name, "1.0.0", script,
+                                          manifest_platform=builders.platform(architecture=other))
+    ctx.say(f"deploying {name} (manifest for {other} only) to {ctx.device.name}")
     result = client.deploy([component], timeout=DEPLOY_WITHIN)
     return from_deployment(result.status, client.greengrass_log_tail(20), **ctx.evidence())
 
 
 def artifact_integrity(ctx: Context) -> Evidence:
     """compiled.so cut to 4 KiB after deployment (a partial copy): libdlr's size check against compiled.meta."""
-    remote = device_run.upload(ctx.device, _runnable(ctx, "artifact-integrity"), ctx.remote("artifact-integrity"))
+    remote = ctx.upload(_runnable(ctx, "artifact-integrity"), "artifact-integrity")
     ctx.device.transport.check(["truncate", "-s", "4096", f"{remote}/compiled.so"], timeout=device_run.STEP_TIMEOUT,
                                step="reproduce: truncate compiled.so")
     ctx.say(f"running DLR on a truncated compiled.so on {ctx.device.name}")

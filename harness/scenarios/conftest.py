@@ -30,7 +30,7 @@ BUNDLED_MODEL = FIXTURES / "model" / "tinycnn.onnx"
 BUNDLED_INPUT_CONFIG: dict[str, list[int]] = {"data": [1, 3, 224, 224]}
 IMAGES = FIXTURES / "images"
 FIXTURE_IMAGE = "red_circle.png"
-#: The inference component's preprocessing (harness.inference.preprocess) makes this input.
+#: The inference component's preprocessing (harness.ondevice.preprocess) makes this input.
 IMAGE_INPUT = ([1, 3, 224, 224], "float32")
 #: arm64 cores start python + numpy + OpenCV + the TVM runtime under qemu-user.
 DEPLOY_WITHIN = 240.0
@@ -198,7 +198,7 @@ class Deployments:
 
     def _deploy(self, device: Device, artifact: Artifact) -> Deployed:
         from harness.greengrass import builders, steps
-        from harness.inference import component as inference_script
+        from harness.ship import component_artifacts
 
         client = steps.client_for(device)
         base = f"/tmp/hil-{self.scenario}-{self.run_id}"
@@ -207,8 +207,9 @@ class Deployments:
         model = builders.model_component(self.name(f"com.example.{self.scenario.title()}Model"), "1.0.0",
                                          artifact.directory, work)
         topic = f"ml/dlr/image-classification/{self.name(device.name)}"
+        script, siblings = component_artifacts()
         inference = builders.inference_component(
-            self.name(f"com.example.{self.scenario.title()}Dlr"), "1.0.0", model, Path(inference_script.__file__),
+            self.name(f"com.example.{self.scenario.title()}Dlr"), "1.0.0", model, script, extra_files=siblings,
             inference_interval=2, topic=topic, image_directory=image_dir, image_name=FIXTURE_IMAGE)
         deployed = Deployed(device, client, model, inference, topic, image_dir, base,
                             [inference.recipe.component_name, model.recipe.component_name])

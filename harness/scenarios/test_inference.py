@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import posixpath
-import shlex
 from typing import Any
 
 import numpy as np
@@ -14,27 +13,17 @@ import pytest
 from harness.artifact.meta import load_meta
 from harness.bench.budgets import budgets_for
 from harness.bench.measure import BenchResult, assert_within_budgets, measure
+from harness.primitives.scratch import scratch_dir
 from harness.scenarios.conftest import IMAGES, takes_images
+from harness.ship import ship
 
 ATOL = 1e-3  # TVM and ONNX Runtime order float32 sums differently; the logits agree far closer than this
-RUN_DLR = """
-import json, sys
-import numpy as np
-import dlr
-model = dlr.DLRModel(sys.argv[1], "cpu", 0)
-out = {}
-with np.load(sys.argv[2]) as feeds:
-    for key in sorted({k.split("/", 1)[0] for k in feeds.files}):
-        feed = {k.split("/", 1)[1]: feeds[k] for k in feeds.files if k.startswith(key + "/")}
-        out[key] = np.asarray(model.run(feed)[0]).ravel().astype(float).tolist()
-print(json.dumps(out))
-"""
 
 
 def host_feeds(artifact) -> dict[str, dict[str, np.ndarray]]:
     """The fixture images (preprocessed as the component does) or, for other models, seeded random inputs."""
     if takes_images(artifact):
-        from harness.inference.preprocess import load_image, preprocess
+        from harness.ondevice.preprocess import load_image, preprocess
 
         name = load_meta(artifact.directory).inputs[0].name
         return {path.name: {name: preprocess(load_image(path))} for path in sorted(IMAGES.glob("*.png"))}
@@ -61,14 +50,13 @@ def test_dlr_matches_the_host_reference(device, artifact, artifacts, hil_record,
     want = {key: session.run(None, feed)[0].ravel() for key, feed in feeds.items()}
     np.savez(tmp_path / "inputs.npz", **{f"{key}/{n}": a for key, feed in feeds.items() for n, a in feed.items()})
 
-    remote = device.transport.check("mktemp -d /tmp/hil-infer-XXXXXX", timeout=30, step="workdir").stdout.strip()
-    try:
-        device.transport.put_dir(artifact.directory, posixpath.join(remote, "model"), timeout=120)
-        device.transport.put(tmp_path / "inputs.npz", posixpath.join(remote, "inputs.npz"), timeout=60)
-        out = device.transport.check([device.python, "-c", RUN_DLR, posixpath.join(remote, "model"),
-                                      posixpath.join(remote, "inputs.npz")], timeout=300, step="dlr run").stdout
-    finally:
-        device.transport.run(f"rm -rf {shlex.quote(remote)}", timeout=30)
+    code = ship(device.transport)
+    with scratch_dir(device.transport, "infer") as remote:
+        model, inputs = posixpath.join(remote, "model"), posixpath.join(remote, "inputs.npz")
+        device.transport.put_dir(artifact.directory, model, timeout=120)
+        device.transport.put(tmp_path / "inputs.npz", inputs, timeout=60)
+        out = device.transport.check(code.argv(device.python, "dlr_run", model, "--feeds", inputs),
+                                     timeout=300, step="dlr run").stdout
     got = {key: np.asarray(v) for key, v in json.loads(out.strip().splitlines()[-1]).items()}
 
     assert set(got) == set(want)

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from harness.bench import agent
+from harness.ondevice import agent
 
 AGENT = agent.__file__
 

@@ -7,26 +7,25 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import pytest
 
+from harness.compile.bundled import BUNDLED_MODEL as MODEL
+from harness.compile.bundled import INPUT_NAME, REPO
 from harness.greengrass import builders, steps
 from harness.greengrass.errors import ComponentNotFound
-from harness.inference import component as inference_script
-from harness.inference import link
-from harness.inference.payload import softmax
-from harness.inference.preprocess import load_image, preprocess
 from harness.lab.device import DEVICE_PYTHON
 from harness.mqtt.pki import CertificateAuthority
 from harness.mqtt.subscriber import ResultSubscriber
+from harness.ondevice import link
+from harness.ondevice.payload import softmax
+from harness.ondevice.preprocess import load_image, preprocess
+from harness.ship import component_artifacts
 from simulators.camera.scenes import shape_frame
 
-ROOT = Path(__file__).resolve().parents[2]
-MODEL = ROOT / "fixtures" / "model" / "tinycnn.onnx"
-IMAGE = ROOT / "fixtures" / "images" / "red_circle.png"
+IMAGE = REPO / "fixtures" / "images" / "red_circle.png"
 DEPLOY_WITHIN = 240.0  # arm64 cores start python + numpy + OpenCV + the TVM runtime under qemu-user
 RESULT_WITHIN = 180.0
 FRAME_RE = re.compile(r"frame-(\d{6})\.png")
@@ -34,7 +33,7 @@ FRAME_RE = re.compile(r"frame-(\d{6})\.png")
 
 def reference(bgr: np.ndarray) -> np.ndarray:
     session = ort.InferenceSession(str(MODEL), providers=["CPUExecutionProvider"])
-    return session.run(None, {"data": preprocess(bgr)})[0][0]
+    return session.run(None, {INPUT_NAME: preprocess(bgr)})[0][0]
 
 
 def check_against_host(result, bgr: np.ndarray) -> None:
@@ -67,12 +66,13 @@ def test_inference_component_results_over_mtls(device, lab, greengrass, gg_name,
 
     topic = f"ml/dlr/image-classification/{gg_name(device.name)}"
     model = builders.model_component(gg_name("com.example.TinyCnn"), "1.0.0", compiled_model.directory, tmp_path)
-    script = Path(inference_script.__file__)
+    script, siblings = component_artifacts()
     on_fixture = builders.inference_component(gg_name("com.example.DlrFixture"), "1.0.0", model, script,
-                                              inference_interval=2, topic=topic, image_directory=fixture_dir,
-                                              image_name=IMAGE.name)
+                                              extra_files=siblings, inference_interval=2, topic=topic,
+                                              image_directory=fixture_dir, image_name=IMAGE.name)
     on_camera = builders.inference_component(gg_name("com.example.DlrCamera"), "1.0.0", model, script,
-                                             inference_interval=1, topic=topic, image_directory=camera_dir)
+                                             extra_files=siblings, inference_interval=1, topic=topic,
+                                             image_directory=camera_dir)
     names = [c.recipe.component_name for c in (on_fixture, on_camera, model)]
     camera = device.transport.check(
         f"nohup {DEVICE_PYTHON} -m simulators.camera --out {shlex.quote(camera_dir)} --fps 1 --ring 10 "

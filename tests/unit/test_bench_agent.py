@@ -7,7 +7,7 @@ from argparse import Namespace
 
 import pytest
 
-from harness.bench import agent
+from harness.ondevice import agent
 
 
 def test_profiles_give_defaults_and_flags_override_them():

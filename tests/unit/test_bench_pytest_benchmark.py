@@ -9,7 +9,7 @@ import pytest
 from harness.bench import pytest_benchmark_json as pbj
 from harness.bench.lock import Hold
 from harness.bench.measure import BenchResult
-from harness.bench.stats import percentile
+from harness.ondevice.stats import percentile
 
 STATS_KEYS = {"min", "max", "mean", "stddev", "rounds", "median", "iqr", "q1", "q3", "iqr_outliers",
               "stddev_outliers", "outliers", "ld15iqr", "hd15iqr", "ops", "total", "data", "iterations"}

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.bench.agent import SCHEMA
 from harness.bench.lock import Hold
 from harness.bench.measure import BenchError, RuntimeUnavailable, _report, _result
+from harness.ondevice.agent import SCHEMA
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
                            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.bench.stats import percentile, summarize
+from harness.ondevice.stats import percentile, summarize
 
 samples = st.lists(st.floats(min_value=0.0, max_value=1e6, allow_nan=False), min_size=1, max_size=400)
 quantiles = st.floats(min_value=0.0, max_value=100.0, allow_nan=False)

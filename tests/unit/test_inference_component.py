@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.inference import component
 from harness.mqtt.broker import free_port
 from harness.mqtt.lab import LabIoT
+from harness.ondevice import component
 
 ARGV = ["--model-dir", "/m", "--accelerator", "cpu", "--image-dir", "", "--image-name", "", "--interval", "2",
         "--topic", "t/x", "--endpoint", "10.0.0.1:1883"]

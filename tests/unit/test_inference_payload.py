@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.inference.link import parse_endpoint
-from harness.inference.payload import (
+from harness.ondevice.link import parse_endpoint
+from harness.ondevice.payload import (
     INFERENCE_TYPE,
     ClassificationResult,
     PayloadError,

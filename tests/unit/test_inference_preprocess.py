@@ -12,7 +12,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from harness.inference.preprocess import ImageError, load_image, newest_image, preprocess
+from harness.ondevice.preprocess import ImageError, load_image, newest_image, preprocess
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "model"
 IMAGES = MODEL_DIR.parent / "images"

@@ -11,11 +11,11 @@ import pytest
 from awscrt import io, mqtt
 
 from harness.errors import LabError
-from harness.inference import link
-from harness.inference.payload import build_payload
 from harness.mqtt.lab import LabIoT
 from harness.mqtt.pki import CertificateAuthority
 from harness.mqtt.subscriber import BrokerRefused, ResultsError, ResultSubscriber
+from harness.ondevice import link
+from harness.ondevice.payload import build_payload
 
 pytestmark = pytest.mark.skipif(subprocess.run(["sh", "-c", "command -v mosquitto || test -x /usr/sbin/mosquitto"],
                                                capture_output=True).returncode != 0,

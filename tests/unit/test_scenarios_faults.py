@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness.greengrass import builders
-from harness.inference import component as inference_script
 from harness.lab.device import DEVICE_PYTHON
+from harness.ondevice import component as inference_script
 from harness.scenarios.conftest import scenario_model_of
 from harness.scenarios.faults import FAULTS, MISSING_PYTHON, SYMPTOM, broken
 

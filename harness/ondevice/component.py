@@ -22,6 +22,15 @@ import sys
 import time
 from pathlib import Path
 
+try:  # imported from the host as harness.ondevice.component
+    from . import link
+    from .payload import build_payload
+    from .preprocess import ImageError, load_image, newest_image, preprocess
+except ImportError:  # run on the device as a script: its siblings are its component's other artifacts
+    import link  # type: ignore[no-redef]
+    from payload import build_payload  # type: ignore[no-redef]
+    from preprocess import ImageError, load_image, newest_image, preprocess  # type: ignore[no-redef]
+
 GG_ROOT = Path("/greengrass/v2")
 DEFAULT_IMAGE_DIR = "/var/lib/hil/camera"
 LABEL_FILES = ("labels.txt", "synset.txt")
@@ -83,8 +92,6 @@ class Publisher:
         self.backoff = 1.0
 
     def ensure(self) -> bool:
-        from harness.inference import link
-
         if self.connection is not None:
             return True
         try:
@@ -99,8 +106,6 @@ class Publisher:
         return True
 
     def publish(self, topic: str, payload: dict[str, object]) -> bool:
-        from harness.inference import link
-
         while not self.ensure():
             pass
         future, _ = self.connection.publish(topic, json.dumps(payload), link.QOS1)
@@ -116,10 +121,6 @@ def main(argv: list[str] | None = None) -> int:
     args = options(argv)
     import dlr
     import numpy as np
-
-    from harness.inference import link
-    from harness.inference.payload import build_payload
-    from harness.inference.preprocess import ImageError, load_image, newest_image, preprocess
 
     model_dir = Path(args.model_dir)
     try:

@@ -1,11 +1,12 @@
 """On-device measurement agent: load a model with one runtime, time single-stream queries, print one JSON.
 
-Copied to the device beside ``stats.py`` and run with the device's own Python (stdlib + numpy + the
-runtime). Follows MLPerf single-stream rules: one query at a time, a warm-up (count and minimum time),
-then queries until BOTH a minimum count and a minimum duration are met, timed with the device's own
-``time.perf_counter_ns``. A runtime that is not installed, or a model file that was not given, is
-reported as ``"available": false`` with the reason (exit 0): an absent comparison is a result.
-Exit 2 = bad arguments, 1 = the runtime failed (its error on stderr and in ``error``).
+Shipped to the device with the rest of harness.ondevice (harness.ship) and run with the device's
+own Python (stdlib + numpy + the runtime). Follows MLPerf single-stream rules: one query at a time,
+a warm-up (count and minimum time), then queries until BOTH a minimum count and a minimum duration
+are met, timed with the device's own ``time.perf_counter_ns``. A runtime that is not installed, or
+a model file that was not given, is reported as ``"available": false`` with the reason (exit 0):
+an absent comparison is a result. Exit 2 = bad arguments, 1 = the runtime failed (its error on
+stderr and in ``error``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import resource
 import sys
 import time
 
-try:
-    from harness.bench import stats
-except ImportError:  # on the device: stats.py is sent beside this file
+try:  # imported from the host as harness.ondevice.agent
+    from . import stats
+except ImportError:  # run on the device as a script: stats.py is shipped beside it
     import stats  # type: ignore[no-redef]
 
 SCHEMA = "hil.bench/1"
