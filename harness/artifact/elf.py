@@ -12,15 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import FailureClass, HilError
+from harness.primitives.arch import by_elf_number
 
-#: e_machine → (constant name, `uname -m` spelling). Only the machines edge targets use.
-MACHINES: dict[int, tuple[str, str]] = {
-    3: ("EM_386", "i686"),
-    40: ("EM_ARM", "armv7l"),
-    62: ("EM_X86_64", "x86_64"),
-    183: ("EM_AARCH64", "aarch64"),
-    243: ("EM_RISCV", "riscv64"),
-}
 SHT_GNU_VERNEED = 0x6FFFFFFE
 _MAX_SECTIONS = 4096
 
@@ -63,9 +56,9 @@ def parse_elf(data: bytes, *, name: str = "<bytes>") -> ElfInfo:
     if cls is None or endian is None:
         raise ElfError(f"{name}: bad ELF class/byte order ({data[4]}, {data[5]})", step="inspect")
     (e_machine,) = struct.unpack_from(endian + "H", data, 18)
-    known = MACHINES.get(e_machine)
-    return ElfInfo(cls, endian == "<", e_machine, known[0] if known else f"EM_{e_machine}",
-                   known[1] if known else None, _glibc_needed(data, cls, endian, name))
+    known = by_elf_number(e_machine)  # the machines the loop has targets for; others by number
+    return ElfInfo(cls, endian == "<", e_machine, known.elf_machine if known else f"EM_{e_machine}",
+                   known.machine if known else None, _glibc_needed(data, cls, endian, name))
 
 
 def _glibc_needed(data: bytes, cls: int, e: str, name: str) -> tuple[int, int] | None:

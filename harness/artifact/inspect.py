@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from harness.artifact.digests import sha256_file
 from harness.artifact.elf import ElfError, ElfInfo, read_elf
 from harness.artifact.meta import META_NAME, RUNTIME_LIBS, SO_NAME, ArtifactError, ArtifactMeta, load_meta
 from harness.artifact.verdict import Verdict, all_ok, print_verdicts
+from harness.primitives.digest import sha256_file
 
 
 @dataclass

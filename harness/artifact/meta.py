@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from harness.errors import FailureClass, HilError
+from harness.primitives import arch as _arch
+from harness.primitives.validation import first_error
 
 SCHEMA = "hil.neo-artifact/1"
 META_NAME = "compiled.meta"
@@ -23,7 +25,8 @@ SO_NAME = "compiled.so"
 RUNTIME_LIBS = ("libdlr.so", "libtvm_runtime.so", "libtvm_ffi.so")
 MAX_META_BYTES = 1 << 20
 _SCALAR_LIST = re.compile(r"\[\n\s*([^\[\]{}]*?)\n\s*\]")  # a raw newline never occurs inside a JSON string
-ARCHES = ("x86_64", "aarch64", "armv7l")
+ARCHES = tuple(_arch.ARCHES)
+ELF_MACHINES = tuple(a.elf_machine for a in _arch.ARCHES.values())
 
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=256)]
@@ -72,7 +75,7 @@ class TargetInfo(_Strict):
     neo: Name
     tvm: TvmTarget
     arch: Literal[ARCHES]  # type: ignore[valid-type]
-    elf_machine: Literal["EM_X86_64", "EM_AARCH64", "EM_ARM"]
+    elf_machine: Literal[ELF_MACHINES]  # type: ignore[valid-type]
     cpu_features: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")]] = Field(max_length=64)
 
 
@@ -144,10 +147,7 @@ def parse_meta(raw: bytes | str, *, source: str = META_NAME) -> ArtifactMeta:
     try:
         return ArtifactMeta.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top)"
-        raise ArtifactError(f"{source}: {where}: {first['msg']} ({exc.error_count()} problem(s))",
-                            step="inspect") from None
+        raise ArtifactError(f"{source}: {first_error(exc)}", step="inspect") from None
 
 
 def load_meta(artifact_dir: Path) -> ArtifactMeta:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from harness.errors import CommandTimeout
 from harness.lab.paths import state_dir
+from harness.primitives.deadline import poll_until
 from harness.transport.hostspec import HostSpecError, parse_hostspec
 
 #: Emulated cores, local:// and docker:// devices all run on the controller's CPUs.
@@ -58,25 +59,26 @@ class Hold:
         return self.acquired - self.asked
 
 
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 @contextmanager
 def measurement_lock(key: str, *, timeout: float, device: str | None = None,
                      poll: float = 0.05) -> Iterator[Hold]:
     """Hold the measurement lock of host ``key``; raise CommandTimeout after ``timeout`` s of waiting."""
     hold = Hold(key, asked=time.time())
-    deadline = time.monotonic() + timeout
     fd = os.open(lock_path(key), os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise CommandTimeout(
-                        f"the measurement lock of host {key!r} was busy for {timeout:g} s", device=device,
-                        step="measure lock", advice="another benchmark on the same physical host is still "
-                        f"running (lock file {lock_path(key)}); wait for it or raise the timeout") from None
-                time.sleep(poll)
+        if not poll_until(lambda: _try_lock(fd), timeout, interval=poll):
+            raise CommandTimeout(
+                f"the measurement lock of host {key!r} was busy for {timeout:g} s", device=device,
+                step="measure lock", advice="another benchmark on the same physical host is still "
+                f"running (lock file {lock_path(key)}); wait for it or raise the timeout")
         hold.acquired = time.time()
         os.ftruncate(fd, 0)
         os.write(fd, f"{socket.gethostname()} pid {os.getpid()} device {device}\n".encode())

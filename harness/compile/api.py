@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from harness.artifact.digests import sha256_bytes, sha256_file
 from harness.artifact.elf import read_elf
 from harness.artifact.meta import (
     DTYPES,
@@ -33,9 +31,10 @@ from harness.compile.errors import CompileError
 from harness.compile.frameworks import detect_framework, load_model, to_relax
 from harness.compile.input_config import bind_inputs, parse_input_config
 from harness.compile.targets import ResolvedTarget, check_cpu_known, resolve_target
-from harness.primitives.progress import say
+from harness.primitives.digest import sha256_bytes, sha256_file
+from harness.primitives.progress import Say, say
+from harness.primitives.validation import first_error
 
-Progress = Callable[[str], None]
 MAX_MODEL_BYTES = 2 << 30
 
 
@@ -47,7 +46,7 @@ def stderr_progress(message: str) -> None:
 def compile_model(model: Path | str, target: str | dict, input_config: str | dict | list, output_dir: Path | str,
                   *, framework: str | None = None, compiler_options: str | dict | None = None,
                   cache_dir: Path | str | None = None, use_cache: bool = True,
-                  runtime_libs: list[Path] | tuple[Path, ...] = (), progress: Progress | None = None) -> Artifact:
+                  runtime_libs: list[Path] | tuple[Path, ...] = (), progress: Say | None = None) -> Artifact:
     """Compile ``model`` for a Neo ``target`` into ``output_dir`` (compiled.so + compiled.meta)."""
     report = progress or (lambda _m: None)
     started = time.monotonic()
@@ -112,9 +111,7 @@ def _meta(model: Path, fw: str, model_sha: str, inputs, outputs, target: Resolve
     try:
         return _describe(model, fw, model_sha, inputs, outputs, target, versions, so)
     except ValidationError as exc:  # e.g. an empty input name or a dtype DLR cannot carry
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise CompileError(f"cannot describe the model in compiled.meta: {where}: {first['msg']}",
+        raise CompileError(f"cannot describe the model in compiled.meta: {first_error(exc)}",
                            advice="give the model's inputs and outputs names and numeric dtypes") from None
 
 

@@ -18,6 +18,9 @@ REPO = Path(__file__).resolve().parents[2]
 MODEL_DIR = REPO / "fixtures" / "model"
 BUNDLED_NAME = "tinycnn"
 BUNDLED_MODEL = MODEL_DIR / f"{BUNDLED_NAME}.onnx"
+#: Its test scenes (PNG) and their ONNX Runtime outputs, written by fixtures/model/make_model.py.
+IMAGES_DIR = REPO / "fixtures" / "images"
+REFERENCE = MODEL_DIR / "reference.json"
 INPUT_NAME, OUTPUT_NAME = "data", "output0"
 INPUT_SHAPE = (1, 3, SIZE, SIZE)
 INPUT_DTYPE = "float32"

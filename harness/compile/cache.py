@@ -7,7 +7,6 @@ place, so concurrent compiles of the same key are safe (the loser discards its c
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from harness.artifact.meta import META_NAME, SO_NAME
 from harness.lab.paths import state_dir
+from harness.primitives.digest import stable_key
 
 ENV_VAR = "HIL_COMPILE_CACHE"
 
@@ -26,9 +26,8 @@ def default_cache_dir() -> Path:
 
 
 def cache_key(parts: dict[str, object]) -> str:
-    import hashlib
-
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    """The entry's name: the stable key of everything the compiled code depends on."""
+    return stable_key(parts)
 
 
 class CompileCache:

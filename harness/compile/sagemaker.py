@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.compile.api import Progress
 from harness.compile.errors import CompileError, TargetError
 from harness.compile.frameworks import detect_framework, load_model
 from harness.compile.input_config import bind_inputs, parse_input_config
 from harness.compile.targets import parse_json_option
+from harness.primitives.progress import Say
 
 NEO_FRAMEWORKS = {"onnx": "ONNX", "pytorch": "PYTORCH", "tflite": "TFLITE"}
 JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -68,7 +68,7 @@ def _split_s3(uri: str) -> tuple[str, str]:
 def compile_model_sagemaker(model: Path | str, target: str | dict, input_config: str | dict | list,
                             output_dir: Path | str, *, role_arn: str, s3_prefix: str,
                             framework: str | None = None, compiler_options: str | dict | None = None,
-                            timeout_s: float = 1800.0, poll_s: float = 15.0, progress: Progress | None = None,
+                            timeout_s: float = 1800.0, poll_s: float = 15.0, progress: Say | None = None,
                             session=None) -> Path:
     """Upload, compile with SageMaker Neo, wait (bounded), download and extract into ``output_dir``."""
     say = progress or (lambda _m: None)

@@ -10,24 +10,10 @@ import ast
 import json
 import platform
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from harness.compile.errors import TargetError
-
-
-@dataclass(frozen=True)
-class ArchInfo:
-    triple: str
-    elf_machine: str
-    cross_cc: str  # the Debian cross g++ (used when the host is another arch)
-    extra: dict[str, str] = field(default_factory=dict)  # e.g. mfloat-abi
-
-
-ARCHES: dict[str, ArchInfo] = {
-    "x86_64": ArchInfo("x86_64-linux-gnu", "EM_X86_64", "x86_64-linux-gnu-g++"),
-    "aarch64": ArchInfo("aarch64-linux-gnu", "EM_AARCH64", "aarch64-linux-gnu-g++"),
-    "armv7l": ArchInfo("armv7l-linux-gnueabihf", "EM_ARM", "arm-linux-gnueabihf-g++", {"mfloat-abi": "hard"}),
-}
+from harness.primitives.arch import ARCHES
 
 #: TargetDevice → (arch, mcpu, mattr). CPU-only: jetson_* build for their ARM cores here.
 DEVICES: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
@@ -60,12 +46,10 @@ CLOUD_ONLY = frozenset({"ml_p2", "ml_p3", "ml_g4dn", "ml_inf1", "ml_inf2", "ml_t
                         "aisage", "amba_cv2", "amba_cv22", "amba_cv25", "coreml", "x86_win32", "x86_win64", "sbe_c",
                         "jacinto_tda4vm", "imx8mplus_npu"})
 
-#: TargetPlatform Arch → uname arch and the defaults Neo recommends in CompilerOptions.
-PLATFORM_ARCHES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "X86_64": ("x86_64", ()),
-    "ARM64": ("aarch64", ("+neon",)),
-    "ARM_EABIHF": ("armv7l", ()),
-}
+#: The -mattr Neo recommends in CompilerOptions for a TargetPlatform, by machine (none elsewhere).
+PLATFORM_MATTR: dict[str, tuple[str, ...]] = {"aarch64": ("+neon",)}
+#: TargetPlatform ``Arch`` values: Neo's spelling of each machine in the architecture table.
+PLATFORM_ARCHES = tuple(a.neo for a in ARCHES.values())
 
 #: SIMD level an -mcpu turns on, in cpuinfo flags. Crypto/CRC are left out: model code never uses them,
 #: and boards such as the Raspberry Pi 4 lack them although their core "has" them.
@@ -109,7 +93,7 @@ class ResolvedTarget:
 
     def compiler_command(self, host_arch: str | None = None) -> str:
         """g++ for the host's own arch, the Debian cross g++ otherwise."""
-        return "g++" if self.arch == (host_arch or platform.machine()) else ARCHES[self.arch].cross_cc
+        return "g++" if self.arch == (host_arch or platform.machine()) else ARCHES[self.arch].cxx
 
 
 def known_targets() -> str:
@@ -155,12 +139,12 @@ def resolve_target(target: str | dict, compiler_options: str | dict | None = Non
     mcpu = opts.get("mcpu", mcpu)  # type: ignore[assignment]
     mattr = tuple(MATTR_ALIASES.get(m, m) for m in opts.get("mattr", mattr))  # type: ignore[union-attr]
     info = ARCHES[arch]
-    tvm: dict[str, object] = {"kind": "llvm", "mtriple": info.triple}
+    tvm: dict[str, object] = {"kind": "llvm", "mtriple": info.llvm_triple}
     if mcpu:
         tvm["mcpu"] = mcpu
     if mattr:
         tvm["mattr"] = list(mattr)
-    tvm.update(info.extra)
+    tvm.update(info.llvm_options)
     resolved = ResolvedTarget(neo, arch, tvm, cpu_features(arch, mcpu, mattr))
     if check_cpu:
         check_cpu_known(resolved)
@@ -204,8 +188,8 @@ def _platform(spec: dict) -> tuple[str, str, tuple[str, ...]]:
     if os_name != "LINUX" or arch not in PLATFORM_ARCHES:
         raise TargetError(f"ValidationException: TargetPlatform Os={os_name or '?'} Arch={arch or '?'} is not "
                           f"supported offline. Known: {known_targets()}")
-    uname, mattr = PLATFORM_ARCHES[arch]
-    return f"LINUX_{arch}", uname, mattr
+    uname = next(a.machine for a in ARCHES.values() if a.neo == arch)
+    return f"LINUX_{arch}", uname, PLATFORM_MATTR.get(uname, ())
 
 
 def _options(raw: str | dict | None) -> dict[str, object]:

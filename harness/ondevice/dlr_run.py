@@ -5,7 +5,8 @@
 own exception and exit status: reproductions diagnose exactly that.
 
 ``dlr_run.py MODEL_DIR --feeds NPZ``: the npz holds ``KEY/INPUT`` arrays; one run per KEY; prints one
-JSON object ``{KEY: flat first output}`` (the host compares it with ONNX Runtime).
+JSON object: the model's input names and dtypes, output names, DLR's version and, per KEY, the first
+output's shape and values (the host compares them with ONNX Runtime).
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ def main(argv: list[str] | None = None) -> int:
         y = model.run({model.get_input_names()[0]: np.zeros(shape, dtype=args.zeros[1])})[0]
         print("output", list(y.shape))
         return 0
-    out = {}
+    results = {}
     with np.load(args.feeds) as feeds:
         for key in sorted({k.split("/", 1)[0] for k in feeds.files}):
             feed = {k.split("/", 1)[1]: feeds[k] for k in feeds.files if k.startswith(key + "/")}
-            out[key] = np.asarray(model.run(feed)[0]).ravel().astype(float).tolist()
-    print(json.dumps(out))
+            y = np.asarray(model.run(feed)[0])
+            results[key] = {"shape": list(y.shape), "values": y.ravel().astype(float).tolist()}
+    print(json.dumps({"inputs": model.get_input_names(), "dtypes": model.get_input_dtypes(),
+                      "outputs": model.get_output_names(), "version": model.get_version(), "results": results}))
     return 0
 
 

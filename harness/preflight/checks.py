@@ -12,6 +12,7 @@ from harness.artifact.meta import SO_NAME, ArtifactMeta
 from harness.artifact.verdict import Verdict
 from harness.lab.device import DEVICE_PYTHON
 from harness.preflight.facts import DeviceFacts, gather_facts
+from harness.primitives.arch import UnknownArch, machine
 from harness.transport.base import Transport
 
 #: Resident memory of the TVM runtime + DLR wrapper + Python beyond the model itself (measured order of
@@ -19,7 +20,6 @@ from harness.transport.base import Transport
 RUNTIME_OVERHEAD = 32 << 20
 #: Input/output buffers plus intermediate activations, as a multiple of the input+output bytes.
 TENSOR_FACTOR = 4
-ARCH_ALIASES = {"arm64": "aarch64", "amd64": "x86_64", "armv7": "armv7l", "armv8l": "armv7l", "armhf": "armv7l"}
 #: ARM "CPU part" → (core, the TargetDevice built for that core or None).
 CPU_PARTS: dict[str, tuple[str, str | None]] = {
     "0xd03": ("Cortex-A53", "imx8qm"), "0xd04": ("Cortex-A35", None), "0xd05": ("Cortex-A55", "qcs605"),
@@ -31,7 +31,13 @@ _DTYPE_BYTES = {"float32": 4, "float16": 2, "float64": 8, "int8": 1, "uint8": 1,
 
 
 def device_arch(facts: DeviceFacts) -> str | None:
-    return ARCH_ALIASES.get(facts.arch or "", facts.arch)
+    """The device's ``uname -m`` in the table's spelling (``arm64`` → ``aarch64``); unknown names as given."""
+    if not facts.arch:
+        return facts.arch
+    try:
+        return machine(facts.arch)
+    except UnknownArch:
+        return facts.arch
 
 
 def suggest_target(facts: DeviceFacts) -> str:

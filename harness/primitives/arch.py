@@ -30,6 +30,10 @@ class Arch:
     greengrass: str
     #: Neo TargetPlatform ``Arch``.
     neo: str
+    #: ELF e_machine number (the header's field; elf_machine is its constant's name).
+    elf_number: int
+    #: TVM/LLVM target options the machine's ABI needs (armhf: hard-float calls).
+    llvm_options: tuple[tuple[str, str], ...] = ()
 
     @property
     def cxx(self) -> str:
@@ -42,11 +46,11 @@ class Arch:
 
 ARCHES: dict[str, Arch] = {a.machine: a for a in (
     Arch("x86_64", "amd64", "amd64", "x86_64-linux-gnu", "x86_64-linux-gnu", "g++-x86-64-linux-gnu",
-         "EM_X86_64", "amd64", "X86_64"),
+         "EM_X86_64", "amd64", "X86_64", 62),
     Arch("aarch64", "arm64", "arm64", "aarch64-linux-gnu", "aarch64-linux-gnu", "g++-aarch64-linux-gnu",
-         "EM_AARCH64", "aarch64", "ARM64"),
+         "EM_AARCH64", "aarch64", "ARM64", 183),
     Arch("armv7l", None, "armhf", "armv7l-linux-gnueabihf", "arm-linux-gnueabihf", "g++-arm-linux-gnueabihf",
-         "EM_ARM", "arm", "ARM_EABIHF"),
+         "EM_ARM", "arm", "ARM_EABIHF", 40, (("mfloat-abi", "hard"),)),
 )}
 
 #: Other spellings a user or a tool may give for a machine.
@@ -80,6 +84,11 @@ def from_docker(docker_arch: str) -> str:
             return row.machine
     raise UnknownArch(f"unknown Docker architecture {docker_arch!r} "
                       f"(known: {', '.join(a.docker for a in ARCHES.values() if a.docker)})")
+
+
+def by_elf_number(e_machine: int) -> Arch | None:
+    """The row of an ELF header's e_machine, or None for a machine the loop has no target for."""
+    return next((a for a in ARCHES.values() if a.elf_number == e_machine), None)
 
 
 def emulatable() -> list[str]:

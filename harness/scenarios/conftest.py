@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from harness.compile.bundled import BUNDLED_INPUT_CONFIG, BUNDLED_MODEL, IMAGES_DIR, INPUT_DTYPE, INPUT_SHAPE
 from harness.greengrass.builders import unique_name
 from harness.pytest_plugin import lab_of, selected_devices
 
@@ -25,13 +26,10 @@ if TYPE_CHECKING:
     from harness.greengrass.client import GreengrassClient
     from harness.lab.device import Device
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-BUNDLED_MODEL = FIXTURES / "model" / "tinycnn.onnx"
-BUNDLED_INPUT_CONFIG: dict[str, list[int]] = {"data": [1, 3, 224, 224]}
-IMAGES = FIXTURES / "images"
+IMAGES = IMAGES_DIR
 FIXTURE_IMAGE = "red_circle.png"
 #: The inference component's preprocessing (harness.ondevice.preprocess) makes this input.
-IMAGE_INPUT = ([1, 3, 224, 224], "float32")
+IMAGE_INPUT = (list(INPUT_SHAPE), INPUT_DTYPE)
 #: arm64 cores start python + numpy + OpenCV + the TVM runtime under qemu-user.
 DEPLOY_WITHIN = 240.0
 RESULT_WITHIN = 180.0

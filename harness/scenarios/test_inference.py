@@ -57,7 +57,8 @@ def test_dlr_matches_the_host_reference(device, artifact, artifacts, hil_record,
         device.transport.put(tmp_path / "inputs.npz", inputs, timeout=60)
         out = device.transport.check(code.argv(device.python, "dlr_run", model, "--feeds", inputs),
                                      timeout=300, step="dlr run").stdout
-    got = {key: np.asarray(v) for key, v in json.loads(out.strip().splitlines()[-1]).items()}
+    results = json.loads(out.strip().splitlines()[-1])["results"]
+    got = {key: np.asarray(r["values"]) for key, r in results.items()}
 
     assert set(got) == set(want)
     diffs = {key: float(np.max(np.abs(got[key] - want[key]))) for key in want}

@@ -13,7 +13,7 @@ import onnxruntime as ort
 import pytest
 
 from harness.compile.bundled import BUNDLED_MODEL as MODEL
-from harness.compile.bundled import INPUT_NAME, REPO
+from harness.compile.bundled import IMAGES_DIR, INPUT_NAME, REFERENCE
 from harness.greengrass import builders, steps
 from harness.greengrass.errors import ComponentNotFound
 from harness.lab.device import DEVICE_PYTHON
@@ -25,7 +25,7 @@ from harness.ondevice.preprocess import load_image, preprocess
 from harness.ship import component_artifacts
 from simulators.camera.scenes import shape_frame
 
-IMAGE = REPO / "fixtures" / "images" / "red_circle.png"
+IMAGE = IMAGES_DIR / "red_circle.png"
 DEPLOY_WITHIN = 240.0  # arm64 cores start python + numpy + OpenCV + the TVM runtime under qemu-user
 RESULT_WITHIN = 180.0
 FRAME_RE = re.compile(r"frame-(\d{6})\.png")
@@ -85,7 +85,7 @@ def test_inference_component_results_over_mtls(device, lab, greengrass, gg_name,
 
             (fixture,) = results.expect(lambda r: r.image == IMAGE.name, within=RESULT_WITHIN, device=device.name)
             check_against_host(fixture, load_image(IMAGE))
-            assert fixture.top1 == json.loads((MODEL.parent / "reference.json").read_text())[
+            assert fixture.top1 == json.loads(REFERENCE.read_text())[
                 "outputs"][IMAGE.name]["top1"]
 
             frames = results.expect(lambda r: bool(r.image and FRAME_RE.fullmatch(r.image)), count=3,

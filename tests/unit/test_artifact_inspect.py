@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.artifact import ArtifactError, inspect_artifact, print_inspection
-from harness.artifact.digests import sha256_file
+from harness.primitives.digest import sha256_file
 from tests.unit.test_artifact_meta import VALID
 
 AARCH64_SO = Path("/usr/aarch64-linux-gnu/lib/libm.so.6")
