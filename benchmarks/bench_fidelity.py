@@ -30,12 +30,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from harness.bench.lock import host_key, measurement_lock  # noqa: E402
-from harness.bench.measure import AGENT_FILES, RuntimeUnavailable, measure  # noqa: E402
-from harness.compile.bundled import compile_bundled  # noqa: E402
+from harness.bench.measure import RuntimeUnavailable, measure  # noqa: E402
+from harness.compile.bundled import INPUT_SHAPE, compile_bundled  # noqa: E402
 from harness.lab.bringup import LabController  # noqa: E402
 from harness.lab.device import DEVICE_PYTHON  # noqa: E402
 from harness.lab.inventory import load_lab  # noqa: E402
 from harness.primitives.progress import say  # noqa: E402
+from harness.primitives.scratch import scratch_dir  # noqa: E402
+from harness.ship import ship  # noqa: E402
 
 WARMUP = 5
 TIMEOUT = 900.0
@@ -43,9 +45,10 @@ TIMEOUT = 900.0
 # On the device: nothing but the clock around run().
 BARE_LOOP = r"""
 import json, sys, time, numpy as np, dlr
-model_dir, runs, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+model_dir, runs, warmup = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 m = dlr.DLRModel(model_dir, "cpu", 0)
-feed = {"data": np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype("float32")}
+shape = [int(n) for n in sys.argv[5].split(",")]
+feed = {m.get_input_names()[0]: np.random.default_rng(0).standard_normal(shape).astype("float32")}
 for _ in range(warmup):
     m.run(feed)
 clock, run, times = time.perf_counter_ns, m.run, []
@@ -61,7 +64,7 @@ import json, sys
 from argparse import Namespace
 sys.path.insert(0, sys.argv[1])
 import agent
-ns = Namespace(warmup_count=100, warmup_seconds=0.0, min_count=int(sys.argv[2]), min_seconds=0.0, max_seconds=60.0)
+ns = Namespace(warmup_count=100, warmup_seconds=0.0, min_count=int(sys.argv[3]), min_seconds=0.0, max_seconds=60.0)
 out = agent.single_stream(lambda: None, ns)
 samples = sorted(out["samples_ns"])
 print(json.dumps({"p50_us": samples[len(samples) // 2] / 1e3, "max_us": samples[-1] / 1e3}))
@@ -73,7 +76,7 @@ import json, sys, numpy as np, tvm
 from tvm import relax
 model_dir, runs, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 vm = relax.VirtualMachine(tvm.runtime.load_module(model_dir + "/compiled.so"), tvm.cpu())
-x = tvm.runtime.tensor(np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype("float32"))
+x = tvm.runtime.tensor(np.random.default_rng(0).standard_normal(json.loads(sys.argv[4])).astype("float32"))
 vm.time_evaluator("main", tvm.cpu(), number=1, repeat=warmup)(x)
 res = vm.time_evaluator("main", tvm.cpu(), number=1, repeat=runs)(x)
 print(json.dumps({"median_ms": float(np.median(res.results)) * 1e3}))
@@ -81,26 +84,27 @@ print(json.dumps({"median_ms": float(np.median(res.results)) * 1e3}))
 
 
 def on_device(device, artifact_dir: Path, code: str, *args: str) -> dict:
-    """Run ``code`` on the device under the measurement lock, with the artifact and the agent at argv[1]."""
-    remote = f"/tmp/hil-bench/fidelity-{device.name}"
+    """Run ``code`` on the device under the measurement lock: the agent's directory at argv[1], the artifact
+    at argv[2]."""
     t = device.transport
-    t.check(["rm", "-rf", remote], timeout=30)
-    t.put_dir(artifact_dir, remote, timeout=120)
-    for path in AGENT_FILES:
-        t.put(path, f"{remote}/{path.name}", timeout=60)
-    with measurement_lock(host_key(device.connection, device.emulated), timeout=TIMEOUT, device=device.name):
-        out = t.check([DEVICE_PYTHON, "-c", code, remote, *args], timeout=TIMEOUT, step="fidelity loop")
-    t.run(["rm", "-rf", remote], timeout=30)
+    agent_dir = ship(t).directory
+    with scratch_dir(t, "fidelity") as remote:
+        t.put_dir(artifact_dir, f"{remote}/model", timeout=120)
+        with measurement_lock(host_key(device.connection, device.emulated), timeout=TIMEOUT, device=device.name):
+            out = t.check([DEVICE_PYTHON, "-c", code, agent_dir, f"{remote}/model", *args], timeout=TIMEOUT,
+                          step="fidelity loop")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def bare_loop(device, artifact_dir: Path, runs: int) -> float:
-    return on_device(device, artifact_dir, BARE_LOOP, str(runs), str(WARMUP))["p50_ms"]
+    shape = ",".join(map(str, INPUT_SHAPE))
+    return on_device(device, artifact_dir, BARE_LOOP, str(runs), str(WARMUP), shape)["p50_ms"]
 
 
 def time_evaluator(artifact_dir: Path, runs: int) -> float:
     with measurement_lock("controller", timeout=TIMEOUT):
-        out = subprocess.run([sys.executable, "-c", TIME_EVALUATOR, str(artifact_dir), str(runs), str(WARMUP)],
+        out = subprocess.run([sys.executable, "-c", TIME_EVALUATOR, str(artifact_dir), str(runs), str(WARMUP),
+                              json.dumps(list(INPUT_SHAPE))],
                              capture_output=True, text=True, timeout=TIMEOUT, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])["median_ms"]
 

@@ -22,11 +22,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from harness.compile import compile_model  # noqa: E402
+from harness.compile.bundled import BUNDLED_INPUT_CONFIG, BUNDLED_MODEL, INPUT_SHAPE  # noqa: E402
 from harness.runtime.build import LIBS, build_libdlr  # noqa: E402
 from harness.runtime.venv import disable_phone_home  # noqa: E402
 
-MODEL = REPO / "fixtures" / "model" / "tinycnn.onnx"
-SHAPE = [1, 3, 224, 224]
+SHAPE = list(INPUT_SHAPE)
 WARMUP = 20
 
 TVM_CHILD = r"""
@@ -44,13 +44,13 @@ DLR_CHILD = r"""
 import json, sys, time, numpy as np, dlr
 model_dir, runs, warmup, shape = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4])
 m = dlr.DLRModel(model_dir, "cpu", 0)
-x = np.random.default_rng(0).standard_normal(shape).astype("float32")
+feed = {m.get_input_names()[0]: np.random.default_rng(0).standard_normal(shape).astype("float32")}
 for _ in range(warmup):
-    m.run({"data": x})
+    m.run(feed)
 times = []
 for _ in range(runs):
     t = time.perf_counter()
-    m.run({"data": x})
+    m.run(feed)
     times.append(time.perf_counter() - t)
 print(json.dumps({"median_ms": float(np.median(times)) * 1e3, "lib": m._impl._lib._name}))
 """
@@ -74,7 +74,7 @@ def main() -> int:
         libs = Path(tmp) / "lib"
         build_libdlr("x86_64", "tvm-0.27", libs)
         model = Path(tmp) / "tinycnn"
-        compile_model(MODEL, {"Os": "LINUX", "Arch": "X86_64"}, {"data": SHAPE}, model,
+        compile_model(BUNDLED_MODEL, {"Os": "LINUX", "Arch": "X86_64"}, BUNDLED_INPUT_CONFIG, model,
                       runtime_libs=[libs / n for n in LIBS])
         tvm_ms, dlr_ms = [], []
         for r in range(args.rounds):
@@ -84,7 +84,7 @@ def main() -> int:
                   f"DLR wrapper median {dlr_ms[-1]:.3f} ms", file=sys.stderr)
     tvm_med, dlr_med = statistics.median(tvm_ms), statistics.median(dlr_ms)
     overhead = (dlr_med - tvm_med) / tvm_med * 100
-    print(f"tinycnn 1x3x224x224 x86_64, {args.runs} runs x {args.rounds} rounds:")
+    print(f"{BUNDLED_MODEL.stem} {'x'.join(map(str, SHAPE))} x86_64, {args.runs} runs x {args.rounds} rounds:")
     print(f"  TVM time_evaluator median  {tvm_med:8.3f} ms")
     print(f"  DLR wrapper run() median   {dlr_med:8.3f} ms")
     print(f"  DLR overhead               {dlr_med - tvm_med:+8.3f} ms ({overhead:+.1f} %, goal <= 5 %)")

@@ -73,10 +73,12 @@ if [ -f "$final/{complete}" ]; then echo "have $final"; exit 0; fi
 mkdir -p "$cache"
 echo "new $final $(mktemp -d "$cache/.{digest}.XXXXXXXX")"
 """
-# Another process may have published the same digest meanwhile: then its copy is kept and ours dropped.
+# Another process may have published the same digest meanwhile: then its copy is kept and ours dropped
+# (a copy in use is never replaced). A directory of that name without the mark is no copy: replaced.
 _PUBLISH = """set -eu
 touch "$2/{complete}"
 [ -e "$1" ] || mv "$2" "$1"
+if [ ! -f "$1/{complete}" ]; then rm -rf -- "$1"; mv "$2" "$1"; fi
 rm -rf -- "$2"
 """
 

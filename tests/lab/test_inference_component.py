@@ -22,6 +22,7 @@ from harness.mqtt.subscriber import ResultSubscriber
 from harness.ondevice import link
 from harness.ondevice.payload import softmax
 from harness.ondevice.preprocess import load_image, preprocess
+from harness.primitives.scratch import make_scratch, remove_scratch
 from harness.ship import component_artifacts
 from simulators.camera.scenes import shape_frame
 
@@ -54,10 +55,9 @@ def test_thing_key_is_for_components_only(device):
     assert f"'commonName', '{device.name}'" in subject
 
 
-def test_inference_component_results_over_mtls(device, lab, greengrass, gg_name, gg_run_id, compiled_model,
-                                                tmp_path):
+def test_inference_component_results_over_mtls(device, lab, greengrass, gg_name, compiled_model, tmp_path):
     iot = lab.iot
-    base = f"/tmp/hil-inference-{gg_run_id}"
+    base = make_scratch(device.transport, "inference")  # opened to 0755 below: the component's user reads it
     fixture_dir, camera_dir = f"{base}/images", f"{base}/camera"
     device.transport.check(["mkdir", "-p", fixture_dir, camera_dir], timeout=30)
     device.transport.check(["chmod", "0755", base, fixture_dir, camera_dir], timeout=30)
@@ -99,7 +99,7 @@ def test_inference_component_results_over_mtls(device, lab, greengrass, gg_name,
     finally:
         device.transport.run(["kill", camera], timeout=30)
         steps.deploy(greengrass, remove=names, within=DEPLOY_WITHIN)
-        device.transport.run(["rm", "-rf", base], timeout=30)
+        remove_scratch(device.transport, base)
     for name in names:
         with pytest.raises(ComponentNotFound):
             greengrass.component(name)
