@@ -4,9 +4,9 @@ A board has no image of ours, so nothing may rely on one: the package's files ar
 the device's own transport into ``$XDG_CACHE_HOME/hil/ondevice/<digest>`` (``~/.cache`` by default;
 private, 0700, created under ``umask 077``) and run from there with the device's Python. A second
 run with the same code finds the directory complete and uploads nothing; changed code has another
-digest, so a stale copy is never run. Greengrass components carry the same files as their artifacts
-(:func:`device_files`), because a component runs as its own user, who cannot read the login user's
-cache.
+digest, so a stale copy is never run; copies unused for KEEP_DAYS are removed. Greengrass
+components carry the same files as their artifacts (:func:`device_files`), because a component runs
+as its own user, who cannot read the login user's cache.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from harness.transport.base import Transport
 PACKAGE = Path(_package_init).parent
 #: Marks a complete copy; written last, so an upload cut halfway is never taken for one.
 COMPLETE = ".complete"
+#: Copies of other versions not used for this long are removed when a new version is published
+#: (each use touches its copy's directory).
+KEEP_DAYS = 14
 STEP_TIMEOUT = 30.0
 UPLOAD_TIMEOUT = 120.0
 
@@ -69,17 +72,18 @@ _PREPARE = """set -eu
 umask 077
 cache="${{XDG_CACHE_HOME:-${{HOME:?no HOME for the device code cache}}/.cache}}/hil/ondevice"
 final="$cache/{digest}"
-if [ -f "$final/{complete}" ]; then echo "have $final"; exit 0; fi
+if [ -f "$final/{complete}" ]; then touch "$final"; echo "have $final"; exit 0; fi
 mkdir -p "$cache"
 echo "new $final $(mktemp -d "$cache/.{digest}.XXXXXXXX")"
 """
 # Another process may have published the same digest meanwhile: then its copy is kept and ours dropped
 # (a copy in use is never replaced). A directory of that name without the mark is no copy: replaced.
-_PUBLISH = """set -eu
+_PUBLISH = r"""set -eu
 touch "$2/{complete}"
 [ -e "$1" ] || mv "$2" "$1"
 if [ ! -f "$1/{complete}" ]; then rm -rf -- "$1"; mv "$2" "$1"; fi
 rm -rf -- "$2"
+find "${{1%/*}}" -mindepth 1 -maxdepth 1 -mtime +{keep_days} ! -path "$1" -exec rm -rf {{}} \; 2>/dev/null || true
 """
 
 
@@ -102,7 +106,7 @@ def ship(transport: Transport) -> Shipped:
     try:
         for path in device_files():
             transport.put(path, f"{tmp}/{path.name}", timeout=UPLOAD_TIMEOUT)
-        transport.check(["sh", "-c", _PUBLISH.format(complete=COMPLETE), "publish", final, tmp],
+        transport.check(["sh", "-c", _PUBLISH.format(complete=COMPLETE, keep_days=KEEP_DAYS), "publish", final, tmp],
                         timeout=STEP_TIMEOUT, step=step)
     except BaseException:
         try:

@@ -81,3 +81,17 @@ def test_a_component_carries_the_whole_package_as_flat_artifacts():
     main, siblings = ship.component_artifacts()
     assert main.name == "component.py" and main not in siblings
     assert sorted([main, *siblings]) == ship.device_files()
+
+
+def test_copies_of_other_versions_unused_for_long_are_removed_when_a_new_one_lands(cache):
+    import os
+    import time
+
+    old, recent = cache / "0000000000000000", cache / "1111111111111111"
+    for path in (old, recent):
+        (path / ship.COMPLETE).parent.mkdir(parents=True)
+        (path / ship.COMPLETE).touch()
+    month_ago = time.time() - 30 * 86400
+    os.utime(old, (month_ago, month_ago))
+    shipped = ship.ship(LocalTransport("board"))
+    assert sorted(p.name for p in cache.iterdir()) == sorted([recent.name, shipped.digest])
