@@ -42,34 +42,6 @@ from harness.ship import ship  # noqa: E402
 WARMUP = 5
 TIMEOUT = 900.0
 
-# On the device: nothing but the clock around run().
-BARE_LOOP = r"""
-import json, sys, time, numpy as np, dlr
-model_dir, runs, warmup = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-m = dlr.DLRModel(model_dir, "cpu", 0)
-shape = [int(n) for n in sys.argv[5].split(",")]
-feed = {m.get_input_names()[0]: np.random.default_rng(0).standard_normal(shape).astype("float32")}
-for _ in range(warmup):
-    m.run(feed)
-clock, run, times = time.perf_counter_ns, m.run, []
-for _ in range(runs):
-    t = clock(); run(feed); times.append(clock() - t)
-times.sort()
-print(json.dumps({"p50_ms": times[len(times) // 2] / 1e6}))
-"""
-
-# On the device: the agent's own loop around a no-op, i.e. what timing one query costs.
-NULL_LOOP = r"""
-import json, sys
-from argparse import Namespace
-sys.path.insert(0, sys.argv[1])
-import agent
-ns = Namespace(warmup_count=100, warmup_seconds=0.0, min_count=int(sys.argv[3]), min_seconds=0.0, max_seconds=60.0)
-out = agent.single_stream(lambda: None, ns)
-samples = sorted(out["samples_ns"])
-print(json.dumps({"p50_us": samples[len(samples) // 2] / 1e3, "max_us": samples[-1] / 1e3}))
-"""
-
 # On this host: TVM's own timer on the same compiled.so.
 TIME_EVALUATOR = r"""
 import json, sys, numpy as np, tvm
@@ -83,22 +55,22 @@ print(json.dumps({"median_ms": float(np.median(res.results)) * 1e3}))
 """
 
 
-def on_device(device, artifact_dir: Path, code: str, *args: str) -> dict:
-    """Run ``code`` on the device under the measurement lock: the agent's directory at argv[1], the artifact
-    at argv[2]."""
+def on_device(device, artifact_dir: Path, mode: str, *args: str) -> dict:
+    """Run harness/ondevice/fidelity.py ``mode`` on the device under the measurement lock (``{model}`` in
+    ``args`` is the uploaded artifact)."""
     t = device.transport
-    agent_dir = ship(t).directory
+    code = ship(t)
     with scratch_dir(t, "fidelity") as remote:
         t.put_dir(artifact_dir, f"{remote}/model", timeout=120)
+        argv = code.argv(DEVICE_PYTHON, "fidelity", mode, *(a.format(model=f"{remote}/model") for a in args))
         with measurement_lock(host_key(device.connection, device.emulated), timeout=TIMEOUT, device=device.name):
-            out = t.check([DEVICE_PYTHON, "-c", code, agent_dir, f"{remote}/model", *args], timeout=TIMEOUT,
-                          step="fidelity loop")
+            out = t.check(argv, timeout=TIMEOUT, step="fidelity loop")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def bare_loop(device, artifact_dir: Path, runs: int) -> float:
     shape = ",".join(map(str, INPUT_SHAPE))
-    return on_device(device, artifact_dir, BARE_LOOP, str(runs), str(WARMUP), shape)["p50_ms"]
+    return on_device(device, artifact_dir, "bare", "{model}", str(runs), str(WARMUP), shape)["p50_ms"]
 
 
 def time_evaluator(artifact_dir: Path, runs: int) -> float:
@@ -124,7 +96,7 @@ def fidelity(device, artifact_dir: Path, rounds: int, queries: int) -> dict:
            "rounds_agent": agent, "rounds_bare": bare}
     row["agent_over_bare"] = row["agent_p50_ms"] / row["bare_p50_ms"]
     row["overhead_us"] = (row["agent_p50_ms"] - row["bare_p50_ms"]) * 1e3
-    row["timing_cost"] = on_device(device, artifact_dir, NULL_LOOP, "10000")
+    row["timing_cost"] = on_device(device, artifact_dir, "null", "10000")
     if tve:
         row["time_evaluator_ms"] = statistics.median(tve)
         row["agent_over_time_evaluator"] = row["agent_p50_ms"] / row["time_evaluator_ms"]

@@ -2,11 +2,12 @@
 
     python benchmarks/mqtt_latency.py [--device ml-c4-emu] [--count 200] [--interval-ms 20] [--lab FILE]
 
-A probe on the device connects to the lab broker with the core's thing certificate (as the inference
-component does), publishes QoS 1 messages stamped with ``time.time()``, paced like results and then
-back to back (where Nagle's algorithm and delayed ACKs would show as ~40 ms stalls); the harness's
-own connection stamps each arrival. An emulated core shares the host's clock, so the difference is
-the one-way latency; on a real board it also holds the clock offset between board and host.
+A probe on the device (harness/ondevice/mqtt_probe.py) connects to the lab broker with the core's
+thing certificate (as the inference component does), publishes QoS 1 messages stamped with
+``time.time()``, paced like results and then back to back (where Nagle's algorithm and delayed ACKs
+would show as ~40 ms stalls); the harness's own connection stamps each arrival. An emulated core
+shares the host's clock, so the difference is the one-way latency; on a real board it also holds the
+clock offset between board and host.
 """
 
 from __future__ import annotations
@@ -22,24 +23,9 @@ from harness.lab.bringup import LabController
 from harness.lab.inventory import load_lab
 from harness.ondevice import link
 from harness.ondevice.stats import summarize
+from harness.primitives.deadline import poll_until
 from harness.primitives.progress import say
-
-PROBE = r'''
-import json, sys, time
-from pathlib import Path
-from harness.ondevice import link
-root = Path("/greengrass/v2")
-endpoint = link.parse_endpoint((root / "iot-endpoint").read_text().strip())
-creds = link.Credentials(root / "thingCert.crt", root / "privKey.key", root / "rootCA.pem")
-topic, count, interval = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-connection = link.connect(endpoint, creds, f"latency-probe-{topic.rsplit('/', 1)[-1]}")
-for mode, pause in (("paced", interval), ("burst", 0.0)):
-    for i in range(count):
-        future, _ = connection.publish(topic, json.dumps({"mode": mode, "i": i, "t": time.time()}), link.QOS1)
-        future.result(10)
-        time.sleep(pause)
-link.disconnect(connection)
-'''
+from harness.ship import ship
 
 
 def main() -> int:
@@ -69,12 +55,10 @@ def main() -> int:
         future.result(10)
         say(f"{args.device}: publishing {args.count} paced ({args.interval_ms:g} ms apart) and {args.count} "
             "back-to-back messages")
-        device.transport.check(["sudo", "-n", device.python, "-c", PROBE, topic, str(args.count),
-                                str(args.interval_ms / 1000)], timeout=120 + args.count * 0.2,
-                               step="mqtt latency probe")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and sum(map(len, arrivals.values())) < 2 * args.count:
-            time.sleep(0.05)
+        probe = ship(device.transport).argv(device.python, "mqtt_probe", topic, str(args.count),
+                                            str(args.interval_ms / 1000))
+        device.transport.check(["sudo", "-n", *probe], timeout=120 + args.count * 0.2, step="mqtt latency probe")
+        poll_until(lambda: sum(map(len, arrivals.values())) >= 2 * args.count, 10, interval=0.05)
     finally:
         link.disconnect(subscriber)
         device.transport.close()

@@ -20,6 +20,7 @@ from harness.bench.budgets import BudgetExceeded, violations
 from harness.bench.lock import Hold, host_key, measurement_lock
 from harness.errors import FailureClass, HilError
 from harness.ondevice import agent
+from harness.primitives import hostcmd
 from harness.primitives.digest import sha256_file
 from harness.primitives.progress import Say, quiet
 from harness.primitives.scratch import scratch_dir
@@ -192,7 +193,7 @@ def peak_rss_self_test(device: BenchDevice, mib: int, *, python: str | None = No
 
 
 def _report(stdout: str, stderr: str, status: int, device: str, runtime: str) -> dict[str, Any]:
-    tail = " | ".join(stderr.strip().splitlines()[-5:]) or "(no stderr)"
+    tail = hostcmd.tail(stderr, 5)
     lines = stdout.strip().splitlines()
     try:
         report = json.loads(lines[-1]) if lines else None

@@ -15,6 +15,7 @@ from pathlib import Path
 from harness.artifact.meta import TensorSpec
 from harness.compile.errors import CompileError
 from harness.compile.targets import ResolvedTarget
+from harness.primitives.hostcmd import tail
 
 #: Incremented once per real compilation (never on a cache hit).
 COMPILES = 0
@@ -107,6 +108,5 @@ def build(mod, target: ResolvedTarget, out_so: Path) -> None:
     try:
         executable.export_library(str(out_so), fcompile=cc.cross_compiler(compiler, options=LINK_OPTIONS))
     except Exception as exc:  # RuntimeError carrying the compiler's stderr
-        tail = " | ".join(str(exc).strip().splitlines()[-3:])[:400]
-        raise CompileError(f"linking with {compiler} failed: {tail}", step="compile",
+        raise CompileError(f"linking with {compiler} failed: {tail(str(exc))[:400]}", step="compile",
                            advice=f"check that {compiler} and its libc dev files are installed") from None

@@ -8,6 +8,8 @@ payload     the classification result message (built on the device, parsed on th
 preprocess  the bundled model's preprocessing (the device component and the host reference)
 dlr_run     one DLR inference through the unmodified dlr wrapper (reproductions, the host reference check)
 alloc       allocate an input batch of a given size (the out-of-memory reproduction)
+fidelity    what the agent's own timing costs (the bench fidelity benchmark)
+mqtt_probe  timestamped QoS 1 publishes with the core's thing certificate (the MQTT latency benchmark)
 
 Rules, enforced by tests/unit/test_layout.py: a module here imports only the standard library, numpy,
 the device's ML runtimes (dlr, onnxruntime, ai_edge_litert), cv2, awscrt and its siblings; never
