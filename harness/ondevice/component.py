@@ -6,6 +6,7 @@ contract; HIL_* environment variables carry the same values). The broker and the
 credentials come from ``--endpoint``/``--cert``/``--key``/``--ca`` or HIL_IOT_ENDPOINT,
 HIL_THING_CERT, HIL_THING_KEY, HIL_ROOT_CA, else from the core's files
 (/greengrass/v2/iot-endpoint, thingCert.crt, privKey.key, rootCA.pem), as a real core keeps them.
+Its siblings (link, payload, preprocess) are the component's other artifacts, beside it.
 
 Every interval it classifies ``image-dir/image-name`` (or, without a name, the newest frame in
 ``image-dir``: the camera simulator's output) and publishes one result. A broker that is down is
