@@ -7,6 +7,7 @@ link        one MQTT 3.1.1 connection over mutual TLS with awscrt (the host's su
 payload     the classification result message (built on the device, parsed on the host)
 preprocess  the bundled model's preprocessing (the device component and the host reference)
 dlr_run     one DLR inference through the unmodified dlr wrapper (reproductions, the host reference check)
+dlr_probe   the DLR wrapper's version and the libdlr it loads, without importing dlr (preflight)
 alloc       allocate an input batch of a given size (the out-of-memory reproduction)
 fidelity    what the agent's own timing costs (the bench fidelity benchmark)
 mqtt_probe  timestamped QoS 1 publishes with the core's thing certificate (the MQTT latency benchmark)

@@ -1,8 +1,9 @@
 """What a device is, from plain commands over any Transport: arch, CPU flags, glibc, DLR, memory.
 
-One shell round trip (sections separated by ``@@name`` markers), so a slow SSH link pays once.
-The DLR probe never imports the ``dlr`` package (that phones home with no timeout): it loads the
-wrapper's libpath.py on its own, finds libdlr.so as the wrapper would, and asks GetDLRVersion.
+One shell round trip (sections separated by ``@@name`` markers), so a slow SSH link pays once
+(plus one to ship the device code when it changed). The DLR probe (harness/ondevice/dlr_probe.py)
+never imports the ``dlr`` package (that phones home with no timeout): it loads the wrapper's
+libpath.py on its own, finds libdlr.so as the wrapper would, and asks GetDLRVersion.
 """
 
 from __future__ import annotations
@@ -14,38 +15,11 @@ from dataclasses import dataclass, field
 
 from harness.errors import TransportError
 from harness.lab.device import DEVICE_PYTHON
+from harness.ship import ship
 from harness.transport.base import Transport
 
 PROBE_TIMEOUT = 30.0
 UNLIMITED = 1 << 62  # cgroup v1 reports "no limit" as a huge number
-
-RUNTIME_PROBE = r"""
-import ctypes, importlib.util, json, os
-out = {}
-spec = importlib.util.find_spec("dlr")
-if spec is None or not spec.submodule_search_locations:
-    out["error"] = "the dlr Python package is not installed"
-else:
-    pkg = list(spec.submodule_search_locations)[0]
-    def load(name):
-        s = importlib.util.spec_from_file_location("_hil_" + name, os.path.join(pkg, name + ".py"))
-        m = importlib.util.module_from_spec(s); s.loader.exec_module(m); return m
-    try:
-        out["wrapper"] = load("metadata").VERSION
-        path = load("libpath").find_lib_path(use_default_dlr=True)
-        path = path[0] if isinstance(path, list) else path
-        out["libdlr"] = path
-        lib = ctypes.CDLL(path)
-        v = ctypes.c_char_p()
-        if lib.GetDLRVersion(ctypes.byref(v)) != 0:
-            out["error"] = "GetDLRVersion failed"
-        else:
-            out["version"] = v.value.decode("ascii", "replace")
-    except Exception as exc:
-        out["error"] = (type(exc).__name__ + ": " + str(exc)).splitlines()[0][:300]
-print(json.dumps(out))
-"""
-
 
 @dataclass(frozen=True)
 class RuntimeFacts:
@@ -85,7 +59,8 @@ class DeviceFacts:
         return max(0, min(room)) if room else None
 
 
-def probe_script(python: str) -> str:
+def probe_script(runtime_probe: list[str]) -> str:
+    """The shell script of every probe; ``runtime_probe`` is the argv of the DLR probe on the device."""
     return "\n".join([
         "echo @@arch; uname -m",
         "echo @@cpu; grep -m1 -E '^(flags|Features)[[:space:]]*:' /proc/cpuinfo",
@@ -94,14 +69,14 @@ def probe_script(python: str) -> str:
         "echo @@meminfo; grep -E '^(MemTotal|MemAvailable):' /proc/meminfo",
         "echo @@cgroup; cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory.current 2>/dev/null || "
         "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory/memory.usage_in_bytes 2>/dev/null",
-        f"echo @@runtime; {shlex.join([python, '-c', RUNTIME_PROBE])} 2>&1 | tail -n 3",
+        f"echo @@runtime; {shlex.join(runtime_probe)} 2>&1 | tail -n 3",
         "true",
     ])
 
 
 def gather_facts(transport: Transport, *, python: str = DEVICE_PYTHON, timeout: float = PROBE_TIMEOUT) -> DeviceFacts:
     """Run the probe on the device; a transport failure raises its typed error naming the device."""
-    result = transport.run(probe_script(python), timeout=timeout)
+    result = transport.run(probe_script(ship(transport).argv(python, "dlr_probe")), timeout=timeout)
     if "@@arch" not in result.stdout:
         raise TransportError(f"device probe printed nothing usable (exit {result.exit_status}): "
                              f"{(result.stderr or result.stdout).strip()[:200]}", device=transport.device,
