@@ -31,8 +31,12 @@ UPLOAD_TIMEOUT = 120.0
 
 
 def device_files() -> list[Path]:
-    """The package's modules, the files every device copy holds (flat: a module runs with its siblings)."""
-    return sorted(p for p in PACKAGE.glob("*.py") if p.is_file())
+    """The package's modules, the files every device copy holds (flat: a module runs with its siblings).
+
+    ``__init__.py`` stays on the host: a flat copy is no package, and Greengrass artifact names may
+    not start with an underscore.
+    """
+    return sorted(p for p in PACKAGE.glob("*.py") if p.is_file() and p.name != "__init__.py")
 
 
 def code_digest() -> str:

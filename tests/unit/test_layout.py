@@ -87,8 +87,11 @@ def test_device_code_imports_no_harness_module_outside_its_package():
 
 
 def test_a_device_module_runs_alone_without_site_packages(tmp_path):
-    """The bench agent copied out of the repository, run as a device runs it, without the venv or harness."""
-    for path in sources(ONDEVICE):
+    """The bench agent copied out of the repository as harness.ship copies it, run as a device runs it,
+    without the venv or harness."""
+    from harness.ship import device_files
+
+    for path in device_files():
         shutil.copy(path, tmp_path / path.name)
     proc = subprocess.run([sys.executable, "-S", "-E", "-s", str(tmp_path / "agent.py"), "--self-test-alloc-mib=4"],
                           capture_output=True, text=True, timeout=60, cwd=tmp_path, check=False)

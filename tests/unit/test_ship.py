@@ -77,10 +77,19 @@ def test_a_device_without_home_is_a_typed_error_naming_the_step(monkeypatch):
     assert "no HOME" in str(err.value)
 
 
-def test_a_component_carries_the_whole_package_as_flat_artifacts():
+def test_a_component_carries_the_whole_package_as_flat_artifacts(tmp_path):
+    from harness.greengrass import builders
+
     main, siblings = ship.component_artifacts()
     assert main.name == "component.py" and main not in siblings
     assert sorted([main, *siblings]) == ship.device_files()
+    model_dir = tmp_path / "artifact"
+    model_dir.mkdir()
+    (model_dir / "compiled.so").write_bytes(b"\x7fELF not really")
+    model = builders.model_component("com.example.M", "1.0.0", model_dir, tmp_path / "work")
+    component = builders.inference_component("com.example.I", "1.0.0", model, main, extra_files=siblings)
+    assert set(component.files) == {p.name for p in ship.device_files()}
+    assert {"link.py", "payload.py", "preprocess.py"} <= set(component.files)  # what component.py imports
 
 
 def test_copies_of_other_versions_unused_for_long_are_removed_when_a_new_one_lands(cache):
