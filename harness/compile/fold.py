@@ -20,9 +20,11 @@ from onnx.reference import ReferenceEvaluator
 
 from harness.compile.errors import CompileError
 
-#: Operators never folded: their value is not a function of their inputs, or they carry subgraphs.
+#: Operators never folded: their value is not a function of their inputs, they carry subgraphs, or they are
+#: the quantization of a QDQ model (folding DequantizeLinear of int8 weights would store them as float32).
 NOT_FOLDABLE = frozenset({"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial",
-                          "Bernoulli", "If", "Loop", "Scan", "SequenceMap"})
+                          "Bernoulli", "If", "Loop", "Scan", "SequenceMap",
+                          "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear"})
 #: A folded tensor larger than this stays a computation (folding would bloat the model file).
 MAX_FOLDED_BYTES = 64 << 20
 MAX_ROUNDS = 64

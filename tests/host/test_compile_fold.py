@@ -115,3 +115,44 @@ def test_unknown_and_missing_inputs_are_input_config_errors():
         bind_and_fold(raw, {"y": [1, 3, 8, 8]})
     with pytest.raises(CompileError, match="missing from DataInputConfig"):
         bind_and_fold(raw, {})
+
+
+def _transformer_style_model() -> onnx.ModelProto:
+    """Opset-13 idioms of exported attention code: Slice of a shape, Unsqueeze with an axes input, Cast,
+    ConstantOfShape and Expand, declared value_info carrying the old symbols, and int8 weights behind
+    DequantizeLinear."""
+    q = numpy_helper.from_array(np.arange(-8, 8, dtype=np.int8).reshape(4, 4), "wq")
+    consts = [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in
+              (("s0", [1]), ("s1", [2]), ("ax0", [0]))]
+    scale = numpy_helper.from_array(np.array(0.05, np.float32), "scale")
+    nodes = [
+        helper.make_node("Shape", ["x"], ["xs"]),
+        helper.make_node("Slice", ["xs", "s0", "s1"], ["seq"]),  # [seq]
+        helper.make_node("Cast", ["seq"], ["seq_f"], to=TensorProto.FLOAT),
+        helper.make_node("Cast", ["seq_f"], ["seq_i"], to=TensorProto.INT64),
+        helper.make_node("Squeeze", ["seq_i", "ax0"], ["seq_scalar"]),
+        helper.make_node("Unsqueeze", ["seq_scalar", "ax0"], ["seq_vec"]),
+        helper.make_node("Concat", ["seq_vec", "seq_vec"], ["mask_shape"], axis=0),
+        helper.make_node("ConstantOfShape", ["mask_shape"], ["mask"],
+                         value=numpy_helper.from_array(np.array([1.0], np.float32))),
+        helper.make_node("DequantizeLinear", ["wq", "scale"], ["w"]),
+        helper.make_node("MatMul", ["x", "w"], ["h"]),
+        helper.make_node("MatMul", ["mask", "h"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "attention_like", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq", 4])],
+        initializer=[q, scale, *consts],
+        value_info=[helper.make_tensor_value_info("h", TensorProto.FLOAT, ["batch", "seq", 4])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_exported_attention_idioms_fold_and_quantized_weights_stay_quantized():
+    raw = _transformer_style_model()
+    folded = bind_and_fold(raw, {"x": [2, 5, 4]})
+    ops = [n.op_type for n in folded.graph.node]
+    assert ops == ["DequantizeLinear", "MatMul", "MatMul"]
+    assert {t.name: t.data_type for t in folded.graph.initializer}["wq"] == TensorProto.INT8
+    assert [d.dim_value for d in folded.graph.output[0].type.tensor_type.shape.dim] == [2, 5, 4]
+    x = np.random.default_rng(2).standard_normal((2, 5, 4)).astype(np.float32)
+    np.testing.assert_array_equal(_ort(folded, x)[0], _ort(raw, x)[0])
