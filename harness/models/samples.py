@@ -165,6 +165,27 @@ def random_inputs(specs: Sequence[InputSpecLike], seed: int = 0) -> dict[str, np
     return out
 
 
+@dataclass(frozen=True)
+class InputSet:
+    """One set of model inputs and where it came from ("samples.npz", "astronaut.png", "seed 0")."""
+
+    label: str
+    arrays: dict[str, np.ndarray]
+
+
+def choose_inputs(specs: Sequence[InputSpecLike], *, samples: Path | str | None = None,
+                  images: Sequence[Path | str] = (), seed: int = 0,
+                  value_range: tuple[float, float] = (0.0, 1.0)) -> list[InputSet]:
+    """The inputs a run feeds: the user's samples.npz if given, else the images if the model takes one image,
+    else one seeded random set."""
+    if samples is not None:
+        return [InputSet(Path(samples).name, load_npz(samples, specs))]
+    if images and len(specs) == 1 and image_layout(specs[0]) is not None:
+        spec = specs[0]
+        return [InputSet(Path(p).name, {spec.name: image_input(p, spec, value_range=value_range)}) for p in images]
+    return [InputSet(f"seed {seed}", random_inputs(specs, seed))]
+
+
 def specs_from(items: Sequence[InputSpecLike]) -> list[InputSpec]:
     """Plain InputSpec copies of compiled.meta's inputs (or anything with name, shape, dtype)."""
     return [InputSpec(i.name, tuple(int(d) for d in i.shape), str(i.dtype)) for i in items]

@@ -17,6 +17,7 @@ from harness.models.errors import ModelWorkloadError
 from harness.models.samples import (
     InputSpec,
     check_samples,
+    choose_inputs,
     image_input,
     image_layout,
     load_npz,
@@ -135,3 +136,16 @@ def test_specs_from_meta_like_objects():
     assert specs_from([Spec()]) == [InputSpec("a:0", (1, 2), "int32")]
     with pytest.raises(ModelWorkloadError, match="missing"):
         check_samples({}, [Spec()])
+
+
+def test_inputs_come_from_samples_else_images_else_the_seed(tmp_path):
+    image, vector = InputSpec("data", (1, 3, 8, 8), "float32"), InputSpec("v", (1, 16), "float32")
+    cv2.imwrite(str(tmp_path / "a.png"), np.full((8, 8, 3), 255, np.uint8))
+    np.savez(tmp_path / "s.npz", data=np.zeros((1, 3, 8, 8), np.float32))
+    (chosen,) = choose_inputs([image], samples=tmp_path / "s.npz", images=[tmp_path / "a.png"])
+    assert chosen.label == "s.npz" and not chosen.arrays["data"].any()
+    (chosen,) = choose_inputs([image], images=[tmp_path / "a.png"])
+    assert chosen.label == "a.png" and (chosen.arrays["data"] == 1.0).all()
+    (chosen,) = choose_inputs([vector], images=[tmp_path / "a.png"], seed=4)
+    assert chosen.label == "seed 4"
+    np.testing.assert_array_equal(chosen.arrays["v"], random_inputs([vector], 4)["v"])
