@@ -85,7 +85,7 @@ def test_tvm_rejects_the_raw_graph_and_compiles_the_folded_one_like_onnx_runtime
 
     raw = _dynamic_model()
     bound = [ModelInput("x", (BATCH, 3, 8, 8), "float32")]
-    with pytest.raises(CompileError, match="TVM cannot convert ONNX model"):
+    with pytest.raises(CompileError, match="TVM cannot convert ONNX model: .*cannot handle ShapeExpr inputs"):
         import_onnx(raw, bound)
     folded = bind_and_fold(raw, {"x": [BATCH, 3, 8, 8]})
     onnx.save(folded, tmp_path / "folded.onnx")
