@@ -1,0 +1,1 @@
+"""Model workloads: host references, agreement rules, sample inputs, output payloads, detector decoding."""
