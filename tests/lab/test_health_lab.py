@@ -34,7 +34,8 @@ def test_every_emulated_core_is_healthy(lab):
 
 
 def test_x86_core_under_an_ml_c5_profile_fails_its_cpu_check_unless_it_has_avx512(lab):
-    name = next(n for n in emulated(lab) if lab.device(n).profile.arch == "x86_64")
+    name = next(spec.name for spec in lab.lab.spec.devices
+                if spec.emulated and lab.lab.profile_of(spec).arch == "x86_64")
     device = lab.device(name)
     try:
         flags = device.transport.check("grep -m1 '^flags' /proc/cpuinfo").stdout.split()
