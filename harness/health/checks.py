@@ -76,7 +76,8 @@ def arch(device: CheckedDevice, limits: HealthLimits, timeout: float) -> HealthV
 
 def cpu(device: CheckedDevice, limits: HealthLimits, timeout: float) -> HealthVerdict:
     """The CPU's features cover what the profile's Neo target compiles for (else: Illegal instruction)."""
-    result = device.transport.run("grep -m1 -E '^(flags|Features)[[:space:]]*:' /proc/cpuinfo", timeout=timeout)
+    result = device.transport.run("echo @@arch; uname -m; echo @@cpu; "
+                                  "grep -m1 -E '^(flags|Features)[[:space:]]*:' /proc/cpuinfo", timeout=timeout)
     return evaluate.evaluate_cpu(result.stdout, device.profile.arch, device.profile.neo_target)
 
 

@@ -154,7 +154,11 @@ def evaluate_arch(text: str, expected: str) -> HealthVerdict:
 
 
 def evaluate_cpu(text: str, arch: str, neo_target: str) -> HealthVerdict:
-    """The cpuinfo ``flags``/``Features`` line against what code compiled for ``neo_target`` may use."""
+    """The cpuinfo ``flags``/``Features`` line against what code compiled for ``neo_target`` may use.
+
+    ``text`` is in the preflight probe's format: ``@@arch`` then ``uname -m``, ``@@cpu`` then the cpuinfo line;
+    flags of another architecture are not compared (the arch check reports that device).
+    """
     try:
         target = resolve_target(neo_target, check_cpu=False)
     except TargetError as exc:
@@ -163,7 +167,14 @@ def evaluate_cpu(text: str, arch: str, neo_target: str) -> HealthVerdict:
     if target.arch != arch:
         return HealthVerdict("cpu", False, f"the profile's Neo target {neo_target} builds {target.arch} code, "
                              f"the profile says {arch}", "fix the profile's arch or neo_target")
-    facts = parse_facts("@@arch\n" + arch + "\n@@cpu\n" + text)
+    facts = parse_facts(text)
+    try:
+        have = machine(facts.arch) if facts.arch else None
+    except UnknownArch:
+        have = None
+    if have != arch:
+        return HealthVerdict("cpu", False, f"not compared: the device is {facts.arch or 'of unknown arch'}, "
+                             f"{neo_target} code is {arch}", "see the arch check")
     if not facts.cpu_flags:
         return HealthVerdict("cpu", False, f"/proc/cpuinfo gave no flags/Features line: {shown(text)}",
                              "check that the device has a readable /proc/cpuinfo")

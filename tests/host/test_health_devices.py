@@ -101,8 +101,9 @@ def test_thresholds_and_the_profile_decide(lab_file):
     disk = {v.name: v for v in check_device(device, HealthLimits(min_free_tmp=above)).checks}["disk"]
     assert not disk.ok and "/tmp has" in disk.detail and f"below {above / (1 << 20):.0f} MiB" in disk.detail
     arm = replace(device, profile=controller.lab.profiles["rasp4b"])
-    arch = {v.name: v for v in check_device(arm).checks}["arch"]
-    assert not arch.ok and arch.detail == "the device is x86_64, its profile says aarch64"
+    verdicts = {v.name: v for v in check_device(arm).checks}
+    assert not verdicts["arch"].ok and verdicts["arch"].detail == "the device is x86_64, its profile says aarch64"
+    assert not verdicts["cpu"].ok and verdicts["cpu"].detail.startswith("not compared: the device is x86_64")
 
 
 def test_a_spent_budget_fails_every_check_as_not_run(lab_file):

@@ -107,7 +107,7 @@ def test_arch_from_uname(printed, profile, ok):
 
 
 def test_ml_c5_on_an_avx2_cpu_would_die_with_illegal_instruction():
-    flags = "flags\t\t: fpu vme sse sse2 ssse3 sse4_1 sse4_2 avx avx2 fma f16c bmi1 bmi2"
+    flags = "@@arch\nx86_64\n@@cpu\nflags\t\t: fpu vme sse sse2 ssse3 sse4_1 sse4_2 avx avx2 fma f16c bmi1 bmi2"
     verdict = evaluate.evaluate_cpu(flags, "x86_64", "ml_c5")
     assert not verdict.ok
     assert verdict.detail.startswith("compiled ml_c5 code would die with Illegal instruction on this CPU")
@@ -116,12 +116,15 @@ def test_ml_c5_on_an_avx2_cpu_would_die_with_illegal_instruction():
 
 
 def test_arm_features_cover_rasp4b_and_an_unknown_target_fails():
-    assert evaluate.evaluate_cpu("Features\t: fp asimd evtstrm crc32 cpuid", "aarch64", "rasp4b").ok
-    assert not evaluate.evaluate_cpu("Features\t: fp evtstrm", "aarch64", "rasp4b").ok
-    unknown = evaluate.evaluate_cpu("flags: avx2", "x86_64", "no_such_board")
+    arm = "@@arch\naarch64\n@@cpu\nFeatures\t: "
+    assert evaluate.evaluate_cpu(arm + "fp asimd evtstrm crc32 cpuid", "aarch64", "rasp4b").ok
+    assert not evaluate.evaluate_cpu(arm + "fp evtstrm", "aarch64", "rasp4b").ok
+    unknown = evaluate.evaluate_cpu("@@arch\nx86_64\n@@cpu\nflags: avx2", "x86_64", "no_such_board")
     assert not unknown.ok and "no_such_board" in unknown.detail
-    wrong = evaluate.evaluate_cpu("flags: avx2", "aarch64", "ml_c4")
+    wrong = evaluate.evaluate_cpu("@@arch\naarch64\n@@cpu\nflags: avx2", "aarch64", "ml_c4")
     assert not wrong.ok and "builds x86_64 code" in wrong.detail
+    other = evaluate.evaluate_cpu("@@arch\nx86_64\n@@cpu\nflags: avx2", "aarch64", "rasp4b")
+    assert not other.ok and other.detail == "not compared: the device is x86_64, rasp4b code is aarch64"
 
 
 def test_component_list_with_the_nucleus_passes():
@@ -193,6 +196,7 @@ def test_greengrass_cli_garbage_is_a_verdict(stdout, status, stderr):
 @given(garbage)
 def test_cpuinfo_and_probe_garbage_are_verdicts(text):
     assert evaluate.evaluate_cpu(text, "x86_64", "ml_c5").detail
+    assert evaluate.evaluate_cpu("@@arch\nx86_64\n@@cpu\n" + text, "x86_64", "ml_c5").detail
     verdict = evaluate.evaluate_dlr(text, "py", "tvm-0.27")
     assert verdict.detail
     if "{" not in text:  # no JSON, no DLR version
