@@ -19,7 +19,7 @@ from harness.health import evaluate
 from harness.health.record import HealthVerdict
 from harness.lab.device import DEVICE_PYTHON
 from harness.lab.profiles import Profile
-from harness.preflight.facts import RUNTIME_PROBE
+from harness.ship import ship
 from harness.transport.base import Transport
 
 MIB = evaluate.MIB
@@ -145,8 +145,8 @@ def greengrass(device: CheckedDevice, limits: HealthLimits, timeout: float) -> H
 def dlr(device: CheckedDevice, limits: HealthLimits, timeout: float) -> HealthVerdict:
     """DLR loads on the device's interpreter, found the way the wrapper finds it, without ``import dlr``."""
     python = device.features.get("python") or DEVICE_PYTHON
-    result = device.transport.run(f"{shlex.join([python, '-c', RUNTIME_PROBE])} 2>&1 | tail -n 3",
-                                  timeout=timeout)
+    probe = ship(device.transport).argv(python, "dlr_probe")
+    result = device.transport.run(f"{shlex.join(probe)} 2>&1 | tail -n 3", timeout=timeout)
     return evaluate.evaluate_dlr(result.stdout, python, device.profile.runtime.dlr_abi)
 
 

@@ -228,7 +228,7 @@ def evaluate_greengrass(exit_status: int, stdout: str, stderr: str, cli: Sequenc
 
 # -- DLR ---------------------------------------------------------------------------------------
 def evaluate_dlr(text: str, python: str, dlr_abi: str) -> HealthVerdict:
-    """The runtime probe's JSON (preflight.facts' RUNTIME_PROBE): the wrapper, libdlr and GetDLRVersion()."""
+    """The runtime probe's JSON (harness/ondevice/dlr_probe.py): the wrapper, libdlr and GetDLRVersion()."""
     runtime = parse_facts("@@runtime\n" + text).runtime
     if runtime.error or not runtime.version:
         return HealthVerdict("dlr", False, f"DLR is not usable from {python}: {runtime.error or 'no version'}",
