@@ -14,7 +14,7 @@ HIL_STATE_DIR, so nothing can come from the checkout or the shared lab state.
 from __future__ import annotations
 
 import ast
-import importlib.util
+import importlib.metadata
 import json
 import shutil
 import subprocess
@@ -86,13 +86,22 @@ def _pip_wheel(source: Path, out: Path) -> Path:
     return next(out.glob("edge_hil-*.whl"))
 
 
+def _installed(distribution: str) -> bool:
+    try:
+        importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
 def _sdist(source: Path, out: Path) -> Path:
-    if importlib.util.find_spec("build"):
+    if _installed("build"):
         argv = [sys.executable, "-m", "build", "--sdist", "--outdir", str(out), str(source)]
     else:  # what `python -m build --sdist` calls, without its isolated environment
         argv = [sys.executable, "-c", f"from setuptools import build_meta; build_meta.build_sdist({str(out)!r})"]
-    subprocess.run(argv, cwd=source, check=True, timeout=600, capture_output=True)
-    return next(out.glob("edge_hil-*.tar.gz"))
+    result = subprocess.run(argv, cwd=source, timeout=600, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return next(out.glob("edge[-_]hil-*.tar.gz"))
 
 
 def _names(wheel: Path) -> set[str]:
