@@ -16,9 +16,11 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import json
+import os
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,11 +97,18 @@ def _installed(distribution: str) -> bool:
 
 
 def _sdist(source: Path, out: Path) -> Path:
+    """``python -m build --sdist`` when build is installed, else what it does: the build-system requirements
+    installed apart (``pip install --target``) and setuptools' PEP 517 ``build_sdist`` run with only them."""
     if _installed("build"):
-        argv = [sys.executable, "-m", "build", "--sdist", "--outdir", str(out), str(source)]
-    else:  # what `python -m build --sdist` calls, without its isolated environment
-        argv = [sys.executable, "-c", f"from setuptools import build_meta; build_meta.build_sdist({str(out)!r})"]
-    result = subprocess.run(argv, cwd=source, timeout=600, capture_output=True, text=True)
+        argv, env = [sys.executable, "-m", "build", "--sdist", "--outdir", str(out), str(source)], None
+    else:
+        requires = tomllib.loads((source / "pyproject.toml").read_text())["build-system"]["requires"]
+        backend = out.parent / "sdist-backend"
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(backend), *requires],
+                       check=True, timeout=600)
+        argv = [sys.executable, "-S", "-c", f"from setuptools import build_meta; build_meta.build_sdist({str(out)!r})"]
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(backend)}
+    result = subprocess.run(argv, cwd=source, env=env, timeout=600, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return next(out.glob("edge[-_]hil-*.tar.gz"))
 
