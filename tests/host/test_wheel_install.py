@@ -218,3 +218,16 @@ def test_hil_switches_phone_home_off_in_the_venv_it_runs_in(installed: Installed
     imported = installed.run(str(installed.venv.python), "-c", "import dlr")  # safe now: it stays off
     assert imported.returncode == 0, imported.stderr
     assert json.loads(config.read_text())["enable_phone_home"] is False
+
+
+def test_pytest_alone_switches_phone_home_off(installed: Installed):
+    """A user's own pytest run, with no `hil` before it: the plugin (loaded through its entry point, before
+    any conftest.py) writes the opt-out."""
+    config = installed.site / "dlr" / "counter" / "ccm_config.json"
+    config.unlink(missing_ok=True)  # as after `pip install`
+    empty = installed.work / "no-tests"
+    empty.mkdir()
+    result = installed.run(str(installed.venv.python), "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                           cwd=empty, timeout=300)
+    assert result.returncode == 5, result.stdout + result.stderr  # 5: collected nothing, as there is nothing
+    assert json.loads(config.read_text())["enable_phone_home"] is False
