@@ -1,4 +1,4 @@
-from harness.pytest_plugin import device_of
+from harness.records import device_of
 
 DEVICES = ["rasp4b-emu", "rasp4b-emu-2", "ml-c4-emu"]
 
@@ -29,7 +29,7 @@ def test_hil_run_runs_devices_in_parallel_unless_the_user_chose():
 
 
 def test_each_device_starts_at_another_module_and_keeps_modules_whole():
-    from harness.pytest_plugin import staggered
+    from harness.pytest_plugin.scheduler import staggered
 
     ids = ["a.py::t1[x]", "a.py::t2[x]", "b.py::t[x]", "c.py::t[x]", "d.py::t1[x]", "d.py::t2[x]"]
     assert staggered(ids, 0, 4) == ids
