@@ -20,8 +20,6 @@ if TYPE_CHECKING:  # the engine and SSH clients load only in sessions that use t
     from harness.lab.bringup import LabController
     from harness.lab.device import Device
 
-#: The connection of the test's device as plain text, once its fixture reached it (read by the hooks).
-CONNECTION = pytest.StashKey[str]()
 BENCH_RESULTS = pytest.StashKey[list["BenchResult"]]()
 
 
@@ -60,7 +58,6 @@ def device(request: pytest.FixtureRequest, lab: LabController, _device_handles: 
     if handle is None:
         handle = lab.device(name)
         _device_handles[name] = handle
-    request.node.stash[CONNECTION] = handle.connection
     reason = mismatch(request.node, handle)
     if reason:
         pytest.skip(reason)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from harness.pytest_plugin import markers
-from harness.pytest_plugin.fixtures import BENCH_RESULTS, CONNECTION
+from harness.pytest_plugin.fixtures import BENCH_RESULTS
 from harness.pytest_plugin.options import check_budgets, lab_of, selected_devices
 from harness.records import redact
 from harness.report.collector import Collector
@@ -63,12 +63,14 @@ def device_param(item: pytest.Item) -> str | None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
-    """The setup report carries the test's device, scenario and connection as plain facts (``hil_item``)."""
+    """The setup report carries the test's device, scenario and connection as plain facts (``hil_item``):
+    an emulated core's address is known only once the lab started it."""
     outcome = yield
     if call.when != "setup":
         return
     module = getattr(item, "module", None)
-    connection = item.stash.get(CONNECTION, None)
+    handle = getattr(item, "funcargs", {}).get("device")  # the lab's Device once its fixture ran
+    connection = getattr(handle, "connection", None)
     outcome.get_result().user_properties.append((ITEM_KEY, {
         "device": device_param(item),
         "scenario": module.__name__.rsplit(".", 1)[-1].removeprefix("test_") if module else None,
