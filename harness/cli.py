@@ -1,4 +1,4 @@
-"""The `hil` command line. Each room registers its own sub-commands."""
+"""The `hil` command line. Each package registers its own sub-commands."""
 
 from __future__ import annotations
 

@@ -10,7 +10,8 @@ from enum import StrEnum
 
 
 class FailureClass(StrEnum):
-    """Why a step failed, in words a report can group by."""
+    """Why a step failed, in words a report can group by: the one vocabulary of typed errors,
+    diagnoses (harness.diagnose), results.json and junit.xml's ``hil.class`` property."""
 
     TIMEOUT = "timeout"
     UNREACHABLE = "unreachable"
@@ -30,6 +31,16 @@ class FailureClass(StrEnum):
     RUNTIME_MISMATCH = "runtime-mismatch"
     DEPLOYMENT = "deployment"
     BUDGET = "budget"
+    # Diagnoses only: what the evidence of a failure shows (docs/diagnose.md).
+    OUT_OF_MEMORY = "out-of-memory"
+    MISSING_DEPENDENCY = "missing-dependency"
+    DEPLOYMENT_PLATFORM = "deployment-platform"
+    ARTIFACT_INTEGRITY = "artifact-integrity"
+    UNKNOWN = "unknown"
+    # Reports only: a failing test that raised no typed error.
+    ASSERTION = "assertion"
+    UNEXPECTED = "unexpected"  # followed by the exception's type: "unexpected KeyError"
+    UNCLASSIFIED = "unclassified"
 
 
 class HilError(Exception):

@@ -26,7 +26,7 @@ from harness.primitives.progress import say
 from harness.report.cli import add_threshold_options
 from harness.report.compare import compare, previous_runs
 from harness.report.render import render_index
-from harness.report.results import load_results, summary_line
+from harness.report.results_json import load_results, summary_line
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 REPORTS = SOURCE_ROOT / "reports"
@@ -51,8 +51,9 @@ def rerun_command(args: argparse.Namespace) -> str:
 
 
 def pytest_argv(args: argparse.Namespace, run_dir: Path, *, devices: int = 1, lab_is_up: bool = False) -> list[str]:
-    # `-p` (not plugins=[...]) so xdist workers load the plugin too; the CLI imported harness already.
-    argv = [str(SCENARIOS), "-p", "no:cacheprovider", "-p", "harness.report.plugin",
+    # The hil plugin (and its report collector) arrives as every pytest run gets it: the pytest11 entry
+    # point, or the root conftest.py in a bare checkout; xdist workers load it the same way.
+    argv = [str(SCENARIOS), "-p", "no:cacheprovider",
             "-W", f"ignore:Module already imported so cannot be rewritten; harness:{REWRITE_WARNING}",
             f"--hil-results={run_dir / 'results.json'}", "-rfEs", f"--html={run_dir / 'pytest.html'}",
             "--self-contained-html", f"--junitxml={run_dir / 'junit.xml'}", "-o", "junit_family=xunit1"]

@@ -10,6 +10,7 @@ from typing import Any
 
 from harness.diagnose.evidence import Evidence
 from harness.diagnose.rules import RULES, UNKNOWN, Match
+from harness.errors import FailureClass
 
 UNKNOWN_ADVICE = ("no known failure signature: read the evidence below and the device logs "
                   "(/greengrass/v2/logs), and run preflight for this artifact on the device")
@@ -17,7 +18,7 @@ UNKNOWN_ADVICE = ("no known failure signature: read the evidence below and the d
 
 @dataclass(frozen=True)
 class Diagnosis:
-    failure_class: str
+    failure_class: FailureClass
     summary: str
     evidence: list[str] = field(default_factory=list)
     advice: str = ""

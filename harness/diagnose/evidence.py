@@ -13,10 +13,10 @@ from typing import Any
 
 from harness.artifact.verdict import Verdict
 from harness.errors import HilError
+from harness.primitives.exitstatus import signal_name, signal_of
 
 #: Text fields are cut to their last bytes: a diagnosis quotes a tail, never a whole log.
 MAX_TEXT = 64 * 1024
-SIGNALS = {4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS", 9: "SIGKILL", 11: "SIGSEGV", 15: "SIGTERM"}
 
 
 def _telling(line: str) -> bool:
@@ -54,9 +54,7 @@ class Evidence:
         """The signal that ended the process: given, or read from a 128+N exit status."""
         if self.signal is not None:
             return self.signal
-        if self.exit_status is not None and 128 < self.exit_status < 160:
-            return self.exit_status - 128
-        return None
+        return signal_of(self.exit_status)
 
     def text(self) -> str:
         """All free text, for the pattern rules."""
@@ -71,7 +69,7 @@ class Evidence:
             out.append(f"exit status {self.exit_status}")
         sig = self.killed_by
         if sig is not None:
-            out.append(f"killed by signal {sig} ({SIGNALS.get(sig, 'signal')})")
+            out.append(f"killed by signal {sig} ({signal_name(sig)})")
         if self.deployment_status:
             out.append(f"deployment {self.deployment_status}")
         if self.error_stack:

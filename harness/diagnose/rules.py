@@ -9,28 +9,31 @@ check or a bare signal with one meaning; 1 — a hint only. Absence of a rule ma
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.diagnose.evidence import Evidence
+from harness.errors import FailureClass
 
-WRONG_TARGET = "wrong-target"
-RUNTIME_MISMATCH = "runtime-mismatch"
-INPUT_CONFIG = "input-config"
-UNSUPPORTED_OPERATOR = "unsupported-operator"
-OUT_OF_MEMORY = "out-of-memory"
-MISSING_DEPENDENCY = "missing-dependency"
-DEPLOYMENT_PLATFORM = "deployment-platform"
-ARTIFACT_INTEGRITY = "artifact-integrity"
-UNKNOWN = "unknown"
+WRONG_TARGET = FailureClass.WRONG_TARGET
+RUNTIME_MISMATCH = FailureClass.RUNTIME_MISMATCH
+INPUT_CONFIG = FailureClass.INPUT_CONFIG
+UNSUPPORTED_OPERATOR = FailureClass.UNSUPPORTED_OPERATOR
+OUT_OF_MEMORY = FailureClass.OUT_OF_MEMORY
+MISSING_DEPENDENCY = FailureClass.MISSING_DEPENDENCY
+DEPLOYMENT_PLATFORM = FailureClass.DEPLOYMENT_PLATFORM
+ARTIFACT_INTEGRITY = FailureClass.ARTIFACT_INTEGRITY
+UNKNOWN = FailureClass.UNKNOWN
+#: The classes a rule can name (every one a FailureClass; "unknown" when none matches).
 CLASSES = (WRONG_TARGET, RUNTIME_MISMATCH, INPUT_CONFIG, UNSUPPORTED_OPERATOR, OUT_OF_MEMORY, MISSING_DEPENDENCY,
            DEPLOYMENT_PLATFORM, ARTIFACT_INTEGRITY)
-SIGILL, SIGKILL = 4, 9
+SIGILL, SIGKILL = int(signal.SIGILL), int(signal.SIGKILL)
 
 
 @dataclass(frozen=True)
 class Match:
-    failure_class: str
+    failure_class: FailureClass
     strength: int
     summary: str
     advice: str
@@ -66,7 +69,7 @@ def _failed(ev: Evidence, check: str) -> str | None:
 _COMPILED_FOR = re.compile(r"model compiled for ([\w.-]+) \(([^)\n]*)\), this device is ([\w.-]+)")
 _ELF_OTHER = re.compile(r"compiled\.so is an? ([\w.-]+) \(([\w.-]+)\) shared object, this device is ([\w.-]+)")
 _ELF_CLASS = re.compile(r"wrong ELF class: ELFCLASS(32|64)")
-# glibc reports a shared object of another machine as ENOENT although the file exists (FACTS.md).
+# glibc's dlopen reports a shared object of another machine as ENOENT although the file exists.
 _MODEL_SO_ENOENT = re.compile(r"(\S*compiled\.so|\S*/model[\w.-]*\.so): cannot open shared object file: "
                               r"No such file or directory")
 _EXEC_FORMAT = re.compile(r"[Ee]xec format error")

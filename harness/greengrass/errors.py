@@ -1,4 +1,4 @@
-"""Typed errors of the Greengrass room, in Greengrass's own vocabulary.
+"""Typed errors of harness.greengrass, in Greengrass's own vocabulary.
 
 All are ``HilError``s: ``str(error)`` names the device, the step ("deploy com.example.Model@1.0.1",
 "validate recipe"), the failure class and, where we know one, what to do next.

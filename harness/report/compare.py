@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.report.results import ReportError, load_results
+from harness.report.results_json import ReportError, load_results
 
 METRICS = ("p50", "p90", "p99")
 BAD = ("failed", "error")

@@ -11,7 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from harness.report import plots
 from harness.report.compare import latency, trend
-from harness.report.results import NO_DEVICE, summary_line
+from harness.report.results_json import NO_DEVICE, summary_line
 
 _TEMPLATES = Path(__file__).parent / "templates"
 QEMU_NOTE = ("qemu figures are not device figures: an emulated core of a foreign architecture runs under "

@@ -1,10 +1,10 @@
-"""Secrets never reach a report: every string of a record goes through harness.results.redact."""
+"""Secrets never reach a report: every string of a record goes through harness.records.redact."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from harness.results import redact
+from harness.records import redact
 
 
 def scrub_value(value: Any) -> Any:

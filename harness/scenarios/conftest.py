@@ -253,8 +253,9 @@ def deployed(device: Device, artifact: Artifact, deployments: Deployments) -> De
 
 
 @pytest.fixture
-def results(lab: Any) -> Callable[[str], Any]:
-    """``results(topic)``: a subscriber to the lab broker (mutual TLS), as a context manager."""
+def inference_results(lab: Any) -> Callable[[str], Any]:
+    """``inference_results(topic)``: a subscriber to the inference component's results on the lab broker
+    (mutual TLS), as a context manager."""
     from harness.mqtt.subscriber import ResultSubscriber
 
     return lambda topic: ResultSubscriber(lab.iot.endpoint, lab.iot.credentials(), topic)

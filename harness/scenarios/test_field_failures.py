@@ -19,8 +19,8 @@ from __future__ import annotations
 import pytest
 
 from harness.lab.device import Device
+from harness.records import Record
 from harness.reproduce import NotReproducible, reproduce
-from harness.results import Record
 
 
 def _reproduce(name: str, device: Device, hil_record: Record, tmp_path) -> None:

@@ -22,7 +22,7 @@ def expected_top1() -> int:
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_broken_update_rolls_back_to_a_working_version(device, deployed, results, fault, hil_record):
+def test_broken_update_rolls_back_to_a_working_version(device, deployed, inference_results, fault, hil_record):
     client, name = deployed.client, deployed.inference_name
     version = deployed.inference.recipe.component_version
     steps.expect_component_state(client, name, "RUNNING", version=version, within=60)
@@ -39,7 +39,7 @@ def test_broken_update_rolls_back_to_a_working_version(device, deployed, results
     back = steps.expect_component_state(client, name, "RUNNING", version=version, within=120)
     assert back.version == version
 
-    with results(deployed.topic) as subscriber:  # the rolled-back version answers, and answers right
+    with inference_results(deployed.topic) as subscriber:  # the rolled-back version answers, and answers right
         (result,) = subscriber.expect(lambda r: r.image == FIXTURE_IMAGE, within=RESULT_WITHIN, device=device.name)
     assert result.top1 == expected_top1()
     assert np.isfinite(result.predictions[0].score)

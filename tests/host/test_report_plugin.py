@@ -58,7 +58,7 @@ def write_scenarios(path: Path) -> Path:
 
 def pytest_run(tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     out = tmp_path / "out"
-    argv = [sys.executable, "-m", "pytest", str(tmp_path / "scen"), "-p", "harness.report.plugin",
+    argv = [sys.executable, "-m", "pytest", str(tmp_path / "scen"),
             "-p", "no:cacheprovider", f"--hil-results={out / 'results.json'}", f"--junitxml={out / 'junit.xml'}",
             f"--html={out / 'pytest.html'}", "--self-contained-html", *extra]
     return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120,

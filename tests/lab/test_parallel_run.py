@@ -19,7 +19,7 @@ def test_workers_find_every_target_compiled_by_the_controller(lab, tmp_path):
     env = {**os.environ, "HIL_COMPILE_CACHE": str(tmp_path / "cache")}  # empty: every target is a miss
     run = subprocess.run(
         [sys.executable, "-m", "pytest", str(SCENARIOS), "-k", "test_model_compiles_for_the_device_target",
-         "--no-lab-up", "-p", "no:cacheprovider", "-p", "harness.report.plugin", f"--hil-results={results}",
+         "--no-lab-up", "-p", "no:cacheprovider", f"--hil-results={results}",
          "-n", str(len(lab.lab.spec.devices)), "--dist", "loadgroup"],
         capture_output=True, text=True, timeout=RUN_TIMEOUT, env=env, cwd=Path(__file__).parents[2])
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]

@@ -10,7 +10,7 @@ import pytest
 
 from harness.report.cli import percent
 from harness.report.compare import compare, previous_runs, trend
-from harness.report.results import ReportError
+from harness.report.results_json import ReportError
 
 
 def run(run_id: str, *cells: tuple[str, str, str, dict]) -> dict:

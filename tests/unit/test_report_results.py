@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.report.results import (
+from harness.records import KEY
+from harness.report.results_json import (
     ERROR_KEY,
     ITEM_KEY,
     NO_DEVICE,
@@ -18,7 +19,6 @@ from harness.report.results import (
     load_results,
     summary_line,
 )
-from harness.results import KEY
 
 
 def phase(nodeid: str, when: str, outcome: str, props: list | None = None, **extra: object) -> dict:
@@ -66,9 +66,13 @@ def test_setup_failure_is_an_error_skips_and_xfails_are_skipped_teardown_failure
 
 def test_tests_without_a_record_take_device_from_the_parametrize_id_and_scenario_from_the_module() -> None:
     phases = [phase("harness/scenarios/test_rollback.py::test_r[rasp4b-emu]", "call", "passed"),
+              phase("harness/scenarios/test_rollback.py::test_r[install-ml-c5-emu]", "call", "passed"),
+              phase("harness/scenarios/test_rollback.py::test_r[other-board]", "call", "passed"),
               phase("tests/test_host_only.py::test_h", "call", "passed")]
-    where = {(r["device"], r["scenario"]) for r in build_results(phases, {})["records"]}
-    assert where == {("rasp4b-emu", "rollback"), (NO_DEVICE, "host_only")}
+    env = {"devices": [{"name": "rasp4b-emu"}, {"name": "ml-c5-emu"}]}
+    where = {(r["device"], r["scenario"]) for r in build_results(phases, env)["records"]}
+    assert where == {("rasp4b-emu", "rollback"), ("ml-c5-emu", "rollback"), (NO_DEVICE, "rollback"),
+                     (NO_DEVICE, "host_only")}
 
 
 def test_record_facts_merge_and_the_diagnosis_class_names_the_failure() -> None:
@@ -97,7 +101,8 @@ def test_summary_line_reads_like_a_sentence() -> None:
 
 def test_load_results_round_trips_and_refuses_foreign_files(tmp_path: Path) -> None:
     good = tmp_path / "results.json"
-    good.write_text(json.dumps(build_results([phase("test_a.py::test[x]", "call", "passed")], {})))
+    good.write_text(json.dumps(build_results([phase("test_a.py::test[x]", "call", "passed")],
+                                             {"devices": [{"name": "x"}]})))
     assert load_results(good)["records"][0]["device"] == "x"
     for name, text in (("other.json", '{"tests": []}'), ("old.json", '{"schema": "edge-hil/results", '
                        '"schema_version": 0, "records": []}'), ("bad.json", "{not json")):

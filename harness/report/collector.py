@@ -1,8 +1,10 @@
-"""The pytest side of the reports, loaded by `hil run` with ``-p harness.report.plugin``.
+"""The pytest side of the reports: a plugin object the hil pytest plugin registers (harness.pytest_plugin).
 
-Where the item is known (the worker, under xdist) it tags each report with the test's device and
-scenario and the failing exception's class; on the controller it scrubs secrets from failure text and
-captured output before junit/pytest-html see them, keeps the records, and writes results.json.
+It sees only plain data: the phase reports, the ``hil_item`` facts the pytest plugin attaches to them
+(device name, scenario, connection string), and the lab's facts as a dict. Where the item is known
+(the worker, under xdist) it tags each failing report with the exception's failure class; on the
+controller it scrubs secrets from failure text and captured output before junit/pytest-html see them,
+keeps the phases, and writes results.json.
 """
 
 from __future__ import annotations
@@ -10,33 +12,30 @@ from __future__ import annotations
 import json
 import platform
 import sys
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Mapping
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import harness
-from harness.report.results import ERROR_KEY, ITEM_KEY, build_results
-from harness.results import KEY, redact
+from harness.errors import FailureClass
+from harness.records import KEY, redact
+from harness.report.results_json import ERROR_KEY, ITEM_KEY, build_results
+
+#: The lab's facts: ``{"lab": {name, file}, "devices": [{name, profile, arch, connection, ...}]}``, or
+#: ``{"lab_error": text}`` when the lab file could not be read.
+LabFacts = Callable[[], Mapping[str, Any]]
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("hil-report", "edge-hil reports")
-    group.addoption("--hil-results", type=Path, default=None, metavar="FILE",
-                    help="write the run's results.json (one record per device × scenario) here")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.pluginmanager.register(Collector(config), "hil-report-collector")
-
-
-def _class_of(exc: BaseException) -> str:
+def class_of(exc: BaseException) -> str:
+    """The failure class a report shows for an exception: a typed error's own, else what Python raised."""
     cls = getattr(exc, "failure_class", None)
     if cls:
         return str(cls)
-    return "assertion" if isinstance(exc, AssertionError) else f"unexpected {type(exc).__name__}"
+    if isinstance(exc, AssertionError):
+        return FailureClass.ASSERTION
+    return f"{FailureClass.UNEXPECTED} {type(exc).__name__}"
 
 
 def _longrepr_text(report: pytest.TestReport) -> str | None:
@@ -64,8 +63,9 @@ def _compact(user_properties: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
 class Collector:
     """Keeps every phase report of the session (on the controller) and writes results.json at the end."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, lab_facts: LabFacts) -> None:
         self.config = config
+        self.lab_facts = lab_facts
         self.phases: list[dict[str, Any]] = []
 
     @pytest.hookimpl(hookwrapper=True)
@@ -73,21 +73,11 @@ class Collector:
                                   call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
         outcome = yield
         report: pytest.TestReport = outcome.get_result()
-        if call.when == "setup":
-            callspec = getattr(item, "callspec", None)
-            device = callspec.params.get("device") if callspec is not None else None
-            module = getattr(item, "module", None)
-            scenario = module.__name__.rsplit(".", 1)[-1].removeprefix("test_") if module else None
-            handle = getattr(item, "funcargs", {}).get("device")  # the lab's Device once its fixture ran
-            connection = getattr(handle, "connection", None)
-            report.user_properties.append((ITEM_KEY, {"device": device if isinstance(device, str) else None,
-                                                      "scenario": scenario,
-                                                      "connection": redact(connection) if connection else None}))
         if call.excinfo is not None and report.failed:
             exc = call.excinfo.value
             advice = getattr(exc, "advice", None)
             advice = redact(advice) if isinstance(advice, str) else None
-            error = (ERROR_KEY, {"class": _class_of(exc), "advice": advice})
+            error = (ERROR_KEY, {"class": class_of(exc), "advice": advice})
             report.user_properties.append(error)
             item.user_properties.append(error)  # the teardown report, whose properties junit.xml keeps, has it too
 
@@ -111,7 +101,7 @@ class Collector:
         target = self.config.getoption("--hil-results")
         if target is None or hasattr(self.config, "workerinput"):
             return
-        env = environment(self.config)
+        env = environment(self.config, self.lab_facts)
         seen = {v["device"]: v["connection"] for ph in self.phases for k, v in ph["user_properties"]
                 if k == ITEM_KEY and isinstance(v, dict) and v.get("connection")}
         for device in env["devices"]:  # an emulated core's address is known once the lab started it
@@ -128,7 +118,7 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def environment(config: pytest.Config) -> dict[str, Any]:
+def environment(config: pytest.Config, lab_facts: LabFacts) -> dict[str, Any]:
     """Versions, the lab file and its devices (connection, DLR ABI, emulated): what a reader needs to trust figures."""
     env: dict[str, Any] = {
         "harness": harness.__version__, "python": platform.python_version(), "host": platform.node(),
@@ -136,18 +126,10 @@ def environment(config: pytest.Config) -> dict[str, Any]:
         "onnxruntime": _version("onnxruntime"), "dlr": _version("dlr"), "argv": sys.argv[1:],
         "workers": getattr(config.option, "numprocesses", None), "lab": None, "devices": []}
     try:
-        from harness.pytest_plugin import lab_of, selected_devices
-
-        lab = lab_of(config)
-        env["lab"] = {"name": lab.spec.lab, "file": str(lab.source)}
-        for spec in selected_devices(config):
-            profile = lab.profile_of(spec)
-            emulated_arch = spec.emulated and profile.arch != platform.machine()
-            env["devices"].append({
-                "name": spec.name, "profile": profile.name, "arch": profile.arch, "emulated": spec.emulated,
-                "connection": spec.connection or f"emulated core ({spec.transport})",
-                "dlr_abi": spec.image.get("runtime", profile.runtime.dlr_abi),
-                "qemu": emulated_arch})
+        facts = dict(lab_facts())
     except Exception as exc:  # noqa: BLE001 - the report still gets written, saying why the lab is unknown
-        env["lab_error"] = redact(f"{type(exc).__name__}: {exc}")
+        facts = {"lab_error": f"{type(exc).__name__}: {exc}"}
+    if "lab_error" in facts:
+        facts["lab_error"] = redact(str(facts["lab_error"]))
+    env.update(facts)
     return env

@@ -8,18 +8,17 @@ first failing test's error class. Built from plain phase reports so it works the
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from harness.errors import FailureClass, HilError
+from harness.records import KEY, device_of, redact
 from harness.report.scrub import scrub_value
-from harness.results import KEY, redact
 
 SCHEMA = "edge-hil/results"
 SCHEMA_VERSION = 1
-ITEM_KEY = "hil_item"      # {"device", "scenario"} of the test, set where the item is known
+ITEM_KEY = "hil_item"      # {"device", "scenario", "connection"} of the test, set where the item is known
 ERROR_KEY = "hil_error"    # {"class", "advice"} of the exception that failed the test
 NO_DEVICE = "(host)"
 STATUSES = ("error", "failed", "passed", "skipped")  # worst first
@@ -32,13 +31,12 @@ class ReportError(HilError):
     failure_class = FailureClass.ARTIFACT
 
 
-def _where(nodeid: str, item: Mapping[str, Any] | None) -> tuple[str, str]:
-    """Device and scenario: from the item when known, else from the node id (``test_x.py::t[dev]``)."""
+def _where(nodeid: str, item: Mapping[str, Any] | None, devices: list[str]) -> tuple[str, str]:
+    """Device and scenario: from the item when known, else from the node id and the lab's device names."""
     if item and item.get("scenario"):
         return item.get("device") or NO_DEVICE, item["scenario"]
     module = nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
-    param = re.search(r"\[([^\]]*)\]$", nodeid)
-    return (param.group(1) if param else NO_DEVICE), module.removeprefix("test_")
+    return device_of(nodeid, devices) or NO_DEVICE, module.removeprefix("test_")
 
 
 def _test_outcomes(phases: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -69,7 +67,7 @@ def _test_outcomes(phases: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, A
     for t in tests.values():
         t["status"] = t["status"] or "passed"
         if t["status"] in ("failed", "error") and not t["class"]:
-            t["class"] = "unclassified"
+            t["class"] = FailureClass.UNCLASSIFIED
     return tests
 
 
@@ -86,11 +84,13 @@ def _merge(cell: dict[str, Any], record: Mapping[str, Any], nodeid: str) -> None
 
 def build_results(phases: Iterable[Mapping[str, Any]], environment: Mapping[str, Any], *,
                   run_id: str | None = None) -> dict[str, Any]:
-    """The results document from phase reports (``nodeid, when, outcome, longrepr, duration, user_properties``)."""
+    """The results document from phase reports (``nodeid, when, outcome, longrepr, duration, user_properties``);
+    a test without device facts takes its device from its id and ``environment["devices"]``."""
     cells: dict[tuple[str, str], dict[str, Any]] = {}
+    devices = [d["name"] for d in environment.get("devices") or () if isinstance(d, Mapping) and d.get("name")]
     for t in _test_outcomes(phases).values():
         rec = next((r for r in t["records"] if r.get("scenario")), None)
-        device, scenario = _where(t["nodeid"], t["item"] or rec)
+        device, scenario = _where(t["nodeid"], t["item"] or rec, devices)
         if rec and rec.get("device"):
             device = rec["device"]
         cell = cells.setdefault((device, scenario), {

@@ -1,17 +1,15 @@
 """What a scenario test leaves for the reports: one record per device × scenario.
 
 A test adds facts through the ``hil_record`` fixture; they travel on the pytest item's
-``user_properties`` (so they survive pytest-xdist) as one ``("hil", {...})`` entry. The report room
+``user_properties`` (so they survive pytest-xdist) as one ``("hil", {...})`` entry. harness.report
 turns the test's outcome plus that entry into a line of results.json and a cell of the HTML matrix.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
-
-import pytest
 
 KEY = "hil"
 SECRET_MARKERS = ("PRIVATE KEY", "BEGIN CERTIFICATE", "password", "aws_secret_access_key")
@@ -59,11 +57,10 @@ def redact(text: str) -> str:
 class Record:
     """The facts of one device × scenario; every field is JSON-serialisable."""
 
-    def __init__(self, item: pytest.Item) -> None:
-        self._item = item
+    def __init__(self, user_properties: list[tuple[str, Any]]) -> None:
         self.data: dict[str, Any] = {"device": None, "scenario": None, "emulated": None, "stats": {},
                                      "budgets": {}, "diagnosis": None, "logs": {}, "facts": {}}
-        item.user_properties.append((KEY, self.data))
+        user_properties.append((KEY, self.data))
 
     def device(self, name: str, *, emulated: bool) -> None:
         self.data["device"], self.data["emulated"] = name, emulated
@@ -95,13 +92,14 @@ def records_of(user_properties: list[tuple[str, Any]]) -> list[dict[str, Any]]:
     return [value for key, value in user_properties if key == KEY]
 
 
-@pytest.fixture
-def hil_record(request: pytest.FixtureRequest) -> Record:
-    """The record of this test; filled with the device and scenario when the test uses ``device``."""
-    record = Record(request.node)
-    if "device" in request.fixturenames:
-        device = request.getfixturevalue("device")
-        record.device(device.name, emulated=device.emulated)
-    module = request.node.module.__name__.rsplit(".", 1)[-1] if request.node.module else ""
-    record.scenario(module.removeprefix("test_"))
-    return record
+
+def device_of(nodeid: str, devices: Iterable[str]) -> str | None:
+    """The lab device named in a test id's parameters, where only the id is known (the xdist scheduler,
+    a report phase without its item): ``test_r[install-ml-c5-emu]`` -> ``ml-c5-emu``.
+
+    pytest joins parameter ids with ``-`` and device names contain ``-`` too, so a device counts only as
+    a whole ``-``-separated run of the parameters; of several, the longest name wins.
+    """
+    params = nodeid[nodeid.rfind("[") + 1:-1] if nodeid.endswith("]") and "[" in nodeid else ""
+    found = [d for d in devices if d and f"-{d}-" in f"-{params}-"]
+    return max(found, key=len) if found else None

@@ -1,0 +1,44 @@
+"""The hil pytest plugin: the whole pytest surface of the harness, in one package.
+
+Loaded one way: through the ``pytest11`` entry point ``hil = "harness.pytest_plugin"`` of an installed
+harness (the repository's root conftest.py loads it from a bare checkout). This module is the plugin;
+it gathers the parts:
+
+options     --lab, --device, --arch, --no-lab-up, --budget, --bench-json, --hil-results; the run's lab
+markers     arch / profile / feature: checked at collection (a malformed one is a usage error naming
+            the test), applied when ``device`` is set up (a mismatch is a skip with the reason)
+fixtures    lab, device (one per selected lab device, ids = device names), compiled_model, hil_record,
+            budget_overrides, bench_record; greengrass, gg_name, gg_run_id from harness.greengrass.steps
+hooks       parametrization over the lab, the ``lab`` marker, per-test device facts for the reports,
+            the report collector (harness.report.collector) and --bench-json
+scheduler   ``-n N --dist loadgroup``: one xdist work unit per device
+
+An unreachable device errors its own tests with the device's reason; the rest of the session goes on.
+"""
+
+from harness.greengrass.steps import gg_name, gg_run_id, greengrass
+from harness.pytest_plugin.fixtures import (
+    _device_handles,
+    bench_record,
+    budget_overrides,
+    compiled_model,
+    device,
+    hil_record,
+    lab,
+)
+from harness.pytest_plugin.hooks import (
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_generate_tests,
+    pytest_runtest_makereport,
+    pytest_sessionfinish,
+)
+from harness.pytest_plugin.options import lab_of, pytest_addoption, selected_devices
+from harness.pytest_plugin.scheduler import pytest_xdist_make_scheduler
+
+__all__ = [
+    "_device_handles", "bench_record", "budget_overrides", "compiled_model", "device", "gg_name", "gg_run_id",
+    "greengrass", "hil_record", "lab", "lab_of", "pytest_addoption", "pytest_collection_modifyitems",
+    "pytest_configure", "pytest_generate_tests", "pytest_runtest_makereport", "pytest_sessionfinish",
+    "pytest_xdist_make_scheduler", "selected_devices",
+]
