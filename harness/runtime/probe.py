@@ -10,12 +10,12 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from harness.errors import FailureClass
+from harness.primitives.hostcmd import run_controller
 from harness.runtime.build import build_libdlr, say_stderr
 from harness.runtime.wheels import RuntimeBuildError, Say
 
@@ -44,13 +44,7 @@ def run_probe(arch: str, model_dir: Path | str, inputs: Mapping[str, Sequence[in
         lib = build_libdlr(arch, runtime, tmp, probe=True, say=say).parent
         argv = probe_command(arch, lib / "dlr_probe") + [str(model_dir)]
         argv += [f"{name}:{'x'.join(str(d) for d in shape)}" for name, shape in inputs.items()]
-        env = {**os.environ, "QEMU_CPU": os.environ.get("QEMU_CPU", "cortex-a72")}
-        try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT, check=False, env=env)
-        except subprocess.TimeoutExpired:
-            raise RuntimeBuildError(f"dlr_probe ({arch}) took over {PROBE_TIMEOUT:.0f} s", step="libdlr probe",
-                                    failure_class=FailureClass.TIMEOUT) from None
-    if proc.returncode != 0:
-        detail = proc.stderr.strip().removeprefix("dlr_probe: ") or f"exit status {proc.returncode}"
-        raise RuntimeBuildError(detail, step="libdlr probe", failure_class=FailureClass.COMMAND)
-    return json.loads(proc.stdout)
+        out = run_controller(argv, PROBE_TIMEOUT, step="libdlr probe", failure_class=FailureClass.COMMAND,
+                             error=RuntimeBuildError,
+                             env={"QEMU_CPU": os.environ.get("QEMU_CPU", "cortex-a72")})
+    return json.loads(out)
