@@ -24,9 +24,9 @@ from harness.errors import FailureClass
 from harness.lab.paths import state_dir
 from harness.primitives import arch as arches
 from harness.primitives.hostcmd import run_controller
+from harness.primitives.progress import Say
 from harness.runtime.wheels import (
     RuntimeBuildError,
-    Say,
     check_arch,
     extract,
     fetch_wheel,

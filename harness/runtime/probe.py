@@ -16,8 +16,9 @@ from pathlib import Path
 
 from harness.errors import FailureClass
 from harness.primitives.hostcmd import run_controller
+from harness.primitives.progress import Say
 from harness.runtime.build import build_libdlr, say_stderr
-from harness.runtime.wheels import RuntimeBuildError, Say
+from harness.runtime.wheels import RuntimeBuildError
 
 PROBE_TIMEOUT = 300.0
 # Debian's cross sysroots, where qemu-user finds the target's ld.so, libc and libstdc++

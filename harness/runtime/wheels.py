@@ -22,9 +22,6 @@ from harness.lab.wheels import download
 from harness.primitives import arch as arches
 from harness.primitives.progress import Say
 
-__all__ = ["ARCHES", "RUNTIMES", "RuntimeBuildError", "RuntimePin", "Say", "check_arch", "extract", "fetch_wheel",
-           "release", "runtime_pin", "wheel_version"]
-
 #: Machines apache-tvm publishes Linux wheels for: the ones the lab emulates.
 ARCHES = tuple(arches.emulatable())
 
