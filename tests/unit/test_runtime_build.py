@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from harness.errors import FailureClass
+from harness.lab.paths import SOURCE_ROOT
 from harness.runtime import build
 from harness.runtime.build import LIBS, build_libdlr, compiler_for, image_files
 from harness.runtime.venv import disable_phone_home, install_libdlr
 from harness.runtime.wheels import RuntimeBuildError, extract, fetch_wheel, release
 
-REPO = Path(__file__).resolve().parents[2]
-LAYER = REPO / "devices" / "images" / "layers" / "30-dlr-runtime"
+LAYER = SOURCE_ROOT / "devices" / "images" / "layers" / "30-dlr-runtime"
 
 
 def test_unknown_arch_and_runtime_are_typed_errors():
