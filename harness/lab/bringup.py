@@ -45,6 +45,7 @@ class BringUp:
         self.say = lab.say
         self.cores = lab.emulated
         self.need_arm64 = hostsetup.needs_arm64_emulation([lab.lab.profile_of(d).docker_arch for d in self.cores])
+        self._inputs: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
         self.checks: dict[LabState, Callable[[], bool]] = {
             LabState.HOST_READY: lambda: hostsetup.host_ready(self.need_arm64),
             LabState.ENGINE_UP: lambda: engines.answers(lab.engine_url),
@@ -94,7 +95,10 @@ class BringUp:
 
     # -- images-ready -------------------------------------------------------------------------------
     def _image_inputs(self, device: DeviceSpec) -> str:
-        return images.sources_key(self.lab.lab.profile_of(device).docker_arch or "", dict(device.image))
+        key = (self.lab.lab.profile_of(device).docker_arch or "", tuple(sorted(device.image.items())))
+        if key not in self._inputs:
+            self._inputs[key] = images.sources_key(key[0], dict(key[1]))
+        return self._inputs[key]
 
     def _build_images(self) -> dict[str, object]:
         client = self.lab.docker_client()
@@ -103,7 +107,7 @@ class BringUp:
         for device in self.cores:
             arch = self.lab.lab.profile_of(device).docker_arch or ""
             key = (arch, repr(sorted(device.image.items())))
-            if key not in built:
+            if key not in built:  # cores of one arch and image options share their image
                 built[key] = images.ensure_core(client, arch, dict(device.image), self.say)
             tags[device.name], inputs[device.name] = built[key], self._image_inputs(device)
         return {"images": tags, "image_inputs": inputs}
