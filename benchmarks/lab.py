@@ -44,7 +44,7 @@ def main() -> None:
     controller = LabController(load_lab(lab_file), say)
     controller.down()
     controller.up()  # engine, images, network: what the figures below do not measure
-    client = controller._docker()
+    client = controller.docker_client()
     rows: list[tuple[str, str]] = []
 
     if args.cold:
@@ -53,7 +53,7 @@ def main() -> None:
                 client.images.remove(image.id, force=True)
         controller.down()
         rows.append(("image build, cold (debootstrap + layers, amd64)",
-                     f"{timed(lambda: ensure_core(controller._docker(), 'amd64', {}, say)):.1f} s"))
+                     f"{timed(lambda: ensure_core(controller.docker_client(), 'amd64', {}, say)):.1f} s"))
     rows.append(("image build, cached (amd64)", f"{timed(lambda: ensure_core(client, 'amd64', {}, say)):.2f} s"))
 
     controller.down()

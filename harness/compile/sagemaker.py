@@ -19,6 +19,7 @@ from harness.compile.errors import CompileError, TargetError
 from harness.compile.frameworks import detect_framework, load_model
 from harness.compile.input_config import bind_inputs, parse_input_config
 from harness.compile.targets import parse_json_option
+from harness.primitives.deadline import poll_until
 from harness.primitives.progress import Say
 
 NEO_FRAMEWORKS = {"onnx": "ONNX", "pytorch": "PYTORCH", "tflite": "TFLITE"}
@@ -96,18 +97,23 @@ def compile_model_sagemaker(model: Path | str, target: str | dict, input_config:
                             framework=fw, input_config=input_config, target=target, compiler_options=compiler_options)
     sm.create_compilation_job(**request)
     say(f"SageMaker Neo job {job} submitted")
-    deadline = time.monotonic() + timeout_s
-    while True:
+    seen: list[str] = []
+
+    def finished() -> dict | None:
         desc = sm.describe_compilation_job(CompilationJobName=job)
         status = desc["CompilationJobStatus"]
         if status in TERMINAL:
-            break
-        if time.monotonic() > deadline:
-            sm.stop_compilation_job(CompilationJobName=job)
-            raise CompileError(f"SageMaker Neo job {job} still {status} after {timeout_s:g} s; stopped",
-                               step="compile")
+            return desc
         say(f"SageMaker Neo job {job}: {status}")
-        time.sleep(poll_s)
+        seen.append(status)
+        return None
+
+    desc = poll_until(finished, timeout_s, interval=poll_s)
+    if desc is None:
+        sm.stop_compilation_job(CompilationJobName=job)
+        raise CompileError(f"SageMaker Neo job {job} still {seen[-1]} after {timeout_s:g} s; stopped",
+                           step="compile")
+    status = desc["CompilationJobStatus"]
     if status != "COMPLETED":
         raise CompileError(f"SageMaker Neo job {job} {status}: {desc.get('FailureReason', '(no reason)')}",
                            step="compile")

@@ -98,12 +98,12 @@ def stop_component(client: GreengrassClient, name: str, *, within: float = 30.0)
 def client_for(device: Any) -> GreengrassClient:
     """A client for a lab ``Device``.
 
-    Its inventory ``features`` may set ``greengrass_root`` and ``greengrass_cli`` (the invocation,
+    Its features (profile, then lab file) may set ``greengrass_root`` and ``greengrass_cli`` (the invocation,
     shell-quoted, e.g. ``sudo -n /greengrass/v2/bin/greengrass-cli``). Without ``greengrass_cli`` the
     CLI runs directly as root and through ``sudo -n`` otherwise: on a real core (and an emulated one)
     the CLI's socket and the logs are root-only.
     """
-    features = getattr(getattr(device, "spec", None), "features", None) or {}
+    features = device.features
     root = features.get("greengrass_root", DEFAULT_ROOT)
     if features.get("greengrass_cli"):
         cli = shlex.split(features["greengrass_cli"])

@@ -1,88 +1,193 @@
-"""Lab bring-up as an explicit state machine, persisted so a cut run resumes where it stopped.
+"""Lab bring-up as a state machine whose state is read back, and the controller that composes the lab's parts.
 
     down → host-ready → engine-up → images-ready → devices-up → ready
 
-Every transition is idempotent (it checks before it acts), so ``up()`` on a lab that is already up
-only verifies it. A file lock keeps parallel test workers from racing each other.
+Each state has a cheap check ("does it still hold?") and an idempotent action. ``up()`` reads the
+state a previous run reached, checks the reached states in order, and redoes only from the first
+that no longer holds: a bring-up killed between two states resumes from the last one reached, and
+``up()`` on a lab that is up only verifies it. A file lock keeps parallel test workers from racing.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import ipaddress
-import json
-import os
-import platform
-import socket
-import time
-import zlib
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
 
 import docker
-from docker.errors import APIError, NotFound
-from docker.models.containers import Container
+from docker.errors import DockerException, ImageNotFound
 
-from harness.errors import DeviceUnreachable, FailureClass, HilError, LabError
+from harness.errors import FailureClass, HilError, LabError
 from harness.lab import engine as engines
 from harness.lab import hostsetup, images
+from harness.lab.cores import DEVICE_USER, EmulatedCores
 from harness.lab.device import Device
-from harness.lab.hostsetup import Say, run_host
+from harness.lab.factory import DeviceFactory
+from harness.lab.hostkeys import LabKeys
 from harness.lab.inventory import DeviceSpec, Lab
-from harness.lab.paths import DEVICES_DIR, state_dir
+from harness.lab.network import LabNetwork
+from harness.lab.paths import state_dir
+from harness.lab.state import LabState, StateFile, after, resume_point
+from harness.lab.status import status
 from harness.mqtt.lab import LabIoT, gateway_of
+from harness.primitives.progress import Say, quiet
 from harness.transport.docker import DockerTransport
-from harness.transport.hostspec import parse_hostspec
-from harness.transport.local import LocalTransport
-from harness.transport.ssh import SSHOptions, SSHTransport
 
-DEVICE_USER = "hil"
-STATUS_THREADS = 16  # `hil lab status` asks this many devices at once
-READY_TIMEOUT = 60.0
-#: The CPU model arm64 cores run under qemu-user (QEMU_CPU in the image) and the cpuinfo that describes it.
-EMULATED_ARM64_CPU = "cortex-a72"
+__all__ = ["DEVICE_USER", "BringUp", "LabController", "LabState"]
 
 
-class LabState(StrEnum):
-    DOWN = "down"
-    HOST_READY = "host-ready"
-    ENGINE_UP = "engine-up"
-    IMAGES_READY = "images-ready"
-    DEVICES_UP = "devices-up"
-    READY = "ready"
+class BringUp:
+    """The bring-up of one lab: for every state, ``holds`` (checked on resume) and ``enter`` (its action)."""
 
+    def __init__(self, lab: LabController) -> None:
+        self.lab = lab
+        self.say = lab.say
+        self.cores = lab.emulated
+        self.need_arm64 = hostsetup.needs_arm64_emulation([lab.lab.profile_of(d).docker_arch for d in self.cores])
+        self._inputs: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+        self.checks: dict[LabState, Callable[[], bool]] = {
+            LabState.HOST_READY: lambda: hostsetup.host_ready(self.need_arm64),
+            LabState.ENGINE_UP: lambda: engines.answers(lab.engine_url),
+            LabState.IMAGES_READY: self._images_hold,
+            LabState.DEVICES_UP: self._devices_hold,
+            LabState.READY: self._ready_holds,
+        }
+        self.actions: dict[LabState, Callable[[], dict[str, object]]] = {
+            LabState.HOST_READY: self._prepare_host,
+            LabState.ENGINE_UP: self._start_engine,
+            LabState.IMAGES_READY: self._build_images,
+            LabState.DEVICES_UP: self._start_cores,
+            LabState.READY: self._ready_cores,
+        }
 
-def _quiet(_: str) -> None:
-    """Progress sink for callers that want none."""
+    def holds(self, state: LabState) -> bool:
+        """True when ``state``'s outcome is still in place; any error while checking means it is not."""
+        try:
+            return bool(self.checks[state]())
+        except (HilError, DockerException, OSError, KeyError, TypeError, ValueError):
+            return False
+
+    def run(self) -> LabState:
+        """Resume from the last state that holds and enter every state after it."""
+        reached = self.lab.state_file.state
+        start = resume_point(reached, self.holds)
+        if start is not LabState.DOWN:
+            lost = f" ({after(start)[0]} no longer holds)" if start is not reached else ""
+            self.say(f"lab {self.lab.lab.name}: resuming from {start}{lost}")
+        elif reached is not LabState.DOWN:
+            self.say(f"lab {self.lab.lab.name}: {reached} recorded, but the host set-up no longer holds: "
+                     "starting over")
+        for state in after(start):
+            self.lab.state_file.enter(state, **self.actions[state]())
+        return LabState.READY
+
+    # -- host-ready, engine-up ----------------------------------------------------------------------
+    def _prepare_host(self) -> dict[str, object]:
+        hostsetup.prepare_host(self.need_arm64, self.say)
+        return {}
+
+    def _start_engine(self) -> dict[str, object]:
+        if engines.engine_url(self.lab.lab.spec.engine.host) is None:
+            self.lab.private_engine.start(self.say)
+        self.lab.docker_client()
+        return {}
+
+    # -- images-ready -------------------------------------------------------------------------------
+    def _image_inputs(self, device: DeviceSpec) -> str:
+        key = (self.lab.lab.profile_of(device).docker_arch or "", tuple(sorted(device.image.items())))
+        if key not in self._inputs:
+            self._inputs[key] = images.sources_key(key[0], dict(key[1]))
+        return self._inputs[key]
+
+    def _build_images(self) -> dict[str, object]:
+        client = self.lab.docker_client()
+        built: dict[tuple[str, str], str] = {}
+        tags, inputs = {}, {}
+        for device in self.cores:
+            arch = self.lab.lab.profile_of(device).docker_arch or ""
+            key = (arch, repr(sorted(device.image.items())))
+            if key not in built:  # cores of one arch and image options share their image
+                built[key] = images.ensure_core(client, arch, dict(device.image), self.say)
+            tags[device.name], inputs[device.name] = built[key], self._image_inputs(device)
+        return {"images": tags, "image_inputs": inputs}
+
+    def _images_hold(self) -> bool:
+        data = self.lab.state_file.data
+        client = self.lab.docker_client()
+        for device in self.cores:
+            if data["image_inputs"].get(device.name) != self._image_inputs(device):
+                return False
+            try:
+                client.images.get(data["images"][device.name])
+            except ImageNotFound:
+                return False
+        return True
+
+    # -- devices-up ---------------------------------------------------------------------------------
+    def _start_cores(self) -> dict[str, object]:
+        client = self.lab.docker_client()
+        self.lab.network.ensure(client, self.say)
+        pub = self.lab.keys.public_key()
+        tags = self.lab.state_file.data["images"]
+        for device in self.cores:
+            self.lab.cores.ensure(client, device, tags[device.name], pub, self.say)
+        return {}
+
+    def _devices_hold(self) -> bool:
+        if not self.lab.keys.key_file.exists():
+            return False
+        client = self.lab.docker_client()
+        pub = self.lab.keys.public_key()
+        tags = self.lab.state_file.data["images"]
+        return self.lab.network.exists(client) and all(
+            self.lab.cores.running_as(client, device, tags[device.name], pub) for device in self.cores)
+
+    # -- ready --------------------------------------------------------------------------------------
+    def _ready_cores(self) -> dict[str, object]:
+        client = self.lab.docker_client()
+        # The lab's IoT Core stand-in (mosquitto, mutual TLS) on the cores' gateway and loopback.
+        endpoint = self.lab.iot.start(gateway_of(self.lab.network.attrs(client)))
+        for device in self.cores:
+            address = self.lab.cores.await_sshd(client, device)
+            self.lab.keys.pin(address, self.lab.cores.host_key(device))
+            self.lab.iot.provision(self.lab.cores.engine_transport(device), device.name, endpoint)
+        return {}
+
+    def _ready_holds(self) -> bool:
+        client = self.lab.docker_client()
+        endpoint = self.lab.iot.cores_endpoint()
+        if endpoint is None or not self.lab.iot.running():
+            return False
+        for device in self.cores:
+            address = self.lab.cores.answering(client, device)
+            if address is None or self.lab.keys.pinned(address) != self.lab.cores.host_key(device):
+                return False
+            if not self.lab.iot.provisioned(self.lab.cores.engine_transport(device), endpoint):
+                return False
+        return True
 
 
 class LabController:
     """Brings one lab file's emulated cores up and down and hands out devices."""
 
-    def __init__(self, lab: Lab, say: Say = _quiet) -> None:
+    def __init__(self, lab: Lab, say: Say = quiet) -> None:
         self.lab = lab
         self.say = say
         self.home = state_dir() / "labs" / lab.name
         self.home.mkdir(parents=True, exist_ok=True)
-        self._private = engines.private_engine()
+        self.state_file = StateFile(self.home / "state.json")
+        self.private_engine = engines.private_engine()
+        self.keys = LabKeys(self.home, lab.name)
+        self.network = LabNetwork(lab.name)
+        self.cores = EmulatedCores(lab, self.network.name, self.engine_url)
+        self.factory = DeviceFactory(lab, self.cores, self.keys)
         self._client: docker.DockerClient | None = None
 
-    # -- persisted state ------------------------------------------------------------------------
     @property
     def state(self) -> LabState:
-        try:
-            return LabState(json.loads((self.home / "state.json").read_text())["state"])
-        except (OSError, ValueError, KeyError):
-            return LabState.DOWN
-
-    def _enter(self, state: LabState) -> None:
-        tmp = self.home / "state.json.tmp"
-        tmp.write_text(json.dumps({"state": state.value, "since": time.time()}))
-        tmp.replace(self.home / "state.json")
+        """The last bring-up state reached, as ``state.json`` records it."""
+        return self.state_file.state
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -93,25 +198,25 @@ class LabController:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    # -- names and keys ---------------------------------------------------------------------------
+    # -- names, keys, engine ------------------------------------------------------------------------
     @property
     def emulated(self) -> list[DeviceSpec]:
         return [d for d in self.lab.spec.devices if d.emulated]
 
     def container_name(self, device: DeviceSpec) -> str:
-        return f"hil-{self.lab.name}-{device.name}"
+        return self.cores.container_name(device)
 
     @property
     def network_name(self) -> str:
-        return f"hil-{self.lab.name}"
+        return self.network.name
 
     @property
     def key_file(self) -> Path:
-        return self.home / "id_ed25519"
+        return self.keys.key_file
 
     @property
     def known_hosts(self) -> Path:
-        return self.home / "known_hosts"
+        return self.keys.known_hosts
 
     @property
     def iot(self) -> LabIoT:
@@ -120,281 +225,57 @@ class LabController:
 
     @property
     def engine_url(self) -> str:
-        return engines.engine_url(self.lab.spec.engine.host) or self._private.base_url
+        return engines.engine_url(self.lab.spec.engine.host) or self.private_engine.base_url
 
-    def _docker(self) -> docker.DockerClient:
+    def docker_client(self) -> docker.DockerClient:
+        """A client of the lab's Docker engine (LabError when it does not answer)."""
         if self._client is None:
             self._client = engines.connect(self.engine_url)
         return self._client
 
-    def _ensure_key(self) -> str:
-        if not self.key_file.exists():
-            run_host(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"hil-{self.lab.name}",
-                      "-f", str(self.key_file)], 30, step="lab key", failure_class=FailureClass.HOST_SETUP,
-                     advice="ssh-keygen comes with openssh-client")
-        return self.key_file.with_suffix(".pub").read_text().strip()
-
-    # -- transitions --------------------------------------------------------------------------------
+    # -- up, down -----------------------------------------------------------------------------------
     def up(self) -> None:
-        """Bring every emulated core up; verify those already up. Real devices are left as they are."""
+        """Bring every emulated core up, resuming a cut bring-up; verify a lab that is up.
+
+        Real devices are left as they are.
+        """
         if not self.emulated:
-            self._enter(LabState.READY)
+            self.state_file.enter(LabState.READY)
             return
         with self._locked():
-            need_arm64 = platform.machine() != "aarch64" and any(
-                self.lab.profile_of(d).docker_arch == "arm64" for d in self.emulated)
-            hostsetup.prepare_host(need_arm64, self.say)
-            self._enter(LabState.HOST_READY)
-            if engines.engine_url(self.lab.spec.engine.host) is None:
-                self._private.start(self.say)
-            self._docker()
-            self._enter(LabState.ENGINE_UP)
-            tags = {}
-            for device in self.emulated:
-                arch = self.lab.profile_of(device).docker_arch
-                key = (arch, tuple(sorted(device.image.items())))
-                if key not in tags:
-                    tags[key] = images.ensure_core(self._docker(), arch, device.image, self.say)
-            self._enter(LabState.IMAGES_READY)
-            network = self._ensure_network()
-            # The lab's IoT Core stand-in (mosquitto, mutual TLS) on the cores' gateway and loopback.
-            iot_endpoint = self.iot.start(gateway_of(self._docker().networks.get(network).attrs))
-            pub = self._ensure_key()
-            for device in self.emulated:
-                arch = self.lab.profile_of(device).docker_arch
-                tag = tags[(arch, tuple(sorted(device.image.items())))]
-                self._ensure_container(device, tag, network, pub)
-            self._enter(LabState.DEVICES_UP)
-            for device in self.emulated:
-                self._await_ready(device)
-                self.iot.provision(self._docker_transport(device), device.name, iot_endpoint)
-            self._enter(LabState.READY)
+            BringUp(self).run()
 
     def down(self) -> None:
         """Stop and remove this lab's containers and network; stop the private engine if idle."""
         with self._locked():
             if self.iot.stop():
                 self.say("stopped the lab's MQTT broker")
-            if engines.engine_url(self.lab.spec.engine.host) is None and self._private.pid() is None:
-                self._enter(LabState.DOWN)
+            own_engine = engines.engine_url(self.lab.spec.engine.host) is not None
+            if not own_engine and self.private_engine.pid() is None:
+                self.state_file.enter(LabState.DOWN)
                 return
-            client = self._docker()
-            for container in client.containers.list(all=True, filters={"label": f"hil.lab={self.lab.name}"}):
-                self.say(f"removing {container.name}")
-                container.remove(force=True)
-            for network in client.networks.list(names=[self.network_name]):
-                network.remove()
-            self._enter(LabState.DOWN)
-            if engines.engine_url(self.lab.spec.engine.host) is None and not client.containers.list():
+            client = self.docker_client()
+            self.cores.remove_all(client, self.say)
+            self.network.remove(client)
+            self.state_file.enter(LabState.DOWN)
+            if not own_engine and not client.containers.list():
                 client.close()
                 self._client = None
-                self._private.stop(self.say)
-
-    # -- containers -----------------------------------------------------------------------------------
-    def _ensure_network(self) -> str:
-        client = self._docker()
-        if not client.networks.list(names=[self.network_name]):
-            subnet = free_subnet(self.lab.name)
-            ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
-            self.say(f"creating network {self.network_name} ({subnet})")
-            client.networks.create(self.network_name, driver="bridge", ipam=ipam,
-                                   labels={"hil.lab": self.lab.name})
-        return self.network_name
-
-    def _container(self, device: DeviceSpec) -> Container | None:
-        try:
-            return self._docker().containers.get(self.container_name(device))
-        except NotFound:
-            return None
-
-    def _run_spec(self, device: DeviceSpec, tag: str, network: str, pub: str) -> dict[str, object]:
-        """Everything a core is started with; a change to any of it recreates the container."""
-        limits = self.lab.profile_of(device).limits
-        volumes = {}
-        if self.lab.profile_of(device).docker_arch == "arm64" and platform.machine() != "aarch64":
-            volumes[str(emulated_cpuinfo(EMULATED_ARM64_CPU))] = {"bind": "/proc/cpuinfo", "mode": "ro"}
-        return {"image": tag, "name": self.container_name(device), "hostname": device.name, "network": network,
-                "environment": {"HIL_AUTHORIZED_KEY": pub}, "mem_limit": f"{limits.memory_mb}m",
-                "memswap_limit": f"{limits.memory_mb}m", "nano_cpus": int(limits.cpus * 1e9), "volumes": volumes}
-
-    def _ensure_container(self, device: DeviceSpec, tag: str, network: str, pub: str) -> None:
-        spec = self._run_spec(device, tag, network, pub)
-        digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
-        container = self._container(device)
-        if container is not None and container.labels.get("hil.spec") != digest:
-            self.say(f"{device.name}: image or limits changed, recreating")
-            container.remove(force=True)
-            container = None
-        if container is None:
-            self.say(f"{device.name}: starting {tag} ({spec['mem_limit']}, {int(spec['nano_cpus']) / 1e9:g} CPU)")
-            self._docker().containers.run(
-                detach=True, init=True, **spec,
-                labels={"hil.lab": self.lab.name, "hil.device": device.name, "hil.spec": digest})
-        elif container.status != "running":
-            self.say(f"{device.name}: starting stopped container")
-            container.start()
-
-    def _address(self, device: DeviceSpec) -> str | None:
-        container = self._container(device)
-        if container is None or container.status != "running":
-            return None
-        net = container.attrs["NetworkSettings"]["Networks"].get(self.network_name) or {}
-        return net.get("IPAddress") or None
-
-    def _await_ready(self, device: DeviceSpec) -> None:
-        """Wait for sshd's banner, then pin the container's host key (read over the engine) in known_hosts."""
-        deadline = time.monotonic() + READY_TIMEOUT
-        address = None
-        while time.monotonic() < deadline:
-            address = self._address(device)
-            if address and _ssh_banner(address, 22):
-                break
-            time.sleep(0.1)
-        else:
-            logs = ""
-            container = self._container(device)
-            if container is not None:
-                logs = container.logs(tail=5).decode(errors="replace").strip().replace("\n", " | ")
-            raise LabError(f"sshd not answering within {READY_TIMEOUT:g} s (address {address}); logs: {logs}",
-                           device=device.name, step="core start", advice="see `hil lab status`")
-        host_key = self._docker_transport(device).check(
-            ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"], timeout=15, step="host key").stdout.split()[:2]
-        self._pin_host_key(address, " ".join(host_key))
-
-    def _pin_host_key(self, address: str, key: str) -> None:
-        lines = [ln for ln in (self.known_hosts.read_text().splitlines() if self.known_hosts.exists() else [])
-                 if ln.split(" ", 1)[0] != address]
-        lines.append(f"{address} {key}")
-        tmp = self.known_hosts.with_suffix(".tmp")
-        tmp.write_text("\n".join(lines) + "\n")
-        tmp.replace(self.known_hosts)
+                self.private_engine.stop(self.say)
 
     # -- devices ------------------------------------------------------------------------------------
-    def _docker_transport(self, device: DeviceSpec) -> DockerTransport:
-        return DockerTransport(device.name, self.container_name(device), user=DEVICE_USER,
-                               base_url=self.engine_url)
-
     def docker_transport(self, name: str) -> DockerTransport:
         """The engine-side path into an emulated core (the lab's own back door; tests compare it with SSH)."""
         device = self.lab.device(name)
         if not device.emulated:
             raise LabError(f"{name} is not an emulated core", device=name, step="docker transport",
                            failure_class=FailureClass.INVENTORY)
-        return self._docker_transport(device)
+        return self.cores.engine_transport(device)
 
     def device(self, name: str) -> Device:
         """A handle on one device; raises DeviceUnreachable with the reason when it cannot be reached."""
-        spec = self.lab.device(name)
-        profile = self.lab.profile_of(spec)
-        features = {**profile.features, **spec.features}
-        if spec.emulated:
-            if spec.transport == "docker":
-                transport = self._docker_transport(spec)
-                return Device(spec, profile, transport, f"docker://{DEVICE_USER}@{transport.container}", features)
-            address = self._address(spec)
-            if address is None:
-                raise DeviceUnreachable(f"container {self.container_name(spec)} is not running",
-                                        device=name, step="lab", advice="run `hil lab up`")
-            options = SSHOptions(address, DEVICE_USER, 22, self.key_file, None, self.known_hosts, False)
-            return Device(spec, profile, SSHTransport(name, options), f"ssh://{DEVICE_USER}@{address}:22", features)
-        hostspec = parse_hostspec(spec.connection or "")
-        creds = spec.credentials
-        if hostspec.scheme == "ssh":
-            password = _secret(creds.password_env, name)
-            options = SSHOptions(hostspec.host, hostspec.user or DEVICE_USER, hostspec.port or 22, creds.key,
-                                 password, creds.known_hosts, creds.auto_add_host_key)
-            transport = SSHTransport(name, options)
-        elif hostspec.scheme == "docker":
-            transport = DockerTransport(name, hostspec.host, user=hostspec.user,
-                                        base_url=hostspec.options.get("docker_host"))
-        else:
-            transport = LocalTransport(name)
-        return Device(spec, profile, transport, str(hostspec), features)
+        return self.factory.device(name, self.docker_client)
 
     def status(self) -> list[dict[str, object]]:
-        """One record per device: name, connection, arch (read from the device), profile, reachable, error.
-
-        Devices are asked at the same time, so unreachable boards cost one connect timeout, not one each.
-        """
-        specs = self.lab.spec.devices
-        if not specs:
-            return []
-        with ThreadPoolExecutor(max_workers=min(len(specs), STATUS_THREADS)) as pool:
-            return list(pool.map(self._status_row, specs))
-
-    def _status_row(self, spec: DeviceSpec) -> dict[str, object]:
-        row: dict[str, object] = {"name": spec.name, "connection": spec.connection or "", "arch": None,
-                                  "profile": spec.profile, "reachable": False, "error": None}
-        try:
-            device = self.device(spec.name)
-            row["connection"] = device.connection
-            try:
-                row["arch"] = device.arch
-                row["reachable"] = True
-            finally:
-                device.transport.close()
-        except HilError as exc:
-            row["error"] = f"[{exc.failure_class}] {exc.detail}"
-        except (APIError, docker.errors.DockerException) as exc:
-            row["error"] = f"[{FailureClass.ENGINE}] {exc}"
-        return row
-
-
-def routed_networks(route_table: Path = Path("/proc/net/route")) -> list[ipaddress.IPv4Network]:
-    """The IPv4 networks this host already routes (other labs, other engines, the LAN)."""
-    networks = []
-    for line in route_table.read_text().splitlines()[1:]:
-        fields = line.split()
-        if len(fields) >= 8:
-            dest, mask = (ipaddress.IPv4Address(int(f, 16).to_bytes(4, "little")) for f in (fields[1], fields[7]))
-            networks.append(ipaddress.IPv4Network(f"{dest}/{mask}", strict=False))
-    return networks
-
-
-def free_subnet(lab_name: str, taken: list[ipaddress.IPv4Network] | None = None) -> str:
-    """A /24 in 10.213.0.0/16 for the lab's network: stable for a lab name, skipping routed ones."""
-    taken = routed_networks() if taken is None else taken
-    start = zlib.crc32(lab_name.encode())
-    for step in range(256):
-        candidate = ipaddress.IPv4Network(f"10.213.{(start + step) % 256}.0/24")
-        if not any(candidate.overlaps(net) for net in taken if net.prefixlen > 0):
-            return str(candidate)
-    raise LabError("no free /24 left in 10.213.0.0/16 for the lab network", step="network",
-                   advice="remove unused lab networks: `hil lab down` on other labs")
-
-
-def emulated_cpuinfo(cpu: str) -> Path:
-    """A /proc/cpuinfo for a core emulated with qemu-user's ``cpu`` model.
-
-    qemu-user passes the host's /proc/cpuinfo through, so an arm64 core would claim an x86 CPU
-    without NEON; the file bind-mounted over it (as LXCFS does) describes the CPU qemu emulates.
-    """
-    source = DEVICES_DIR / "images" / "cpuinfo"
-    block = (source / f"{cpu}.processor").read_text()
-    text = "".join(block.replace("{n}", str(n)) for n in range(os.cpu_count() or 1))
-    text += (source / f"{cpu}.trailer").read_text()
-    target = state_dir() / "cpuinfo" / cpu
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists() or target.read_text() != text:
-        target.write_text(text)
-    return target
-
-
-def _secret(env_name: str | None, device: str) -> str | None:
-    if env_name is None:
-        return None
-    value = os.environ.get(env_name)
-    if value is None:
-        raise LabError(f"credentials.password_env names {env_name}, which is not set", device=device,
-                       step="credentials", failure_class=FailureClass.AUTH,
-                       advice=f"export {env_name}=… before the run (the lab file never holds the password)")
-    return value
-
-
-def _ssh_banner(host: str, port: int, timeout: float = 1.0) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            sock.settimeout(timeout)
-            return sock.recv(64).startswith(b"SSH-")
-    except OSError:
-        return False
+        """One record per device: name, connection, arch (read from the device), profile, reachable, error."""
+        return status(self.lab.spec.devices, self.device)

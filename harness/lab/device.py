@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from harness.lab.inventory import DeviceSpec
@@ -22,7 +22,6 @@ class Device:
     transport: Transport
     #: The hostspec the transport uses, e.g. ssh://hil@10.213.7.2:22.
     connection: str
-    features: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -31,6 +30,11 @@ class Device:
     @property
     def emulated(self) -> bool:
         return self.spec.emulated
+
+    @property
+    def features(self) -> dict[str, str]:
+        """The device's features: its profile's, overridden key by key by the lab file's."""
+        return {**self.profile.features, **self.spec.features}
 
     @property
     def python(self) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +16,9 @@ import docker
 from docker.errors import DockerException
 
 from harness.errors import FailureClass, LabError
-from harness.lab.hostsetup import Say
 from harness.lab.paths import state_dir
+from harness.primitives.deadline import poll_until
+from harness.primitives.progress import Say
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -79,11 +79,8 @@ class PrivateEngine:
         with open(self.logfile, "ab") as log:
             subprocess.Popen(self.argv(), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                              start_new_session=True)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.socket.exists() and _ping(self.base_url):
-                return
-            time.sleep(0.2)
+        if poll_until(lambda: self.socket.exists() and answers(self.base_url), START_TIMEOUT):
+            return
         raise LabError(f"dockerd did not answer on {self.socket} within {START_TIMEOUT:g} s",
                        step="engine start", advice=f"read {self.logfile}")
 
@@ -93,17 +90,20 @@ class PrivateEngine:
             return
         say(f"stopping private dockerd (pid {pid})")
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except OSError:
-                return
-            time.sleep(0.2)
-        os.kill(pid, signal.SIGKILL)
+        if not poll_until(lambda: not _alive(pid), STOP_TIMEOUT):
+            os.kill(pid, signal.SIGKILL)
 
 
-def _ping(base_url: str) -> bool:
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def answers(base_url: str) -> bool:
+    """True when a Docker engine answers a ping at ``base_url``."""
     try:  # the client itself connects (API version), so it belongs inside: a stale socket refuses
         client = docker.DockerClient(base_url=base_url, timeout=5)
     except DockerException:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import platform
-import shlex
 import shutil
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 from harness.errors import FailureClass, LabError
+from harness.primitives.hostcmd import run_controller
+from harness.primitives.progress import Say
 
 #: Debian package → a file it installs; the file's presence means "installed".
 PACKAGES = {
@@ -33,36 +32,13 @@ QEMU_AARCH64_ENTRY = BINFMT_DIR / "qemu-aarch64"
 QEMU_AARCH64_MAGIC = r"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00"
 QEMU_AARCH64_MASK = r"\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff"
 
-Say = Callable[[str], None]
-
-
-def run_host(argv: list[str], timeout: float, *, step: str, failure_class: FailureClass, advice: str) -> str:
-    """Run a command on the controller; a timeout or a non-zero exit is a LabError naming ``step``.
-
-    Returns stdout. The error quotes the last lines the command printed, where its reason usually is.
-    """
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise LabError(f"`{shlex.join(argv)}` did not finish in {timeout:g} s", step=step,
-                       failure_class=failure_class, advice=advice) from None
-    except FileNotFoundError:
-        raise LabError(f"`{argv[0]}` is not installed", step=step, failure_class=failure_class,
-                       advice="as root, `hil lab up` (or ./dev setup) installs what the lab needs") from None
-    if proc.returncode:
-        tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:]) or "(no output)"
-        raise LabError(f"`{shlex.join(argv)}` exited {proc.returncode}: {tail}", step=step,
-                       failure_class=failure_class, advice=advice)
-    return proc.stdout
-
-
 def _setup_error(detail: str, advice: str) -> LabError:
     return LabError(detail, step="host set-up", failure_class=FailureClass.HOST_SETUP, advice=advice)
 
 
 def _apt(args: list[str], timeout: float) -> None:
-    run_host(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", *args], timeout, step="host set-up",
-             failure_class=FailureClass.HOST_SETUP, advice="run the apt-get command by hand to see why")
+    run_controller(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", *args], timeout, step="host set-up",
+                   failure_class=FailureClass.HOST_SETUP, advice="run the apt-get command by hand to see why")
 
 
 def missing_packages(need_arm64: bool) -> list[str]:
@@ -102,8 +78,8 @@ def register_binfmt(say: Say) -> None:
                            "update-binfmts --enable qemu-aarch64")
     if not (BINFMT_DIR / "register").exists():
         say("mounting binfmt_misc")
-        run_host(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT_DIR)], 30, step="host set-up",
-                 failure_class=FailureClass.HOST_SETUP, advice="is this a container without CAP_SYS_ADMIN?")
+        run_controller(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT_DIR)], 30, step="host set-up",
+                       failure_class=FailureClass.HOST_SETUP, advice="is this a container without CAP_SYS_ADMIN?")
     if QEMU_AARCH64_ENTRY.exists():
         # Registered without F (or disabled): replace it, the kernel keeps no flag edits.
         QEMU_AARCH64_ENTRY.write_text("-1")
@@ -114,6 +90,16 @@ def register_binfmt(say: Say) -> None:
     if not binfmt_ready():
         raise _setup_error("qemu-aarch64 registration did not take effect",
                            f"inspect {QEMU_AARCH64_ENTRY} and dmesg")
+
+
+def needs_arm64_emulation(docker_arches: list[str | None]) -> bool:
+    """True when a core of one of ``docker_arches`` runs under qemu-user on this controller."""
+    return platform.machine() != "aarch64" and "arm64" in docker_arches
+
+
+def host_ready(need_arm64: bool) -> bool:
+    """True when nothing :func:`prepare_host` would do is missing."""
+    return not missing_packages(need_arm64) and (not need_arm64 or binfmt_ready())
 
 
 def prepare_host(need_arm64: bool, say: Say) -> None:

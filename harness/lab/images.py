@@ -7,8 +7,8 @@ the base by name, the core by a digest of every input (see devices/images/README
 
 from __future__ import annotations
 
-import hashlib
 import importlib
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -22,9 +22,11 @@ import yaml
 from docker.errors import BuildError, DockerException, ImageNotFound
 
 from harness.errors import FailureClass, LabError
-from harness.lab.hostsetup import Say, run_host
 from harness.lab.paths import LAYERS_DIR, SOURCE_ROOT, state_dir
 from harness.lab.wheels import download
+from harness.primitives.digest import sha256_bytes, sha256_file, stable_key
+from harness.primitives.hostcmd import run_controller
+from harness.primitives.progress import Say
 
 SUITE = "bookworm"
 BASE_PACKAGES = ["python3", "python3-venv", "openssh-server", "sudo", "procps", "iproute2", "ca-certificates"]
@@ -71,10 +73,11 @@ def ensure_base(client: docker.DockerClient, arch: str, say: Say) -> str:
     try:
         mirror = debian_mirror()
         say(f"debootstrap {SUITE} {arch} from {mirror} (amd64 ~1 min, arm64 ~4 min under qemu)")
-        run_host(["debootstrap", "--variant=minbase", f"--arch={arch}", f"--include={','.join(BASE_PACKAGES)}",
-                  SUITE, str(rootfs), mirror], DEBOOTSTRAP_TIMEOUT, step="image build",
-                 failure_class=FailureClass.IMAGE,
-                 advice=f"check the Debian mirror ({mirror}); for arm64, qemu-aarch64 in binfmt_misc with flag F")
+        run_controller(["debootstrap", "--variant=minbase", f"--arch={arch}",
+                        f"--include={','.join(BASE_PACKAGES)}", SUITE, str(rootfs), mirror], DEBOOTSTRAP_TIMEOUT,
+                       step="image build", failure_class=FailureClass.IMAGE,
+                       advice=f"check the Debian mirror ({mirror}); for arm64, qemu-aarch64 in binfmt_misc "
+                              "with flag F")
         (rootfs / "var/cache/apt/archives").mkdir(parents=True, exist_ok=True)
         for deb in (rootfs / "var/cache/apt/archives").glob("*.deb"):
             deb.unlink()
@@ -125,7 +128,33 @@ def _host_files(ref: str, arch: str, dest: Path, options: dict[str, str]) -> Non
 
 def _files_digest(root: Path) -> Iterator[str]:
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        yield f"{path.relative_to(root)}:{hashlib.sha256(path.read_bytes()).hexdigest()}"
+        yield f"{path.relative_to(root)}:{sha256_file(path)}"
+
+
+def _source_files(layer: Layer) -> Iterator[Path]:
+    """The files a layer is made from: its directory, what it copies, the package of its host_files hooks."""
+    roots = [layer.path, *(SOURCE_ROOT / rel for rel in layer.copy)]
+    for ref in layer.host_files:
+        spec = importlib.util.find_spec(ref.partition(":")[0])
+        if spec is not None and spec.origin:
+            roots.append(Path(spec.origin).parent)
+    for root in roots:
+        if root.is_file():
+            yield root
+        else:
+            yield from sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+def sources_key(arch: str, options: dict[str, str]) -> str:
+    """A key of everything a core image is built from that lives in this tree (not the downloads).
+
+    Cheap next to staging the image: it tells a resumed bring-up whether the image it recorded
+    still matches the layers, without building anything.
+    """
+    return stable_key([arch, sorted(options.items()),
+                       [f"{p.relative_to(SOURCE_ROOT) if p.is_relative_to(SOURCE_ROOT) else p}:{sha256_file(p)}"
+                        for layer in layers()
+                        for p in _source_files(layer)]], 16)
 
 
 def _stage_layer(layer: Layer, arch: str, options: dict[str, str], dest: Path) -> None:
@@ -168,7 +197,7 @@ def ensure_core(client: docker.DockerClient, arch: str, options: dict[str, str],
         for layer in layers():
             dest = context / layer.name
             _stage_layer(layer, arch, options, dest)
-            wheels = download(layer.wheels, arch) if layer.wheels else []
+            wheels = download(layer.wheels, arch, say=say) if layer.wheels else []
             if wheels:
                 (dest / "wheels").mkdir()
                 for wheel in wheels:
@@ -176,7 +205,7 @@ def ensure_core(client: docker.DockerClient, arch: str, options: dict[str, str],
             staged.append((layer, wheels))
         text = dockerfile(base, arch, options, staged)
         (context / "Dockerfile").write_text(text)
-        digest = hashlib.sha256("\n".join([base, *_files_digest(context)]).encode()).hexdigest()[:12]
+        digest = sha256_bytes("\n".join([base, *_files_digest(context)]).encode())[:12]
         tag = f"hil-core:{arch}-{digest}"
         try:
             client.images.get(tag)

@@ -9,9 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.lab.paths import PROFILES_DIR
 from harness.lab.schema import NAME_PATTERN, load_yaml_model
-
-#: `uname -m` spelling → Docker's platform architecture.
-DOCKER_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
+from harness.primitives.arch import arch as arch_of
 
 
 class _Strict(BaseModel):
@@ -48,7 +46,7 @@ class Profile(_Strict):
     @property
     def docker_arch(self) -> str | None:
         """The emulated core's architecture, or None when this device type cannot be emulated here."""
-        return DOCKER_ARCH.get(self.arch)
+        return arch_of(self.arch).docker
 
 
 def load_profile(path: Path) -> Profile:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import InventoryError
+from harness.primitives.validation import Location, dotted, first_error
 
 #: Names end up in container names, paths, component names and shell lines: keep them boring.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
@@ -17,32 +18,31 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
 M = TypeVar("M", bound=BaseModel)
 
 
-def _where(loc: tuple[object, ...], data: object) -> str:
-    """'device 'pi-07': credentials.key' from a pydantic error location into the lab document."""
-    # A key is printed as written unless it is odd (spaces, newlines): then quoted, so the error stays one line.
-    parts = [p if isinstance(p, str) and re.fullmatch(r"[\w.-]+", p) else repr(p) if isinstance(p, str) else str(p)
-             for p in loc]
-    if len(loc) >= 2 and loc[0] == "devices" and isinstance(loc[1], int) and isinstance(data, dict):
-        devices = data.get("devices")
-        name = None
-        if isinstance(devices, list) and loc[1] < len(devices) and isinstance(devices[loc[1]], dict):
-            name = devices[loc[1]].get("name")
-        field = ".".join(parts[2:]) or "(device)"
-        return f"device {name!r}: {field}" if isinstance(name, str) else f"devices[{loc[1]}]: {field}"
-    return ".".join(parts) or "(document)"
+def _where(data: object) -> Callable[[Location], str]:
+    """Locations in a lab document by device name: ``device 'pi-07': credentials.key``."""
+
+    def where(loc: Location) -> str:
+        if len(loc) >= 2 and loc[0] == "devices" and isinstance(loc[1], int) and isinstance(data, dict):
+            devices = data.get("devices")
+            name = None
+            if isinstance(devices, list) and loc[1] < len(devices) and isinstance(devices[loc[1]], dict):
+                name = devices[loc[1]].get("name")
+            field = dotted(loc[2:]) or "(device)"
+            return f"device {name!r}: {field}" if isinstance(name, str) else f"devices[{loc[1]}]: {field}"
+        return dotted(loc) or "(document)"
+
+    return where
+
+
+def _wording(error: Mapping[str, Any]) -> str | None:
+    if error["type"] == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == NAME_PATTERN:
+        return f"{error['input']!r} is not a safe name (letters, digits, '-', '_'; at most 63; no leading '-')"
+    return None
 
 
 def validation_message(exc: ValidationError, data: object) -> str:
-    first = exc.errors()[0]
-    msg = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "string_pattern_mismatch" and first["ctx"].get("pattern") == NAME_PATTERN:
-        msg = f"{first['input']!r} is not a safe name (letters, digits, '-', '_'; at most 63; no leading '-')"
-    elif first["type"] == "extra_forbidden":
-        msg = "unknown key"
-    elif first["type"] == "missing":
-        msg = "required key is missing"
-    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{_where(tuple(first['loc']), data)}: {msg}{more}"
+    """The first defect of ``data`` on one line, located by device name where it is in a device."""
+    return first_error(exc, _where(data), _wording)
 
 
 def load_yaml_model(model: type[M], source: Path | str, text: str) -> M:

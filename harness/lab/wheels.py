@@ -1,61 +1,83 @@
-"""Python wheels for an image's platform, downloaded on the controller.
+"""Python wheels for a target machine, downloaded on the controller: one downloader, one cache.
 
 pip inside a container does not trust the controller's egress proxy, and air-gapped labs have no
-index at all: the controller downloads wheels for the target platform and the image installs
-them offline. Only manylinux_2_27/2_28 tags find current aarch64 wheels (FACTS.md).
+index at all: the controller downloads wheels for the target platform (image layers, the TVM
+runtime libdlr links against) and the target installs them offline. Only the manylinux_2_27/2_28
+tags find current aarch64 wheels; manylinux2014 alone finds many missing or old.
+
+The cache is ``<state>/wheels/<uname -m>/``: the wheels, plus a stamp per requirement set naming
+the files that satisfied it. A pinned requirement without dependencies is also found by file name.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
-from harness.errors import FailureClass
-from harness.lab.hostsetup import run_host
+from harness.errors import FailureClass, HilError, LabError
 from harness.lab.paths import state_dir
+from harness.primitives import arch
+from harness.primitives.digest import stable_key
+from harness.primitives.hostcmd import run_controller
+from harness.primitives.progress import Say, quiet
 
-PYTHON_VERSION = "3.11"  # Debian bookworm's python3
-MACHINE = {"amd64": "x86_64", "arm64": "aarch64"}
+PYTHON_VERSION = "3.11"  # Debian bookworm's python3, the cores' interpreter
 DOWNLOAD_TIMEOUT = 900.0
 
 
-def manylinux_platforms(machine: str) -> list[str]:
-    """pip's ``--platform`` tags for a ``uname -m`` machine; 2014 alone finds many aarch64 wheels missing or old."""
-    return [f"manylinux_2_28_{machine}", f"manylinux_2_27_{machine}", f"manylinux2014_{machine}"]
+def cache_dir(machine: str) -> Path:
+    """Where the wheels of ``machine`` (any spelling: ``arm64``, ``aarch64``) are kept."""
+    return state_dir() / "wheels" / arch.machine(machine)
 
 
-def platform_tags(arch: str) -> list[str]:
-    return manylinux_platforms(MACHINE[arch])
+def _pinned(requirements: list[str], folder: Path) -> list[Path] | None:
+    """The cached wheel of each ``name==version``, or None unless every one is there."""
+    found = []
+    for requirement in requirements:
+        name, sep, version = requirement.partition("==")
+        hits = sorted(folder.glob(f"{name.replace('-', '_')}-{version}-*.whl")) if sep else []
+        if not hits:
+            return None
+        found.append(hits[0])
+    return found
 
 
-def download(requirements: list[str], arch: str) -> list[Path]:
-    """The wheels that satisfy ``requirements`` on ``arch``; cached by the requirement set."""
-    key = hashlib.sha256(json.dumps([arch, sorted(requirements)]).encode()).hexdigest()[:16]
-    cache = state_dir() / "wheels" / arch
-    stamp = cache / f"{key}.json"
+def download(requirements: list[str], machine: str, *, deps: bool = True, say: Say = quiet,
+             step: str = "wheels", error: type[HilError] = LabError,
+             failure_class: FailureClass = FailureClass.IMAGE) -> list[Path]:
+    """The wheels that satisfy ``requirements`` on ``machine`` (CPython 3.11), downloaded once.
+
+    ``deps=False`` takes only the named projects. Failures raise ``error`` naming ``step``.
+    """
+    row = arch.arch(machine)
+    folder = cache_dir(row.machine)
+    stamp = folder / f"{stable_key([row.machine, sorted(requirements), deps], 16)}.json"
     if stamp.exists():
-        files = [cache / name for name in json.loads(stamp.read_text())]
+        files = [folder / name for name in json.loads(stamp.read_text())]
         if all(f.exists() for f in files):
             return files
-    cache.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--dest", str(cache),
-            "--python-version", PYTHON_VERSION, "--implementation", "cp"]
-    for tag in platform_tags(arch):
+    if not deps and (files := _pinned(requirements, folder)) is not None:
+        return files
+    folder.mkdir(parents=True, exist_ok=True)
+    say(f"downloading {' '.join(requirements)} for {row.machine} into {folder}")
+    argv = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--python-version", PYTHON_VERSION,
+            "--implementation", "cp", *([] if deps else ["--no-deps"])]
+    for tag in row.wheel_platforms():
         argv += ["--platform", tag]
-    out = run_host(argv + requirements, DOWNLOAD_TIMEOUT, step="wheels", failure_class=FailureClass.IMAGE,
-                   advice=f"every requirement needs a wheel for {', '.join(platform_tags(arch))}")
-    names = _downloaded(out)
+    # Into a private directory first: a concurrent build must never see a half-written wheel.
+    with tempfile.TemporaryDirectory(prefix=".download-", dir=folder) as tmp:
+        run_controller([*argv, "--dest", tmp, *requirements], DOWNLOAD_TIMEOUT, step=step,
+                       failure_class=failure_class, error=error,
+                       advice=f"check the PyPI mirror (pip config list); every requirement needs a wheel for "
+                              f"{', '.join(row.wheel_platforms())}")
+        names = sorted(p.name for p in Path(tmp).glob("*.whl"))
+        if not names:
+            raise error(f"pip download {' '.join(requirements)} ({row.machine}) saved no wheel", step=step,
+                        failure_class=failure_class)
+        for name in names:
+            os.replace(Path(tmp) / name, folder / name)
     stamp.write_text(json.dumps(names))
-    return [cache / name for name in names]
-
-
-def _downloaded(pip_output: str) -> list[str]:
-    """Wheel file names from pip download's "Saved X" / "File was already downloaded X" lines."""
-    names = []
-    for line in pip_output.splitlines():
-        for prefix in ("Saved ", "File was already downloaded "):
-            if line.strip().startswith(prefix):
-                names.append(Path(line.strip()[len(prefix):]).name)
-    return names
+    return [folder / name for name in names]

@@ -13,11 +13,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import FailureClass, LabError
+from harness.primitives.deadline import poll_until
 
 if TYPE_CHECKING:
     from harness.mqtt.pki import KeyPair
@@ -122,14 +122,17 @@ class Broker:
         except subprocess.TimeoutExpired:
             raise LabError(f"mosquitto did not daemonize within {START_TIMEOUT:g} s", step="iot broker",
                            failure_class=FailureClass.TIMEOUT) from None
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
+
+        def outcome() -> str | None:
             if done.returncode == 0 and self.pid() is not None and all(
                     _listening(a, self.port) for a in self.addresses):
-                return
+                return "listening"
             if done.returncode != 0 or self._died() or "Error:" in self.log_tail():
-                break
-            time.sleep(0.05)
+                return "failed"
+            return None
+
+        if poll_until(outcome, START_TIMEOUT, interval=0.05) == "listening":
+            return
         self.stop()
         raise LabError(f"mosquitto did not start listening on port {self.port} at {', '.join(self.addresses)}: "
                        f"{(done.stderr.strip() or self.log_tail()).splitlines()[-1:] or ['no output']}",
@@ -154,9 +157,7 @@ class Broker:
         pids = self._processes()
         for pid in pids:
             os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and set(pids) & set(self._processes()):
-            time.sleep(0.05)
+        poll_until(lambda: not set(pids) & set(self._processes()), timeout, interval=0.05)
         for pid in set(pids) & set(self._processes()):
             os.kill(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from harness.errors import FailureClass, LabError
 from harness.lab.device import DEVICE_PYTHON
 from harness.mqtt.broker import Broker, free_port
+from harness.primitives.scratch import make_scratch
 from harness.transport.base import Transport
 
 if TYPE_CHECKING:  # cryptography and awscrt load only when certificates are made or used
@@ -82,6 +83,22 @@ class LabIoT:
         """Stop the broker if it runs (a lab that never started one has nothing to stop)."""
         return self._settings.exists() and self.broker().stop()
 
+    def cores_endpoint(self) -> tuple[str, int] | None:
+        """The endpoint the cores were given by the last :meth:`start`, or None before any."""
+        settings = self._load()
+        addresses, port = settings.get("addresses"), settings.get("port")
+        if not addresses or not port:
+            return None
+        return (str(addresses[-1]), int(port))  # type: ignore[index, arg-type]
+
+    def running(self) -> bool:
+        return self._settings.exists() and self.broker().pid() is not None
+
+    def provisioned(self, transport: Transport, endpoint: tuple[str, int]) -> bool:
+        """True when the core holds a certificate and ``endpoint`` (one cheap command, no changes)."""
+        result = transport.run(f"test -s {GG_ROOT}/thingCert.crt && cat {GG_ROOT}/iot-endpoint", timeout=15)
+        return result.ok and result.stdout.strip() == f"{endpoint[0]}:{endpoint[1]}"
+
     @property
     def endpoint(self) -> tuple[str, int]:
         """The harness's endpoint (loopback)."""
@@ -104,7 +121,7 @@ class LabIoT:
         staging.mkdir(parents=True, exist_ok=True)
         (staging / "iot-endpoint").write_text(f"{endpoint[0]}:{endpoint[1]}\n")
         step = "iot certificates"
-        remote = transport.check("umask 077 && mktemp -d /tmp/hil-iot.XXXXXX", timeout=30, step=step).stdout.strip()
+        remote = make_scratch(transport, "iot")  # the install script removes it
         for local, name in ((creds.cert, "thingCert.crt"), (creds.key, "privKey.key"), (creds.ca, "rootCA.pem"),
                             (staging / "iot-endpoint", "iot-endpoint")):
             transport.put(local, f"{remote}/{name}", timeout=30)

@@ -4,7 +4,8 @@
         result = results.expect(lambda r: r.image == "red_circle.png", within=60, device="x86")
         assert result.top1 == 4
 
-(Not for latency figures: MQTT over mTLS on loopback shows ~44 ms Nagle stalls, see FACTS.md.)
+(Not for latency figures: MQTT over mTLS on loopback shows ~44 ms stalls, Nagle's algorithm meeting
+delayed ACKs.)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from harness.errors import FailureClass, HilError
 from harness.ondevice import link
 from harness.ondevice.payload import ClassificationResult, PayloadError, parse_payload
+from harness.primitives.deadline import Timeout
 
 
 class ResultsError(HilError):
@@ -75,18 +77,17 @@ class ResultSubscriber:
 
         Messages that do not parse are kept in ``rejected`` (and named in the error), never crash.
         """
-        deadline = time.monotonic() + within
+        deadline = Timeout(within)
         matched: list[ClassificationResult] = []
         seen = 0
         while len(matched) < count:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if deadline.expired:
                 bad = f"; {len(self.rejected)} malformed, first: {self.rejected[0]}" if self.rejected else ""
                 raise ResultsError(f"{len(matched)}/{count} matching results on {self.topic} within {within:g} s "
                                    f"({seen} messages seen{bad})", device=device, step="mqtt results",
                                    advice="read the inference component's log (greengrass logs/<component>.log)")
             try:
-                message = self._queue.get(timeout=min(remaining, 0.5))
+                message = self._queue.get(timeout=min(deadline.remaining, 0.5))
             except queue.Empty:
                 continue
             seen += 1

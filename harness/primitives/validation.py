@@ -7,7 +7,8 @@ way; a caller that knows its document better (a device's name instead of ``devic
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -26,13 +27,21 @@ def dotted(loc: Location) -> str:
     return out
 
 
-def first_error(exc: ValidationError, where: Callable[[Location], str] = dotted) -> str:
-    """``where: message (+N more)`` for the first error; pydantic's "Value error, " prefix dropped."""
+def first_error(exc: ValidationError, where: Callable[[Location], str] = dotted,
+                wording: Callable[[Mapping[str, Any]], str | None] | None = None) -> str:
+    """``where: message (+N more)`` for the first error; pydantic's "Value error, " prefix dropped.
+
+    ``wording`` may give a document's own words for an error (pydantic's error dict in, None to
+    keep the usual message).
+    """
     errors = exc.errors()
     first = errors[0]
     loc = tuple(first["loc"])
     msg = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
+    own = wording(first) if wording else None
+    if own is not None:
+        msg = own
+    elif first["type"] == "extra_forbidden":
         msg = "unknown key"
     elif first["type"] == "missing":
         msg = "required key is missing"

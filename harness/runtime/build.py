@@ -14,7 +14,6 @@ import hashlib
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -23,9 +22,11 @@ from pathlib import Path
 
 from harness.errors import FailureClass
 from harness.lab.paths import state_dir
+from harness.primitives import arch as arches
+from harness.primitives.hostcmd import run_controller
+from harness.primitives.progress import Say
 from harness.runtime.wheels import (
     RuntimeBuildError,
-    Say,
     check_arch,
     extract,
     fetch_wheel,
@@ -39,13 +40,6 @@ PROBE = Path(__file__).parent / "probe" / "dlr_probe.c"
 LIBS = ("libdlr.so", "libtvm_runtime.so", "libtvm_ffi.so")
 COMPILE_TIMEOUT = 600.0
 
-# Debian package that provides each target's C++ compiler, for the advice of a missing tool.
-_CROSS = {
-    "x86_64": ("x86_64-linux-gnu-g++", "g++-x86-64-linux-gnu"),
-    "aarch64": ("aarch64-linux-gnu-g++", "g++-aarch64-linux-gnu"),
-}
-# docker's names for the architectures of emulated cores
-DOCKER_ARCH = {"amd64": "x86_64", "arm64": "aarch64"}
 
 
 def say_stderr(line: str) -> None:
@@ -112,7 +106,8 @@ def compiler_for(arch: str) -> str:
     """The C++ compiler that produces ``arch`` code on this host, or a typed error naming the package."""
     check_arch(arch)
     native = platform.machine() == arch
-    cross, package = _CROSS[arch]
+    row = arches.arch(arch)
+    cross, package = row.cxx, row.cxx_package
     for cxx in ("g++", cross) if native else (cross,):
         if shutil.which(cxx):
             return cxx
@@ -121,17 +116,9 @@ def compiler_for(arch: str) -> str:
 
 
 def _run(cmd: list[str], what: str) -> str:
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=COMPILE_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-        raise RuntimeBuildError(f"{what} took over {COMPILE_TIMEOUT:.0f} s", step="libdlr build",
-                                failure_class=FailureClass.TIMEOUT) from None
-    if done.returncode != 0:
-        errors = [ln for ln in done.stderr.splitlines() if "error" in ln] or done.stderr.splitlines()[-3:]
-        raise RuntimeBuildError(f"{what} failed: {' | '.join(errors[:3])}", step="libdlr build",
-                                failure_class=FailureClass.COMPILE,
-                                advice="see the compiler output above; the sources are harness/runtime/src")
-    return done.stdout
+    return run_controller(cmd, COMPILE_TIMEOUT, step=f"libdlr build: {what}", failure_class=FailureClass.COMPILE,
+                          error=RuntimeBuildError,
+                          advice="the compiler's last lines are quoted; the sources are harness/runtime/src")
 
 
 def _build_key(sdk: RuntimeSdk, cxx: str) -> str:
@@ -185,7 +172,9 @@ def build_libdlr(arch: str, runtime: str = "tvm-0.27", out_dir: Path | str = "."
 
 def image_files(arch: str, dest: Path | str, options: Mapping[str, str]) -> None:
     """``host_files`` hook of the 30-dlr-runtime image layer: libdlr + TVM runtime for a core's arch."""
-    if arch not in DOCKER_ARCH:
-        raise RuntimeBuildError(f"unknown image architecture {arch!r}", step="image libdlr",
-                                failure_class=FailureClass.IMAGE, advice="use amd64 or arm64")
-    build_libdlr(DOCKER_ARCH[arch], options.get("runtime", "tvm-0.27"), dest)
+    try:
+        machine = arches.from_docker(arch)
+    except arches.UnknownArch as exc:
+        raise RuntimeBuildError(str(exc), step="image libdlr", failure_class=FailureClass.IMAGE,
+                                advice="use amd64 or arm64") from None
+    build_libdlr(machine, options.get("runtime", "tvm-0.27"), dest)

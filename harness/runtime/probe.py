@@ -10,18 +10,23 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from harness.errors import FailureClass
+from harness.primitives import arch as arches
+from harness.primitives.hostcmd import run_controller
+from harness.primitives.progress import Say
 from harness.runtime.build import build_libdlr, say_stderr
-from harness.runtime.wheels import RuntimeBuildError, Say
+from harness.runtime.wheels import RuntimeBuildError
 
 PROBE_TIMEOUT = 300.0
-# Debian's cross sysroots, where qemu-user finds the target's ld.so, libc and libstdc++
-SYSROOTS = {"aarch64": Path("/usr/aarch64-linux-gnu")}
+
+
+def sysroot(arch: str) -> Path:
+    """Debian's cross sysroot of ``arch`` (``/usr/aarch64-linux-gnu``): qemu-user finds ld.so, libc there."""
+    return Path("/usr") / arches.arch(arch).gnu
 
 
 def probe_command(arch: str, probe: Path) -> list[str]:
@@ -29,11 +34,11 @@ def probe_command(arch: str, probe: Path) -> list[str]:
     if arch == platform.machine():
         return [str(probe)]
     qemu = shutil.which(f"qemu-{arch}-static") or shutil.which(f"qemu-{arch}")
-    sysroot = SYSROOTS.get(arch)
-    if qemu is None or sysroot is None or not sysroot.is_dir():
+    root = sysroot(arch)
+    if qemu is None or not root.is_dir():
         raise RuntimeBuildError(f"cannot run {arch} code on this {platform.machine()} host", step="libdlr probe",
-                                advice=f"apt-get install qemu-user-static g++-{arch.replace('_', '-')}-linux-gnu")
-    return [qemu, "-L", str(sysroot), str(probe)]
+                                advice=f"apt-get install qemu-user-static {arches.arch(arch).cxx_package}")
+    return [qemu, "-L", str(root), str(probe)]
 
 
 def run_probe(arch: str, model_dir: Path | str, inputs: Mapping[str, Sequence[int]], *,
@@ -44,13 +49,7 @@ def run_probe(arch: str, model_dir: Path | str, inputs: Mapping[str, Sequence[in
         lib = build_libdlr(arch, runtime, tmp, probe=True, say=say).parent
         argv = probe_command(arch, lib / "dlr_probe") + [str(model_dir)]
         argv += [f"{name}:{'x'.join(str(d) for d in shape)}" for name, shape in inputs.items()]
-        env = {**os.environ, "QEMU_CPU": os.environ.get("QEMU_CPU", "cortex-a72")}
-        try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT, check=False, env=env)
-        except subprocess.TimeoutExpired:
-            raise RuntimeBuildError(f"dlr_probe ({arch}) took over {PROBE_TIMEOUT:.0f} s", step="libdlr probe",
-                                    failure_class=FailureClass.TIMEOUT) from None
-    if proc.returncode != 0:
-        detail = proc.stderr.strip().removeprefix("dlr_probe: ") or f"exit status {proc.returncode}"
-        raise RuntimeBuildError(detail, step="libdlr probe", failure_class=FailureClass.COMMAND)
-    return json.loads(proc.stdout)
+        out = run_controller(argv, PROBE_TIMEOUT, step="libdlr probe", failure_class=FailureClass.COMMAND,
+                             error=RuntimeBuildError,
+                             env={"QEMU_CPU": os.environ.get("QEMU_CPU", "cortex-a72")})
+    return json.loads(out)

@@ -16,8 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from harness.primitives.progress import Say
 from harness.runtime.build import LIBS, build_libdlr, say_stderr
-from harness.runtime.wheels import RuntimeBuildError, Say
+from harness.runtime.wheels import RuntimeBuildError
 
 PHONE_HOME_CONFIG = Path("counter") / "ccm_config.json"
 

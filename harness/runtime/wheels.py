@@ -12,24 +12,18 @@ import base64
 import csv
 import hashlib
 import io
-import os
 import re
-import subprocess
-import sys
-import tempfile
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import FailureClass, HilError
-from harness.lab.paths import state_dir
-from harness.lab.wheels import PYTHON_VERSION, manylinux_platforms
+from harness.lab.wheels import download
+from harness.primitives import arch as arches
+from harness.primitives.progress import Say
 
-Say = Callable[[str], None]
-
-ARCHES = ("x86_64", "aarch64")
-PIP_TIMEOUT = 900.0
+#: Machines apache-tvm publishes Linux wheels for: the ones the lab emulates.
+ARCHES = tuple(arches.emulatable())
 
 
 class RuntimeBuildError(HilError):
@@ -47,7 +41,7 @@ class RuntimePin:
     tvm_ffi: str
 
 
-# apache-tvm 0.27.0.post1 requires apache-tvm-ffi>=0.1.14.post0 (0.1.15.post2 segfaults: FACTS);
+# apache-tvm 0.27.0.post1 requires apache-tvm-ffi>=0.1.14.post0 (with 0.1.15.post2 it segfaults);
 # 0.26.0 requires >=0.1.13.post2, the release it was built with.
 RUNTIMES: dict[str, RuntimePin] = {
     "tvm-0.27": RuntimePin("tvm-0.27", "0.27.0.post1", "0.1.14.post0"),
@@ -83,34 +77,8 @@ def release(version: str) -> str:
 def fetch_wheel(project: str, version: str, arch: str, say: Say) -> Path:
     """The cached wheel of ``project==version`` for ``arch`` (CPython 3.11 ABI), downloading it once."""
     check_arch(arch)
-    folder = state_dir() / "wheels" / arch
-    pattern = f"{project.replace('-', '_')}-{version}-*{arch}*.whl"
-    found = sorted(folder.glob(pattern))
-    if found:
-        return found[0]
-    folder.mkdir(parents=True, exist_ok=True)
-    say(f"downloading {project}=={version} for {arch} into {folder}")
-    # into a private directory first: a concurrent build must never see a half-written wheel
-    with tempfile.TemporaryDirectory(prefix=".download-", dir=folder) as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--no-deps", "--quiet",
-               "--python-version", PYTHON_VERSION, "-d", tmp, f"{project}=={version}"]
-        for tag in manylinux_platforms(arch):
-            cmd += ["--platform", tag]
-        try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT, check=False)
-        except subprocess.TimeoutExpired:
-            raise RuntimeBuildError(f"pip download {project}=={version} ({arch}) took over {PIP_TIMEOUT:.0f} s",
-                                    step="libdlr wheels", failure_class=FailureClass.TIMEOUT,
-                                    advice="check the PyPI mirror (pip config list)") from None
-        got = sorted(Path(tmp).glob(pattern))
-        if done.returncode != 0 or not got:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no wheel saved"]
-            raise RuntimeBuildError(f"pip download {project}=={version} ({arch}) failed: {tail[0]}",
-                                    step="libdlr wheels",
-                                    advice="check the PyPI mirror (pip config list) and that the version exists "
-                                           f"for manylinux {arch}")
-        os.replace(got[0], folder / got[0].name)
-    return folder / got[0].name
+    return download([f"{project}=={version}"], arch, deps=False, say=say, step="libdlr wheels",
+                    error=RuntimeBuildError, failure_class=FailureClass.HOST_SETUP)[0]
 
 
 def wheel_version(wheel: Path) -> str:

@@ -1,7 +1,8 @@
 """The one interface through which commands and files reach a device.
 
 One ``run()`` with a timeout, ``put``/``get`` of files, ``close``: the shape of
-pytest-testinfra's backends. Backends live one per file and are chosen by hostspec URL.
+pytest-testinfra's backends. Backends live one per file, register their hostspec scheme with
+``harness.transport.registry.register`` and are chosen by ``transport_for``.
 """
 
 from __future__ import annotations
@@ -9,16 +10,23 @@ from __future__ import annotations
 import math
 import posixpath
 import shlex
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import CommandTimeout, TransportError
+from harness.primitives.deadline import Timeout
+from harness.primitives.exitstatus import signal_of
+from harness.primitives.hostcmd import tail
+from harness.primitives.progress import TransferProgress
 
-#: Called with (bytes done, bytes total) during long transfers.
-Progress = Callable[[int, int], None]
+if TYPE_CHECKING:
+    from harness.transport.registry import TransportSpec
+
+#: The old name of TransferProgress, still imported by harness.greengrass.remote.
+Progress = TransferProgress
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -39,7 +47,7 @@ class CommandResult:
     @property
     def signal(self) -> int | None:
         """The signal that killed the command, by the shell's 128+N convention."""
-        return self.exit_status - 128 if 128 < self.exit_status < 160 else None
+        return signal_of(self.exit_status)
 
 
 Command = str | Sequence[str]
@@ -67,10 +75,16 @@ def bounded(line: str, timeout: float, env: dict[str, str] | None = None) -> str
 class Transport(ABC):
     """How one device is reached. ``device`` is the inventory name used in every error."""
 
+    #: Set by ``registry.register``: the hostspec scheme this backend serves.
     scheme: str = ""
 
     def __init__(self, device: str) -> None:
         self.device = device
+
+    @classmethod
+    def from_spec(cls, spec: TransportSpec) -> Transport:
+        """The transport for a device address; each registered backend implements it."""
+        raise NotImplementedError(f"{cls.__name__} does not build from a hostspec")
 
     @abstractmethod
     def run(
@@ -89,16 +103,16 @@ class Transport(ABC):
 
     @abstractmethod
     def put(self, local: Path, remote: str, *, timeout: float = DEFAULT_TIMEOUT,
-            progress: Progress | None = None) -> None:
+            progress: TransferProgress | None = None) -> None:
         """Copy a local file to ``remote`` (a file path on the device)."""
 
     @abstractmethod
     def get(self, remote: str, local: Path, *, timeout: float = DEFAULT_TIMEOUT,
-            progress: Progress | None = None) -> None:
+            progress: TransferProgress | None = None) -> None:
         """Copy the device file ``remote`` to ``local``."""
 
     def put_dir(self, local: Path, remote: str, *, timeout: float = DEFAULT_TIMEOUT,
-                progress: Progress | None = None) -> list[str]:
+                progress: TransferProgress | None = None) -> list[str]:
         """Copy the regular files under ``local`` to ``remote`` (created), all within ``timeout``.
 
         Links and special files are not followed: an artifact must not smuggle in paths outside itself.
@@ -107,11 +121,11 @@ class Transport(ABC):
         local = Path(local)
         files = sorted(p for p in local.rglob("*") if p.is_file() and not p.is_symlink())
         dirs = sorted({remote} | {posixpath.join(remote, p.parent.relative_to(local).as_posix()) for p in files})
-        deadline = time.monotonic() + timeout
+        deadline = Timeout(timeout)
         self.check(["mkdir", "-p", *dirs], timeout=timeout, step="put")
         written = []
         for path in files:
-            remaining = deadline - time.monotonic()
+            remaining = deadline.remaining
             if remaining <= 0:
                 raise CommandTimeout(f"put {local} -> {remote}: not done after {timeout:g} s",
                                      device=self.device, step="put")
@@ -128,9 +142,8 @@ class Transport(ABC):
         """Run ``command`` and raise TransportError naming ``step`` unless it exits 0."""
         result = self.run(command, timeout=timeout, stdin=stdin, env=env)
         if not result.ok:
-            tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
             raise TransportError(
-                f"`{result.command}` exited {result.exit_status}: {' | '.join(tail) or '(no output)'}",
+                f"`{result.command}` exited {result.exit_status}: {tail(result.stderr or result.stdout)}",
                 device=self.device, step=step)
         return result
 

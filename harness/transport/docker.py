@@ -11,14 +11,16 @@ import socket
 import struct
 import tarfile
 import tempfile
-import time
 from pathlib import Path, PurePosixPath
 
 import docker
 from docker.errors import APIError, DockerException, NotFound
 
 from harness.errors import CommandTimeout, DeviceUnreachable, TransferError
-from harness.transport.base import DEFAULT_TIMEOUT, Command, CommandResult, Progress, Transport, bounded, to_shell
+from harness.primitives.deadline import Timeout, poll_until
+from harness.primitives.progress import TransferProgress
+from harness.transport.base import DEFAULT_TIMEOUT, Command, CommandResult, Transport, bounded, to_shell
+from harness.transport.registry import TransportSpec, register
 
 _STDOUT, _STDERR = 1, 2
 
@@ -35,8 +37,9 @@ def demux(stream: bytes) -> tuple[bytes, bytes]:
     return bytes(out), bytes(err)
 
 
+@register("docker")
 class DockerTransport(Transport):
-    scheme = "docker"
+    """``docker://[user@]container[?docker_host=URL]``: exec and archives through the engine."""
 
     def __init__(self, device: str, container: str, *, user: str | None = None,
                  base_url: str | None = None) -> None:
@@ -46,6 +49,10 @@ class DockerTransport(Transport):
         self.base_url = base_url
         self._client: docker.DockerClient | None = None
         self._owner: tuple[int, int] | None = None
+
+    @classmethod
+    def from_spec(cls, spec: TransportSpec) -> DockerTransport:
+        return cls(spec.device, spec.hostspec.host, user=spec.hostspec.user, base_url=spec.option("docker_host"))
 
     def __repr__(self) -> str:
         return f"DockerTransport({self.device!r}, {self.container!r})"
@@ -78,7 +85,7 @@ class DockerTransport(Transport):
     def run(self, command: Command, *, timeout: float = DEFAULT_TIMEOUT, stdin: bytes | None = None,
             env: dict[str, str] | None = None) -> CommandResult:
         line = to_shell(command)
-        deadline = time.monotonic() + timeout
+        deadline = Timeout(timeout)
         try:
             api = self._api(timeout + 5)
             exec_id = api.exec_create(self.container, ["sh", "-c", bounded(line, timeout, env)],
@@ -93,7 +100,7 @@ class DockerTransport(Transport):
                 raw.sendall(stdin)
                 raw.shutdown(socket.SHUT_WR)
             while True:
-                remaining = deadline - time.monotonic()
+                remaining = deadline.remaining
                 if remaining <= 0:
                     raise TimeoutError
                 raw.settimeout(remaining)
@@ -106,12 +113,12 @@ class DockerTransport(Transport):
                                  step="exec") from None
         finally:
             sock.close()
-        status = None
-        while status is None and time.monotonic() < deadline + 5:
+        # The stream ends a moment before the engine records the exit code.
+        def exit_code() -> int | None:
             info = api.exec_inspect(exec_id)
-            status = None if info.get("Running") else info.get("ExitCode")
-            if status is None:
-                time.sleep(0.01)
+            return None if info.get("Running") else info.get("ExitCode")
+
+        status = poll_until(exit_code, deadline.remaining + 5, interval=0.01)
         out, err = demux(bytes(buf))
         return CommandResult(line, status if status is not None else 255, out.decode(errors="replace"),
                              err.decode(errors="replace"))
@@ -123,7 +130,7 @@ class DockerTransport(Transport):
         return self._owner
 
     def put(self, local: Path, remote: str, *, timeout: float = DEFAULT_TIMEOUT,
-            progress: Progress | None = None) -> None:
+            progress: TransferProgress | None = None) -> None:
         local = Path(local)
         target = PurePosixPath(remote)
         uid, gid = self._owner_ids(timeout)
@@ -148,7 +155,7 @@ class DockerTransport(Transport):
             progress(size, size)
 
     def get(self, remote: str, local: Path, *, timeout: float = DEFAULT_TIMEOUT,
-            progress: Progress | None = None) -> None:
+            progress: TransferProgress | None = None) -> None:
         local = Path(local)
         try:
             stream, stat = self._api(timeout).get_archive(self.container, remote)

@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-SCHEMES = ("ssh", "docker", "local")
 # RFC 1123 host names, IPv4, or a bracketed IPv6 literal; docker names are [a-zA-Z0-9][a-zA-Z0-9_.-]*.
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9_.-]{0,252}))$")
 _USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
@@ -32,6 +31,8 @@ class HostSpec:
 
 def parse_hostspec(text: str) -> HostSpec:
     """Parse and validate a hostspec; raises HostSpecError with the expected forms."""
+    from harness.transport.registry import schemes  # the backends register their schemes
+
     expected = "expected ssh://[user@]host[:port], docker://[user@]container or local://"
     if not isinstance(text, str) or "://" not in text:
         raise HostSpecError(f"not a hostspec: {text!r} ({expected})")
@@ -40,8 +41,9 @@ def parse_hostspec(text: str) -> HostSpec:
         port = url.port
     except ValueError as exc:
         raise HostSpecError(f"not a hostspec: {text!r} ({exc})") from None
-    if url.scheme not in SCHEMES:
-        raise HostSpecError(f"unknown transport {url.scheme!r} in {text!r} ({expected})")
+    if url.scheme not in schemes():
+        raise HostSpecError(f"unknown transport {url.scheme!r} in {text!r} "
+                            f"(registered: {', '.join(schemes())}; {expected})")
     if url.path not in ("", "/") or url.fragment or url.password:
         raise HostSpecError(f"unexpected path, fragment or password in {text!r} ({expected})")
     host = url.hostname or ""

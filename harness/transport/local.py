@@ -9,11 +9,19 @@ import subprocess
 from pathlib import Path
 
 from harness.errors import CommandTimeout, TransferError
-from harness.transport.base import DEFAULT_TIMEOUT, Command, CommandResult, Progress, Transport, to_shell
+from harness.primitives.exitstatus import from_returncode
+from harness.primitives.progress import TransferProgress
+from harness.transport.base import DEFAULT_TIMEOUT, Command, CommandResult, Transport, to_shell
+from harness.transport.registry import TransportSpec, register
 
 
+@register("local")
 class LocalTransport(Transport):
-    scheme = "local"
+    """``local://``: the controller itself, a process group per command."""
+
+    @classmethod
+    def from_spec(cls, spec: TransportSpec) -> LocalTransport:
+        return cls(spec.device)
 
     def run(self, command: Command, *, timeout: float = DEFAULT_TIMEOUT, stdin: bytes | None = None,
             env: dict[str, str] | None = None) -> CommandResult:
@@ -28,10 +36,10 @@ class LocalTransport(Transport):
             proc.communicate()
             raise CommandTimeout(f"`{line}` still running after {timeout:g} s; killed",
                                  device=self.device, step="exec") from None
-        return CommandResult(line, proc.returncode if proc.returncode >= 0 else 128 - proc.returncode,
+        return CommandResult(line, from_returncode(proc.returncode),
                              out.decode(errors="replace"), err.decode(errors="replace"))
 
-    def _copy(self, src: Path, dst: Path, step: str, progress: Progress | None) -> None:
+    def _copy(self, src: Path, dst: Path, step: str, progress: TransferProgress | None) -> None:
         try:
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dst)
@@ -42,9 +50,9 @@ class LocalTransport(Transport):
             progress(size, size)
 
     def put(self, local: Path, remote: str, *, timeout: float = DEFAULT_TIMEOUT,
-            progress: Progress | None = None) -> None:
+            progress: TransferProgress | None = None) -> None:
         self._copy(Path(local), Path(remote), "put", progress)
 
     def get(self, remote: str, local: Path, *, timeout: float = DEFAULT_TIMEOUT,
-            progress: Progress | None = None) -> None:
+            progress: TransferProgress | None = None) -> None:
         self._copy(Path(remote), Path(local), "get", progress)

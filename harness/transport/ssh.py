@@ -2,7 +2,7 @@
 
 Host keys come from a known_hosts file named in the inventory; an unknown or changed key is refused
 unless the inventory opts into auto-add. TCP_NODELAY is set: without it every exec waits on
-Nagle and costs ~44 ms instead of ~2.4 ms (FACTS.md).
+Nagle's algorithm and a delayed ACK, and costs ~44 ms instead of ~2.4 ms.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import select
 import socket
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,15 +23,10 @@ from harness.errors import (
     TransferError,
     TransportError,
 )
-from harness.transport.base import (
-    DEFAULT_TIMEOUT,
-    Command,
-    CommandResult,
-    Progress,
-    Transport,
-    bounded,
-    to_shell,
-)
+from harness.primitives.deadline import Timeout
+from harness.primitives.progress import TransferProgress
+from harness.transport.base import DEFAULT_TIMEOUT, Command, CommandResult, Transport, bounded, to_shell
+from harness.transport.registry import TransportSpec, register
 
 CONNECT_TIMEOUT = 10.0
 _READ = 65536
@@ -50,13 +44,24 @@ class SSHOptions:
     connect_timeout: float = CONNECT_TIMEOUT
 
 
+#: The login user when a hostspec names none (the emulated cores' user).
+DEFAULT_USER = "hil"
+
+
+@register("ssh")
 class SSHTransport(Transport):
-    scheme = "ssh"
+    """``ssh://[user@]host[:port]``: OpenSSH servers, keys or a password from the environment."""
 
     def __init__(self, device: str, options: SSHOptions) -> None:
         super().__init__(device)
         self.options = options
         self._client: paramiko.SSHClient | None = None
+
+    @classmethod
+    def from_spec(cls, spec: TransportSpec) -> SSHTransport:
+        host, creds = spec.hostspec, spec.credentials
+        return cls(spec.device, SSHOptions(host.host, host.user or DEFAULT_USER, host.port or 22, creds.key_file,
+                                           creds.password, creds.known_hosts, creds.auto_add_host_key))
 
     def __repr__(self) -> str:
         return f"SSHTransport({self.device!r}, {self.options.user}@{self.options.host}:{self.options.port})"
@@ -123,7 +128,7 @@ class SSHTransport(Transport):
     def run(self, command: Command, *, timeout: float = DEFAULT_TIMEOUT, stdin: bytes | None = None,
             env: dict[str, str] | None = None) -> CommandResult:
         line = to_shell(command)
-        deadline = time.monotonic() + timeout
+        deadline = Timeout(timeout)
         try:
             chan = self._connect().get_transport().open_session(timeout=self.options.connect_timeout)
             chan.exec_command(bounded(line, timeout, env))
@@ -132,7 +137,7 @@ class SSHTransport(Transport):
             chan.shutdown_write()
             out, err = bytearray(), bytearray()
             while True:
-                remaining = deadline - time.monotonic()
+                remaining = deadline.remaining
                 if chan.recv_ready():
                     out += chan.recv(_READ)
                 elif chan.recv_stderr_ready():
@@ -162,11 +167,12 @@ class SSHTransport(Transport):
         return CommandResult(line, status, out.decode(errors="replace"), stderr)
 
     # -- files --------------------------------------------------------------------------------
-    def _sftp_transfer(self, step: str, src: str, dst: str, timeout: float, progress: Progress | None) -> None:
-        deadline = time.monotonic() + timeout
+    def _sftp_transfer(self, step: str, src: str, dst: str, timeout: float,
+                       progress: TransferProgress | None) -> None:
+        deadline = Timeout(timeout)
 
         def tick(done: int, total: int) -> None:
-            if time.monotonic() > deadline:
+            if deadline.expired:
                 raise CommandTimeout(f"{step} {src} -> {dst} not done after {timeout:g} s "
                                      f"({done}/{total} bytes)", device=self.device, step=step)
             if progress:
@@ -191,10 +197,10 @@ class SSHTransport(Transport):
             sftp.close()
 
     def put(self, local: Path, remote: str, *, timeout: float = DEFAULT_TIMEOUT,
-            progress: Progress | None = None) -> None:
+            progress: TransferProgress | None = None) -> None:
         self._sftp_transfer("put", os.fspath(local), remote, timeout, progress)
 
     def get(self, remote: str, local: Path, *, timeout: float = DEFAULT_TIMEOUT,
-            progress: Progress | None = None) -> None:
+            progress: TransferProgress | None = None) -> None:
         Path(local).parent.mkdir(parents=True, exist_ok=True)
         self._sftp_transfer("get", remote, os.fspath(local), timeout, progress)

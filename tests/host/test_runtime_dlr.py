@@ -16,14 +16,14 @@ import pytest
 
 from harness.artifact.elf import read_elf
 from harness.compile import compile_model
+from harness.lab.paths import SOURCE_ROOT
 from harness.runtime.build import build_libdlr
 from harness.runtime.probe import probe_command, run_probe
 from harness.runtime.wheels import RuntimeBuildError
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
-MODEL = REPO / "fixtures" / "model" / "tinycnn.onnx"
+MODEL = SOURCE_ROOT / "fixtures" / "model" / "tinycnn.onnx"
 SHAPE = (1, 3, 224, 224)
 X86 = {"Os": "LINUX", "Arch": "X86_64"}
 TIMEOUT = 120

@@ -27,7 +27,7 @@ def test_uname_over_docker_exec_matches_ssh(device, lab):
 
 @pytest.mark.arch("aarch64")
 def test_arm64_core_runs_with_a72_cpu_model(device):
-    # FACTS: qemu's default CPU makes OpenBLAS pick SVE kernels (~400x slower).
+    # Under qemu's default CPU model (max, with SVE) OpenBLAS picks SVE kernels and runs ~400x slower.
     assert device.transport.check("echo $QEMU_CPU").stdout.strip() == "cortex-a72"
 
 

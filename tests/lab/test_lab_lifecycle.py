@@ -31,7 +31,7 @@ def test_up_is_idempotent_and_reaches_ready(scratch):
 
 def test_stopped_container_is_unreachable_with_a_reason(scratch):
     controller, lab_file = scratch
-    controller._docker().containers.get("hil-scratch-core-a").stop(timeout=1)
+    controller.docker_client().containers.get("hil-scratch-core-a").stop(timeout=1)
     row = controller.status()[0]
     assert row["reachable"] is False
     assert "hil-scratch-core-a is not running" in row["error"]
@@ -69,5 +69,5 @@ def test_a_lab_can_use_an_engine_the_user_runs(tmp_path, lab):
         assert controller.status()[0]["reachable"] is True
     finally:
         controller.down()
-    assert controller._docker().ping()  # the user's engine is still up
+    assert controller.docker_client().ping()  # the user's engine is still up
     assert lab.status()[0]["reachable"] is True

@@ -125,13 +125,13 @@ def test_client_for_a_lab_device_reads_greengrass_features():
 
     from harness.greengrass.steps import client_for
 
-    plain = client_for(SimpleNamespace(transport=LocalTransport("jetson"), spec=SimpleNamespace(features={})))
+    plain = client_for(SimpleNamespace(transport=LocalTransport("jetson"), features={}))
     cli = ["/greengrass/v2/bin/greengrass-cli"]
     if os.getuid() != 0:  # not root: the CLI's socket and logs need sudo
         cli = ["sudo", "-n", *cli]
     assert (plain.root, plain.cli, plain.device) == ("/greengrass/v2", cli, "jetson")
-    sudo = client_for(SimpleNamespace(transport=LocalTransport("rasp4b"), spec=SimpleNamespace(features={
-        "greengrass_root": "/opt/gg/v2", "greengrass_cli": "sudo -n /opt/gg/v2/bin/greengrass-cli"})))
+    sudo = client_for(SimpleNamespace(transport=LocalTransport("rasp4b"), features={
+        "greengrass_root": "/opt/gg/v2", "greengrass_cli": "sudo -n /opt/gg/v2/bin/greengrass-cli"}))
     assert sudo.cli == ["sudo", "-n", "/opt/gg/v2/bin/greengrass-cli"] and sudo.root == "/opt/gg/v2"
     assert sudo._privilege == ["sudo", "-n"]  # logs are read with the same privilege as the CLI
 

@@ -121,7 +121,7 @@ def test_structured_labs_give_a_lab_or_one_line_error(document):
 def test_lab_subnet_is_stable_and_skips_routed_networks(tmp_path):
     import ipaddress
 
-    from harness.lab.bringup import free_subnet, routed_networks
+    from harness.lab.network import free_subnet, routed_networks
 
     table = tmp_path / "route"
     table.write_text("Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n"

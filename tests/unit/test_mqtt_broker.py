@@ -87,8 +87,8 @@ def test_broker_restart_is_idempotent_and_refuses_a_busy_port(iot, tmp_path):
     iot.start(None)
     assert iot.broker().pid() == pid  # same config: kept, not restarted
     other = LabIoT(tmp_path / "other")
-    other._settings.parent.mkdir(parents=True, exist_ok=True)
-    other._settings.write_text(json.dumps({"port": iot.endpoint[1], "addresses": ["127.0.0.1"]}))
+    (tmp_path / "other").mkdir()  # broker.json: the port and addresses a lab's broker keeps across runs
+    (tmp_path / "other" / "broker.json").write_text(json.dumps({"port": iot.endpoint[1], "addresses": ["127.0.0.1"]}))
     with pytest.raises(LabError, match="in use"):
         other.start(None)
 

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from harness.errors import FailureClass
-from harness.runtime import build, wheels
+from harness.lab.paths import SOURCE_ROOT
+from harness.runtime import build
 from harness.runtime.build import LIBS, build_libdlr, compiler_for, image_files
 from harness.runtime.venv import disable_phone_home, install_libdlr
 from harness.runtime.wheels import RuntimeBuildError, extract, fetch_wheel, release
 
-REPO = Path(__file__).resolve().parents[2]
-LAYER = REPO / "devices" / "images" / "layers" / "30-dlr-runtime"
+LAYER = SOURCE_ROOT / "devices" / "images" / "layers" / "30-dlr-runtime"
 
 
 def test_unknown_arch_and_runtime_are_typed_errors():
@@ -92,11 +92,14 @@ def test_extract_refuses_members_escaping_the_directory(tmp_path):
 
 def test_fetch_wheel_uses_the_cache_without_pip(tmp_path, monkeypatch):
     monkeypatch.setenv("HIL_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # pip, if it ran, could find nothing and would fail
     cached = tmp_path / "wheels" / "aarch64" / "apache_tvm-0.27.0.post1-py3-none-manylinux_2_28_aarch64.whl"
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"")
-    monkeypatch.setattr(wheels.subprocess, "run", lambda *a, **k: pytest.fail("pip must not run"))
     assert fetch_wheel("apache-tvm", "0.27.0.post1", "aarch64", print) == cached
+    with pytest.raises(RuntimeBuildError) as err:  # not cached: pip runs, and its failure is typed
+        fetch_wheel("apache-tvm-ffi", "0.1.14.post0", "aarch64", print)
+    assert err.value.step == "libdlr wheels" and "pip" in str(err.value)
 
 
 def test_image_files_rejects_an_unknown_docker_arch(tmp_path):

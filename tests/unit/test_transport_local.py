@@ -1,5 +1,6 @@
 import hashlib
 import time
+from pathlib import Path
 
 import pytest
 
@@ -38,12 +39,22 @@ def test_check_raises_with_step_and_tail():
         LocalTransport("bench-1").check("echo nope >&2; false", step="probe")
 
 
-def test_bounded_makes_the_device_kill_the_command():
-    line = bounded("sleep 5; echo done", 1.2, {"A": "b c"})
-    assert line == "env 'A=b c' timeout -s KILL 3 sh -c 'sleep 5; echo done'"
+def test_bounded_makes_the_device_itself_kill_a_timed_out_command(tmp_path):
+    """The wrapper a remote backend sends: the device ends the command even if nobody waits for it."""
+    pidfile = tmp_path / "pid"
     start = time.monotonic()
-    result = LocalTransport("host").run(line, timeout=10)
-    assert result.exit_status == 137 and time.monotonic() - start < 4
+    result = LocalTransport("host").run(bounded(f"sleep 30 & echo $! > {pidfile}; wait; echo done", 0.5),
+                                        timeout=20)
+    assert result.exit_status == 137 and result.signal == 9 and "done" not in result.stdout
+    assert time.monotonic() - start < 5
+    status = Path(f"/proc/{int(pidfile.read_text())}/status")
+    # killed, not left running: gone, or a zombie where nothing reaps orphans
+    assert not status.exists() or "\tZ" in status.read_text().split("State:", 1)[1].splitlines()[0]
+
+
+def test_bounded_passes_the_environment_and_the_exit_status():
+    result = LocalTransport("host").run(bounded('echo "$A"; exit 4', 5, {"A": "b c; $HOME"}), timeout=10)
+    assert (result.exit_status, result.stdout) == (4, "b c; $HOME\n")
 
 
 def test_put_get_round_trip(tmp_path):
