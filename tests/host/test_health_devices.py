@@ -147,7 +147,8 @@ def laid_out_core(tmp_path: Path):
 def test_greengrass_check_tells_a_stopped_nucleus_from_a_running_one(lab_file, laid_out_core):
     root, start = laid_out_core
     device = LabController(load_lab(lab_file)).device("here")
-    device = replace(device, features={**device.features, "greengrass_root": str(root), "sudo": "no"})
+    lab_features = {**device.spec.features, "greengrass_root": str(root), "sudo": "no"}
+    device = replace(device, spec=device.spec.model_copy(update={"features": lab_features}))
 
     def greengrass():
         return {v.name: v for v in check_device(device).checks}["greengrass"]
