@@ -31,7 +31,7 @@ def test_broken_update_rolls_back_to_a_working_version(device, deployed, results
     update = broken(deployed.inference, fault, deployed.base)
     offset = client.log_size(name)
     with pytest.raises(DeploymentFailed) as failed:
-        steps.deploy(client, [update], within=600, failure_handling_policy="ROLLBACK")
+        steps.expect_deployment(client, [update], within=600, failure_handling_policy="ROLLBACK")
     hil_record.fact("deployment", str(failed.value))
     hil_record.log(f"{name}.log", failed.value.evidence)
     assert "FAILED_ROLLBACK_COMPLETE" in str(failed.value)

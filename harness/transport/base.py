@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import CommandTimeout, TransportError
+from harness.errors import CommandTimeout, HilError, TransportError
 
 #: Called with (bytes done, bytes total) during long transfers.
 Progress = Callable[[int, int], None]
@@ -43,6 +43,14 @@ class CommandResult:
 
 
 Command = str | Sequence[str]
+
+
+class CommandFailed(TransportError):
+    """A command ran and exited non-zero; ``result`` holds what it printed, for callers that classify it."""
+
+    def __init__(self, detail: str, result: CommandResult, **kwargs: object) -> None:
+        self.result = result
+        super().__init__(detail, **kwargs)  # type: ignore[arg-type]
 
 
 def to_shell(command: Command) -> str:
@@ -125,13 +133,23 @@ class Transport(ABC):
 
     def check(self, command: Command, *, timeout: float = DEFAULT_TIMEOUT, step: str = "exec",
               stdin: bytes | None = None, env: dict[str, str] | None = None) -> CommandResult:
-        """Run ``command`` and raise TransportError naming ``step`` unless it exits 0."""
-        result = self.run(command, timeout=timeout, stdin=stdin, env=env)
+        """Run ``command`` and raise TransportError naming ``step`` unless it exits 0.
+
+        A backend error (timeout, lost connection) raised as step ``exec`` is renamed ``step`` too,
+        so the report says what was being done. A non-zero exit raises CommandFailed (a TransportError
+        that keeps the ``result``).
+        """
+        try:
+            result = self.run(command, timeout=timeout, stdin=stdin, env=env)
+        except HilError as exc:
+            if exc.step in (None, "exec"):
+                exc.step = step
+            raise
         if not result.ok:
             tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-            raise TransportError(
+            raise CommandFailed(
                 f"`{result.command}` exited {result.exit_status}: {' | '.join(tail) or '(no output)'}",
-                device=self.device, step=step)
+                result, device=self.device, step=step)
         return result
 
     def __enter__(self) -> Transport:

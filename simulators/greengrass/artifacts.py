@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 from simulators.greengrass.errors import ArtifactError, ChecksumMismatch, UnarchiveError
-from simulators.greengrass.recipe import Artifact, Manifest, Recipe
+from simulators.greengrass.recipe import ComponentArtifact, Manifest, Recipe
 
 _ALGORITHMS = {"SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512", "SHA-1": "sha1", "MD5": "md5"}
 MAX_UNARCHIVED_BYTES = 4 << 30
@@ -30,7 +30,7 @@ def digest_of(path: Path, algorithm: str = "SHA-256") -> str:
     return base64.b64encode(h.digest()).decode()
 
 
-def _mode(art: Artifact) -> int:
+def _mode(art: ComponentArtifact) -> int:
     mode = 0o400 if art.read in ("OWNER", "ALL") else 0
     mode |= 0o044 if art.read == "ALL" else 0
     mode |= 0o100 if art.execute in ("OWNER", "ALL") else 0

@@ -47,7 +47,9 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class Engine:
+class DeploymentService:
+    """The nucleus's deployment service: a queue of local deployments, run one at a time."""
+
     def __init__(self, kernel: Kernel, store: Store, lock: threading.RLock, crash_at: str | None = None) -> None:
         self.kernel, self.store, self.lock, self.crash_at = kernel, store, lock, crash_at
         self.log = kernel.logs.main

@@ -11,11 +11,11 @@ import os
 import pwd
 import signal
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simulators.greengrass.deadline import Deadline
 from simulators.greengrass.errors import CircularDependency, GreengrassError
 from simulators.greengrass.lifecycle import SETTLED, ProcessTable, Service, ServiceSpec, State, Timings
 from simulators.greengrass.logs import Logs
@@ -148,24 +148,23 @@ class Kernel:
 
     def wait_settled(self, names: list[str], settle: float, timeout: float) -> str | None:
         """None once every name is RUNNING/FINISHED for `settle` seconds; else the first BROKEN name."""
-        deadline = time.monotonic() + timeout
-        stable_since: float | None = None
+        deadline = Deadline(timeout)
+        stable: Deadline | None = None
         with self.changed:
             while True:
                 states = {n: self.services[n].state for n in names if n in self.services}
                 broken = sorted(n for n, s in states.items() if s == State.BROKEN)
                 if broken:
                     return broken[0]
-                now = time.monotonic()
                 if all(s in SETTLED for s in states.values()):
-                    stable_since = stable_since or now
-                    if now - stable_since >= settle:
+                    stable = stable or Deadline(settle)
+                    if stable.expired:
                         return None
                 else:
-                    stable_since = None
-                if now >= deadline:
+                    stable = None
+                if deadline.expired:
                     return next((n for n, s in states.items() if s not in SETTLED), names[0] if names else "")
-                self.changed.wait(min(0.05, max(deadline - now, 0.001)))
+                self.changed.wait(min(0.05, max(deadline.remaining, 0.001)))
 
     def load(self, components: dict[str, Any]) -> None:
         """Start the committed components (at boot, or after an aborted deployment)."""

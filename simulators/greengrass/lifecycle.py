@@ -13,12 +13,12 @@ import shutil
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from simulators.greengrass.deadline import poll_until
 from simulators.greengrass.logs import LogFile
 from simulators.greengrass.recipe import Step
 
@@ -97,14 +97,17 @@ def kill_group(proc: subprocess.Popen, grace: float) -> None:
         os.killpg(pgid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
+
+    def gone() -> bool:
         proc.poll()  # reap the leader so a zombie does not keep the group alive
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
-            return
-        time.sleep(0.02)
+            return True
+        return False
+
+    if poll_until(gone, grace):
+        return
     try:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from simulators.greengrass.deployment import Engine
+from simulators.greengrass.deployment import DeploymentService
 from simulators.greengrass.errors import GreengrassError
 from simulators.greengrass.ipc import MAX_MESSAGE, SOCKET_NAME, read_line
 from simulators.greengrass.kernel import Kernel, Settings, kill_orphans
@@ -64,7 +64,7 @@ class Nucleus:
         self.kernel = Kernel(root, self.settings, self.store, self.logs,
                              current_platform(self.settings.platform_override))
         self.lock = threading.RLock()
-        self.engine = Engine(self.kernel, self.store, self.lock, crash_at)
+        self.deployments = DeploymentService(self.kernel, self.store, self.lock, crash_at)
 
     def boot(self) -> None:
         log = self.logs.main
@@ -75,23 +75,23 @@ class Nucleus:
             log.write("WARN", "com.aws.greengrass.lifecyclemanager.Kernel", "orphans-killed",
                       f"killed {killed} processes left by a previous nucleus")
         with self.lock:
-            self.engine.recover()
+            self.deployments.recover()
             self.kernel.load(self.store.committed()["components"])
-        threading.Thread(target=self.engine.worker, daemon=True, name="DeploymentService").start()
+        threading.Thread(target=self.deployments.worker, daemon=True, name="DeploymentService").start()
 
     # -- requests from greengrass-cli -------------------------------------------------------------
     def handle(self, op: str, args: dict[str, Any]) -> Any:
         if op == "ping":
             return {"version": self.settings.nucleus_version, "pid": os.getpid()}
         if op == "create_deployment":
-            return {"deploymentId": self.engine.submit(args.get("document"))}
+            return {"deploymentId": self.deployments.submit(args.get("document"))}
         if op == "get_deployment":
             record = self.store.record(_deployment_id(args))
             if record is None:
                 raise GreengrassError("Cannot find deployment")
             return _summary(record)
         if op == "cancel_deployment":
-            return {"message": self.engine.cancel(_deployment_id(args))}
+            return {"message": self.deployments.cancel(_deployment_id(args))}
         if op == "list_deployments":
             return [_summary(r) for r in self.store.records()[-10:]]
         if op == "list_components":
