@@ -23,6 +23,7 @@ from harness.errors import HilError, TransportError
 from harness.greengrass import remote
 from harness.greengrass.artifacts import Component
 from harness.greengrass.cli_output import (
+    USAGE_ERROR_RE,
     ComponentDetails,
     DeploymentStatus,
     parse_component_details,
@@ -81,10 +82,18 @@ class GreengrassClient:
         return remote.run(self.transport, argv, step=step, timeout=timeout or self.command_timeout)
 
     def _cli(self, args: Sequence[str], *, step: str, timeout: float | None = None) -> str:
+        """The CLI's stdout; a usage error, which the real CLI reports with exit status 0, raises too."""
         try:
-            return self.transport.check([*self.cli, *args], step=step, timeout=timeout or self.command_timeout).stdout
+            result = self.transport.check([*self.cli, *args], step=step, timeout=timeout or self.command_timeout)
         except CommandFailed as failed:
             raise self._cli_error(args, failed.result, step) from None
+        first = next(iter((result.stderr or result.stdout).strip().splitlines()), "")
+        if USAGE_ERROR_RE.match(first):
+            raise CliOutputError(f"`{' '.join(self.cli)} {' '.join(args[:2])}` rejected its arguments: {first}",
+                                 device=self.device, step=step,
+                                 advice="this CLI release does not take these options; check its version "
+                                        "(component details --name aws.greengrass.Cli)")
+        return result.stdout
 
     def _cli_error(self, args: Sequence[str], result: CommandResult, step: str) -> HilError:
         """What a non-zero greengrass-cli exit means: an unknown component, or a CLI that cannot run."""

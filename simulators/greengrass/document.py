@@ -26,7 +26,7 @@ class DeploymentDocument:
     recipe_dir: str | None = None
     artifact_dir: str | None = None
     config_update: dict[str, dict[str, Any]] = field(default_factory=dict)
-    failure_policy: str = "ROLLBACK"
+    failure_policy: str = "DO_NOTHING"
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -87,7 +87,7 @@ def parse_document(raw: Any) -> DeploymentDocument:
         json.dumps(update)
     except (TypeError, ValueError):
         raise DocumentError("--update-config must hold only JSON values") from None
-    policy = raw.get("failure_policy") or "ROLLBACK"
+    policy = raw.get("failure_policy") or "DO_NOTHING"  # DeploymentDocumentConverter: a local default
     if policy not in POLICIES:
         raise DocumentError(f"failure handling policy must be one of {', '.join(POLICIES)}, got {policy!r}")
     overlap = set(merge) & set(remove)

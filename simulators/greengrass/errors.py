@@ -12,6 +12,8 @@ class GreengrassError(Exception):
 
     stack: tuple[str, ...] = ("DEPLOYMENT_FAILURE",)
     types: tuple[str, ...] = ()
+    #: The IPC error shape the CLI sees when a request fails with this error.
+    ipc_type: str = "ServiceError"
 
     def __init__(self, message: str, *, stack: tuple[str, ...] | None = None,
                  types: tuple[str, ...] | None = None) -> None:
@@ -86,5 +88,13 @@ class Interrupted(GreengrassError):
     types = ("NUCLEUS_ERROR",)
 
 
-class IpcError(GreengrassError):
-    """The CLI could not talk to the nucleus, or the nucleus refused the request."""
+class ResourceNotFound(GreengrassError):
+    """A request names a deployment or component the nucleus does not have (CLIEventStreamAgent)."""
+
+    ipc_type = "ResourceNotFoundError"
+
+
+class InvalidArguments(GreengrassError):
+    """A request's arguments are malformed (CLIEventStreamAgent: InvalidArgumentsError)."""
+
+    ipc_type = "InvalidArgumentsError"

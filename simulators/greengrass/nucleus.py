@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from simulators.greengrass.deployment import DeploymentService
-from simulators.greengrass.errors import GreengrassError
+from simulators.greengrass.errors import GreengrassError, InvalidArguments, ResourceNotFound
 from simulators.greengrass.ipc import MAX_MESSAGE, SOCKET_NAME, read_line
 from simulators.greengrass.kernel import Kernel, Settings, kill_orphans
 from simulators.greengrass.lifecycle import Timings
@@ -88,7 +88,7 @@ class Nucleus:
         if op == "get_deployment":
             record = self.store.record(_deployment_id(args))
             if record is None:
-                raise GreengrassError("Cannot find deployment")
+                raise ResourceNotFound("Cannot find deployment")
             return _summary(record)
         if op == "cancel_deployment":
             return {"message": self.deployments.cancel(_deployment_id(args))}
@@ -100,13 +100,13 @@ class Nucleus:
             name = args.get("name")
             found = [c for c in self._components() if c["componentName"] == name]
             if not found:
-                raise GreengrassError(f"Component with name {name} not found in Greengrass")
+                raise ResourceNotFound(f"Component with name {name} not found in Greengrass")
             return found[0]
         if op in ("restart_components", "stop_components"):
             names = args.get("names") or []
             missing = [n for n in names if n not in self.kernel.services]
             if not isinstance(names, list) or not names or missing:
-                raise GreengrassError(f"Component with name {', '.join(map(str, missing or names))} "
+                raise ResourceNotFound(f"Component with name {', '.join(map(str, missing or names))} "
                                       f"not found in Greengrass")
             threading.Thread(target=self._control, args=(op, names), daemon=True).start()
             return {"status": "SUCCEEDED"}
@@ -135,7 +135,7 @@ def _deployment_id(args: dict[str, Any]) -> str:
     try:
         return str(uuid.UUID(str(args.get("deploymentId"))))
     except ValueError:
-        raise GreengrassError("Invalid deploymentId format received. DeploymentId is a UUID") from None
+        raise InvalidArguments("Invalid deploymentId format received. DeploymentId is a UUID") from None
 
 
 def _summary(record: dict[str, Any]) -> dict[str, Any]:
@@ -154,7 +154,7 @@ def serve(nucleus: Nucleus) -> socketserver.ThreadingUnixStreamServer:
                     raise GreengrassError("Malformed request")
                 reply = {"ok": True, "result": nucleus.handle(str(req.get("op")), req.get("args") or {})}
             except GreengrassError as exc:
-                reply = {"ok": False, "error": exc.message}
+                reply = {"ok": False, "error": exc.message, "type": exc.ipc_type}
             except (ValueError, OSError) as exc:
                 reply = {"ok": False, "error": f"Malformed request: {exc}"}
             except Exception as exc:  # noqa: BLE001 - answer the CLI instead of dropping the connection
