@@ -34,12 +34,6 @@ class DeploymentDocument:
         return d
 
 
-def _names(value: Any, what: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(n, str) and NAME_RE.match(n) for n in value):
-        raise DocumentError(f"{what} must be a list of component names")
-    return value
-
-
 def _path(value: Any, what: str) -> str | None:
     if value is None:
         return None
@@ -65,7 +59,10 @@ def parse_document(raw: Any) -> DeploymentDocument:
             Version.parse(version)
         except VersionError:
             raise DocumentError(f"--merge {name}={version}: version is not a valid semantic version") from None
-    remove = _names(raw.get("remove") or [], "--remove")
+    remove = raw.get("remove") or []  # picocli List<String>: "a,b" is one name, which matches no component
+    if not isinstance(remove, list) or not all(isinstance(n, str) and n.isprintable() and 0 < len(n) <= 256
+                                               for n in remove):
+        raise DocumentError("--remove must be a list of component names")
     group = raw.get("group") or LOCAL_GROUP
     if not isinstance(group, str) or not group or len(group) > 256 or any(ord(c) < 32 for c in group):
         raise DocumentError("--groupId must be a non-empty printable string")

@@ -35,8 +35,10 @@ class VersionError(RecipeError):
 
 
 class NoMatchingPlatform(GreengrassError):
-    stack = ("DEPLOYMENT_FAILURE", "COMPONENT_PACKAGE_LOADING_ERROR")
-    types = ("COMPONENT_RECIPE_ERROR",)
+    """ComponentStore.getPackageRecipe: a PackageLoadingException with LOCAL_RECIPE_NOT_FOUND (DEVICE_ERROR)."""
+
+    stack = ("DEPLOYMENT_FAILURE", "COMPONENT_PACKAGE_LOADING_ERROR", "LOCAL_RECIPE_NOT_FOUND")
+    types = ("DEVICE_ERROR",)
 
 
 class DependencyError(GreengrassError):

@@ -21,6 +21,7 @@ from simulators.greengrass.lifecycle import SETTLED, ProcessTable, Service, Serv
 from simulators.greengrass.logs import Logs
 from simulators.greengrass.platforms import resolved_lifecycle, select_manifest
 from simulators.greengrass.recipe import Step
+from simulators.greengrass.release import NUCLEUS_VERSION
 from simulators.greengrass.store import Store
 from simulators.greengrass.variables import ComponentContext, interpolate
 
@@ -31,7 +32,7 @@ MARKER = "GG_EMU_ROOT"
 class Settings:
     thing_name: str = "hil-core"
     region: str = "us-east-1"
-    nucleus_version: str = "2.12.6"
+    nucleus_version: str = NUCLEUS_VERSION
     run_as: str | None = "ggc_user:ggc_group"
     platform_override: dict[str, str] = field(default_factory=dict)
     timings: Timings = field(default_factory=Timings)

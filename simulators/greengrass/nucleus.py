@@ -26,6 +26,7 @@ from simulators.greengrass.kernel import Kernel, Settings, kill_orphans
 from simulators.greengrass.lifecycle import Timings
 from simulators.greengrass.logs import Logs
 from simulators.greengrass.platforms import current_platform
+from simulators.greengrass.release import CLI_VERSION, NUCLEUS_VERSION
 from simulators.greengrass.store import Store
 
 NUCLEUS = "aws.greengrass.Nucleus"
@@ -44,7 +45,7 @@ def load_settings(root: Path) -> tuple[Settings, dict[str, Any]]:
     settings = Settings(
         thing_name=str((raw.get("system") or {}).get("thingName", "hil-core")),
         region=str(conf.get("awsRegion", "us-east-1")),
-        nucleus_version=str(nucleus.get("version", "2.12.6")),
+        nucleus_version=str(nucleus.get("version", NUCLEUS_VERSION)),
         run_as=run_as or None,
         platform_override={str(k): str(v) for k, v in (conf.get("platformOverride") or {}).items()},
         timings=Timings(retry_delay=float(emu.get("retryDelaySeconds", 1.0)),
@@ -122,7 +123,7 @@ class Nucleus:
         out = [{"componentName": n, "version": "0.0.0", "state": s, "configuration": None} for n, s in BUILTINS]
         out.append({"componentName": NUCLEUS, "version": self.settings.nucleus_version, "state": "FINISHED",
                     "configuration": self.nucleus_config})
-        out.append({"componentName": "aws.greengrass.Cli", "version": self.settings.nucleus_version,
+        out.append({"componentName": "aws.greengrass.Cli", "version": CLI_VERSION,
                     "state": "RUNNING", "configuration": {}})
         for name, service in sorted(self.kernel.services.items()):
             out.append({"componentName": name, "version": service.spec.version, "state": str(service.state),
