@@ -159,8 +159,8 @@ def test_no_manifest_for_this_architecture(tmp_path: Path) -> None:
         assert (st["status"], st["Detailed Status"]) == ("FAILED", "FAILED_NO_STATE_CHANGE")
         assert st["Deployment Failure Cause"] == ("Failed to find usable recipe for current platform: {os=linux, "
                                        "architecture=aarch64}, for package: 'com.ex.X86-v1.0.0' in the local "
-                                       "package store.")
-        assert "COMPONENT_RECIPE_ERROR" in st["Deployment Error Types"]
+                                       "package store")
+        assert st["Deployment Error Types"] == "DEVICE_ERROR"  # LOCAL_RECIPE_NOT_FOUND (DeploymentErrorCode.java:66)
         assert "com.ex.X86" not in core.components()
         # a /regex/ platform value matches the overridden architecture
         write_recipe(recipes, recipe("com.ex.Arm", "1.0.0", sleeper("x"),
