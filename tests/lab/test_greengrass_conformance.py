@@ -250,7 +250,21 @@ def _remove_takes_one_name_per_option(core: UserCore, name: Callable[[str], str]
     assert core.details(a) is None and core.details(b) is None
 
 
+def _errors_counted_per_state(core: UserCore, name: Callable[[str], str]) -> None:
+    """Two Install errors then one Run error: three errors, but never three in one state, so not BROKEN."""
+    app = name("com.example.Flaky")
+    fails = 'n=$(cat {work:path}/%s 2>/dev/null || echo 0); echo $((n + 1)) > {work:path}/%s; [ "$n" -ge %d ]'
+    d = core.recipes(component(app, "1.0.0", {"Install": fails % ("i", "i", 2),
+                                               "Run": fails % ("r", "r", 1) + " || exit 1; echo serving; "
+                                                                              "exec sleep 3600"}))
+    assert core.deployed(f"-r {d}/recipes -m {app}=1.0.0")["status"] == "SUCCEEDED"
+    core.reach(app, "RUNNING")
+    core.log_line(app, "serving")
+    core.remove(app)
+
+
 ROWS: dict[str, Callable[[UserCore, Callable[[str], str]], None]] = {
+    "lifecycle-errors-counted-per-state": _errors_counted_per_state,
     "cli-deployment-create-status-list-cancel": _cli_create_status_list_cancel,
     "policy-default-do-nothing-and-failed-status": _cli_status_failed_and_default_policy,
     "policy-rollback": _policy_rollback,
