@@ -1,8 +1,8 @@
 """The running set of components: builds each component's spec from the store and drives its Service.
 
-Start order follows dependencies (a component starts once its HARD and SOFT dependencies are RUNNING
-or FINISHED); stop order is the reverse. Orphaned process groups of a killed nucleus are found by an
-environment marker and killed before anything starts again.
+Start order follows dependencies (a component starts once its HARD dependencies are RUNNING or FINISHED;
+a SOFT dependency is not waited for, as in the nucleus); stop order is the reverse. Orphaned process
+groups of a killed nucleus are found by an environment marker and killed before anything starts again.
 """
 
 from __future__ import annotations
@@ -113,7 +113,9 @@ class Kernel:
 
     # -- services --------------------------------------------------------------------------------
     def _deps_ready(self, spec: ServiceSpec) -> bool:
-        return all(d not in self.services or self.services[d].state in SETTLED for d in spec.dependencies)
+        """HARD dependencies RUNNING or FINISHED; a SOFT one may be in any state (GreengrassService.dependencyReady)."""
+        return all(d not in self.services or self.services[d].state in SETTLED
+                   for d, kind in spec.dependencies.items() if kind == "HARD")
 
     def _notify(self, _service: Service) -> None:
         with self.changed:

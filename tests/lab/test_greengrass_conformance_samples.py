@@ -128,7 +128,25 @@ def _recipe_keys_and_manifests(core: UserCore, name: Callable[[str], str]) -> No
     core.remove(app)
 
 
+def _hard_and_soft_dependencies(core: UserCore, name: Callable[[str], str]) -> None:
+    """A HARD dependent starts once its dependency runs; a SOFT one does not wait for it."""
+    slow, hard, soft = name("com.example.SlowDep"), name("com.example.HardUser"), name("com.example.SoftUser")
+    ready = f"cat {{{slow}:work:path}}/ready 2>/dev/null || echo not ready"
+    d = core.recipes(
+        component(slow, "1.0.0", {"Install": "sleep 20", "Run": "echo ready > {work:path}/ready; exec sleep 3600"}),
+        component(hard, "1.0.0", {"Run": f"echo hard sees $({ready}); exec sleep 3600"},
+                  ComponentDependencies={slow: {"VersionRequirement": "1.0.0", "DependencyType": "HARD"}}),
+        component(soft, "1.0.0", {"Run": f"echo soft sees $({ready}); exec sleep 3600"},
+                  ComponentDependencies={slow: {"VersionRequirement": "1.0.0", "DependencyType": "SOFT"}}))
+    done = core.deployed(f"-r {d}/recipes -m {hard}=1.0.0 -m {soft}=1.0.0")
+    assert done["status"] == "SUCCEEDED", done
+    core.log_line(hard, "hard sees ready")
+    core.log_line(soft, "soft sees not ready")
+    core.remove(hard, soft)
+
+
 SAMPLE_ROWS: dict[str, Callable[[UserCore, Callable[[str], str]], None]] = {
+    "dependency-hard-soft-start-order": _hard_and_soft_dependencies,
     "sample-hello-world-artifact-dir-and-update-config": _hello_world,
     "sample-zip-unarchive-decompressed-path": _zip_unarchive,
     "sample-hard-dependency": _hard_dependency,
