@@ -14,7 +14,7 @@ COMMAND_MODULES = [
     "harness.run",
     "harness.compile.cli",
     "harness.runtime.cli",
-    "harness.greengrass.cli",
+    "harness.greengrass.hil_command",
     "harness.bench.cli",
     "harness.reproduce.cli",
     "harness.report.cli",

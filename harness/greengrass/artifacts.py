@@ -9,7 +9,6 @@ refuses an artifact whose hash differs.
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import shutil
 import stat
@@ -18,22 +17,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from harness.greengrass.errors import ArtifactError
+from harness.greengrass.errors import ComponentArtifactError
 from harness.greengrass.recipe import Recipe
+from harness.primitives.digest import sha256_bytes, sha256_file_raw
 
 _CHUNK = 1 << 20
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def sha256_of(path: Path) -> bytes:
-    h = hashlib.sha256()
+    """Raw SHA-256 of an artifact file; an unreadable file is a ComponentArtifactError."""
     try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                h.update(chunk)
+        return sha256_file_raw(path)
     except OSError as exc:
-        raise ArtifactError(f"{path}: cannot be read: {exc.strerror or exc}", step="digest artifact") from None
-    return h.digest()
+        raise ComponentArtifactError(f"{path}: cannot be read: {exc.strerror or exc}", step="digest artifact") from None
 
 
 def greengrass_digest(path: Path) -> str:
@@ -55,19 +52,19 @@ def zip_directory(src: Path, dest: Path) -> Path:
     """
     src = Path(src)
     if not src.is_dir():
-        raise ArtifactError(f"{src}: not a directory to pack", step="pack artifact")
+        raise ComponentArtifactError(f"{src}: not a directory to pack", step="pack artifact")
     files: list[tuple[str, Path]] = []
     for root, dirs, names in os.walk(src, followlinks=False):
         for name in list(dirs) + names:
             full = Path(root) / name
             mode = full.lstat().st_mode
             if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                raise ArtifactError(f"{full}: only regular files can be packed (symlink or special file)",
+                raise ComponentArtifactError(f"{full}: only regular files can be packed (symlink or special file)",
                                     step="pack artifact", advice="copy the real file into the model directory")
             if stat.S_ISREG(mode):
                 files.append((full.relative_to(src).as_posix(), full))
     if not files:
-        raise ArtifactError(f"{src}: empty directory, nothing to pack", step="pack artifact")
+        raise ComponentArtifactError(f"{src}: empty directory, nothing to pack", step="pack artifact")
     dest.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for arcname, full in sorted(files):
@@ -101,7 +98,7 @@ class Component:
         missing = sorted(set(wanted) - set(self.files))
         extra = sorted(set(self.files) - set(wanted))
         if missing or extra:
-            raise ArtifactError(
+            raise ComponentArtifactError(
                 f"{self.ref}: recipe artifacts and files differ (no file for {missing or '-'}, "
                 f"no artifact for {extra or '-'})", step="seal component")
         digests = {}
@@ -109,7 +106,7 @@ class Component:
             digest = greengrass_digest(path)
             declared = wanted[name].digest
             if declared is not None and declared != digest:
-                raise ArtifactError(f"{self.ref}: {name}: file digest {digest} does not match the recipe's "
+                raise ComponentArtifactError(f"{self.ref}: {name}: file digest {digest} does not match the recipe's "
                                     f"Digest {declared}", step="seal component",
                                     advice="rebuild the component, or remove the stale Digest")
             digests[name] = digest
@@ -134,11 +131,11 @@ def store_entries(components: Iterable[Component]) -> list[StoreEntry]:
         comp = comp.sealed()
         recipe = comp.recipe
         if recipe.ref in seen:
-            raise ArtifactError(f"{recipe.ref} is given twice", step="lay out components")
+            raise ComponentArtifactError(f"{recipe.ref} is given twice", step="lay out components")
         seen.add(recipe.ref)
         text = recipe.to_yaml().encode()
         entries.append(StoreEntry(PurePosixPath("recipes", f"{recipe.component_name}-{recipe.component_version}.yaml"),
-                                  hashlib.sha256(text).hexdigest(), data=text))
+                                  sha256_bytes(text), data=text))
         for name, path in sorted(comp.files.items()):
             entries.append(StoreEntry(
                 PurePosixPath("artifacts", recipe.component_name, recipe.component_version, name),

@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.greengrass.artifacts import Component, zip_directory
-from harness.greengrass.errors import ArtifactError
-from harness.greengrass.recipe import ARTIFACT_FILE_RE, check_component_name, check_version, parse_recipe
+from harness.greengrass.errors import ComponentArtifactError
+from harness.greengrass.names import ARTIFACT_FILE_RE, check_component_name, check_version
+from harness.greengrass.recipe import parse_recipe
 from harness.lab.device import DEVICE_PYTHON
 
 DEFAULT_TOPIC = "ml/dlr/image-classification"
@@ -127,9 +128,9 @@ def inference_component(name: str, version: str, model: Component, script: Path,
     files: dict[str, Path] = {}
     for path in (Path(script), *map(Path, extra_files)):
         if not path.is_file():
-            raise ArtifactError(f"{path}: inference file not found", step=f"build {name}")
+            raise ComponentArtifactError(f"{path}: inference file not found", step=f"build {name}")
         if not ARTIFACT_FILE_RE.fullmatch(path.name) or path.name in files:
-            raise ArtifactError(f"{path}: file name {path.name!r} is not a unique plain artifact name",
+            raise ComponentArtifactError(f"{path}: file name {path.name!r} is not a unique plain artifact name",
                                 step=f"build {name}")
         files[path.name] = path
     model_name = model.recipe.component_name

@@ -1,20 +1,20 @@
-"""Reading what greengrass-cli prints, the way AWS's own test framework (GTF) reads it.
+"""Reading what greengrass-cli prints, in the formats of the real CLI's releases.
 
-Sources of the formats (aws-greengrass-cli, client/.../commands/):
-- DeploymentCommand.create prints ``Local deployment submitted! Deployment Id: <id>`` (the
-  developer guide's sample says ``Local deployment has been submitted!``; both are accepted).
-  GTF's LocalDeploymentSteps.createLocalDeploymentWithRetry takes the text after the last ':'.
-- DeploymentCommand.status / list print ``<id>: <status>`` (``%s: %s%n``), status one of
-  IN_PROGRESS, QUEUED, SUCCEEDED, FAILED (+ CANCELED on newer nuclei). GTF's
-  GreengrassCliSteps.getLocalDeploymentStatus takes the text after the last ':'. Newer CLIs add
-  ``Key: value`` lines (``Created on``, ``Detailed Status``, ``Deployment Error Stack``,
-  ``Deployment Error Types``, ``Deployment Failure Cause``, as in GTF's deployment features).
-- ComponentCommand.printComponentDetails prints ``Component Name: X``, then indented
-  ``Version: V``, ``State: S``, ``Configuration: <JSON>``; ``component list`` prefixes
-  ``Components currently running in Greengrass:``. GTF's isComponentInState looks for
-  ``State: <STATE>`` in ``component details --name X``.
-Lines we do not know (the Java IPC client's ``INFO: Socket connection ...`` chatter on older
-CLIs) are skipped; missing required lines are a CliOutputError, never a crash.
+Formats (aws-greengrass-cli, client/src/main/java/com/aws/greengrass/cli/commands/; the transcripts
+under tests/golden/greengrass-cli/ cite file and line):
+- ``deployment create``: ``Local deployment submitted! Deployment Id: <id>`` (DeploymentCommand.java:138;
+  the developer guide's sample says ``Local deployment has been submitted!``; both are accepted). Older
+  CLIs with the Java IPC client print event-stream ``INFO:`` lines around it; they are skipped.
+- ``deployment status``: ``<id>: <STATUS>``, then from CLI 2.11 ``Created on: dd-MM-yyyy HH:mm:ss UTC``
+  and, for a FAILED deployment only, ``Detailed Status``, ``Deployment Error Stack: A, B``, ``Deployment
+  Error Types: X``, ``Deployment Failure Cause`` (DeploymentCommand.java:175-203; 2.10: line 141).
+- ``deployment list``: from CLI 2.11 one block per deployment, ``Deployment ID: <id>`` / ``Created on:`` /
+  ``Status: <STATUS>``, blocks separated by a blank line (DeploymentCommand.java:222-232); 2.10 and older
+  print ``<id>: <STATUS>`` lines (v2.10.3 line 150). Both are read.
+- ``component list|details``: ``Component Name: X`` then indented ``Version``, ``State``,
+  ``Configuration: <JSON>`` (ComponentCommand.java:73-79); ``list`` prefixes ``Components currently running
+  in Greengrass:``. GTF's isComponentInState looks for ``State: <STATE>``.
+Missing required lines are a CliOutputError, never a crash.
 """
 
 from __future__ import annotations
@@ -29,7 +29,15 @@ from harness.greengrass.errors import CliOutputError
 DEPLOYMENT_ID_RE = re.compile(r"Local deployment (?:has been )?submitted! Deployment Id: *(?P<id>[A-Za-z0-9._:-]+) *$",
                               re.MULTILINE)
 _STATUS_WORD = r"IN_PROGRESS|QUEUED|SUCCEEDED|FAILED|CANCELED|CANCELLED|REJECTED"
-DEPLOYMENT_STATUS_RE = re.compile(rf"^(?P<id>[A-Za-z0-9._:-]+): (?P<status>{_STATUS_WORD}) *$", re.MULTILINE)
+# "Status: X" of a list block is not a deployment named "Status".
+DEPLOYMENT_STATUS_RE = re.compile(rf"^(?!Status: )(?P<id>[A-Za-z0-9._:-]+): (?P<status>{_STATUS_WORD}) *$",
+                                  re.MULTILINE)
+_LIST_BLOCK_RE = re.compile(rf"^Deployment ID: *(?P<id>[A-Za-z0-9._:-]+) *\n(?:Created on: *(?P<created>.*?) *\n)?"
+                            rf"Status: *(?P<status>{_STATUS_WORD}) *$", re.MULTILINE)
+#: First lines of picocli's usage errors, which the real CLI prints on stderr with exit status 0
+#: (picocli CommandLine.java v4.5.1: MissingParameterException, UnmatchedArgumentException, conversions).
+USAGE_ERROR_RE = re.compile(r"^(Missing required (option|parameter|subcommand)|Unknown options?:|Unmatched arguments?|"
+                            r"Invalid value for |Value for option |A command is required|A subcommand is required)")
 _DETAIL_RE = re.compile(r"^ *(?P<key>Created on|Detailed Status|Deployment Error Stack|Deployment Error Types|"
                         r"Deployment Failure Cause|Failure Cause): *(?P<value>.*?) *$", re.MULTILINE)
 _COMPONENT_FIELD_RE = re.compile(r"^ *(?P<key>Component Name|Version|State|Configuration): ?(?P<value>.*?)\s*$")
@@ -112,7 +120,11 @@ def parse_deployment_status(stdout: str, deployment_id: str | None = None) -> De
 
 
 def parse_deployment_list(stdout: str) -> list[DeploymentStatus]:
-    """``deployment list``: one ``<id>: <STATUS>`` line per deployment (last 10, per the CLI reference)."""
+    """``deployment list``: the blocks of CLI 2.11+, else the ``<id>: <STATUS>`` lines of older CLIs."""
+    blocks = [DeploymentStatus(m.group("id"), m.group("status"), created_on=m.group("created") or None)
+              for m in _LIST_BLOCK_RE.finditer(stdout)]
+    if blocks:
+        return blocks
     return [DeploymentStatus(m.group("id"), m.group("status")) for m in DEPLOYMENT_STATUS_RE.finditer(stdout)]
 
 

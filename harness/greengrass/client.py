@@ -7,15 +7,15 @@ knows whether the core is real or emulated; only the root and the CLI invocation
 ``sudo -n /greengrass/v2/bin/greengrass-cli``) are configurable. A ``sudo ...`` prefix of the CLI
 invocation is reused for reading logs, which a real core keeps root-only.
 
-Staging (upload once per SHA-256, a fresh directory per deployment) is in ``staging.py``.
+Staging (a private scratch directory, upload once per SHA-256, a fresh directory per deployment)
+is in ``staging.py``; ``close()`` removes it.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from harness.errors import HilError, TransportError
 from harness.greengrass import remote
 from harness.greengrass.artifacts import Component
 from harness.greengrass.cli_output import (
+    USAGE_ERROR_RE,
     ComponentDetails,
     DeploymentStatus,
     parse_component_details,
@@ -32,19 +33,19 @@ from harness.greengrass.cli_output import (
     parse_deployment_status,
 )
 from harness.greengrass.errors import CliOutputError, ComponentNotFound, DeploymentFailed, GreengrassTimeout
-from harness.greengrass.recipe import check_component_name, check_version
+from harness.greengrass.names import check_component_name, check_version
 from harness.greengrass.staging import Staging
-from harness.primitives.progress import say
-from harness.transport.base import CommandResult, Transport
+from harness.primitives.deadline import Timeout, poll_until
+from harness.primitives.progress import Say, say
+from harness.transport.base import CommandFailed, CommandResult, Transport
 
 DEFAULT_ROOT = "/greengrass/v2"
-DEFAULT_STAGING = "/var/tmp/hil-greengrass"
+#: Where the private staging directory is made: /var/tmp, because /tmp is often a small tmpfs.
+DEFAULT_STAGING_PARENT = "/var/tmp"
 _ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
 _GROUP_RE = re.compile(r"[A-Za-z0-9:_/-]{1,256}", re.ASCII)
 _NOT_FOUND_RE = re.compile(r"ResourceNotFound|not found|does not exist|No such component", re.IGNORECASE)
 _PROGRESS_EVERY = 5.0
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,8 @@ class GreengrassClient:
     """greengrass-cli on one core. ``device`` in every error is the transport's device name."""
 
     def __init__(self, transport: Transport, *, root: str = DEFAULT_ROOT, cli: Sequence[str] | None = None,
-                 staging: str = DEFAULT_STAGING, command_timeout: float = 60.0, poll: float = 1.0,
-                 progress: Progress | None = say) -> None:
+                 staging_parent: str = DEFAULT_STAGING_PARENT, command_timeout: float = 60.0, poll: float = 1.0,
+                 progress: Say | None = say) -> None:
         if not root.startswith("/") or "\n" in root:
             raise ValueError(f"{root!r} must be an absolute device path")
         self.transport = transport
@@ -70,7 +71,7 @@ class GreengrassClient:
         self.command_timeout = command_timeout
         self.poll = poll  # seconds between status polls: each is one CLI run on the device
         self._progress = progress
-        self._staging = Staging(transport, staging, command_timeout=command_timeout, say=self._say)
+        self._staging = Staging(transport, staging_parent, command_timeout=command_timeout, say=self._say)
 
     @property
     def device(self) -> str:
@@ -81,20 +82,32 @@ class GreengrassClient:
         return remote.run(self.transport, argv, step=step, timeout=timeout or self.command_timeout)
 
     def _cli(self, args: Sequence[str], *, step: str, timeout: float | None = None) -> str:
-        result = self._run([*self.cli, *args], step=step, timeout=timeout)
-        if not result.ok:
-            text = (result.stderr + "\n" + result.stdout).strip()
-            tail = " | ".join(text.splitlines()[-3:]) or "(no output)"
-            cls = ComponentNotFound if _NOT_FOUND_RE.search(text) and args[:1] == ["component"] else CliOutputError
-            err = cls(f"`{' '.join(self.cli)} {' '.join(args[:2])}` exited {result.exit_status}: {tail}",
-                      device=self.device, step=step,
-                      advice=None if cls is ComponentNotFound else
-                      "check that the Greengrass CLI (aws.greengrass.Cli) is deployed on the core and that this "
-                      "user may run it (e.g. cli=['sudo', '-n', '/greengrass/v2/bin/greengrass-cli'])")
-            if isinstance(err, CliOutputError):  # 126/127: cannot be run at all; "sudo:": not permitted
-                err.cannot_run = result.exit_status in (126, 127) or text.startswith("sudo:")
-            raise err
+        """The CLI's stdout; a usage error, which the real CLI reports with exit status 0, raises too."""
+        try:
+            result = self.transport.check([*self.cli, *args], step=step, timeout=timeout or self.command_timeout)
+        except CommandFailed as failed:
+            raise self._cli_error(args, failed.result, step) from None
+        first = next(iter((result.stderr or result.stdout).strip().splitlines()), "")
+        if USAGE_ERROR_RE.match(first):
+            raise CliOutputError(f"`{' '.join(self.cli)} {' '.join(args[:2])}` rejected its arguments: {first}",
+                                 device=self.device, step=step,
+                                 advice="this CLI release does not take these options; check its version "
+                                        "(component details --name aws.greengrass.Cli)")
         return result.stdout
+
+    def _cli_error(self, args: Sequence[str], result: CommandResult, step: str) -> HilError:
+        """What a non-zero greengrass-cli exit means: an unknown component, or a CLI that cannot run."""
+        text = (result.stderr + "\n" + result.stdout).strip()
+        tail = " | ".join(text.splitlines()[-3:]) or "(no output)"
+        detail = f"`{' '.join(self.cli)} {' '.join(args[:2])}` exited {result.exit_status}: {tail}"
+        if _NOT_FOUND_RE.search(text) and args[:1] == ["component"]:
+            return ComponentNotFound(detail, device=self.device, step=step)
+        err = CliOutputError(detail, device=self.device, step=step,
+                             advice="check that the Greengrass CLI (aws.greengrass.Cli) is deployed on the core and "
+                                    "that this user may run it (e.g. cli=['sudo', '-n', "
+                                    "'/greengrass/v2/bin/greengrass-cli'])")
+        err.cannot_run = result.exit_status in (126, 127) or text.startswith("sudo:")  # waiting will not help
+        return err
 
     def _say(self, line: str) -> None:
         if self._progress:
@@ -108,9 +121,9 @@ class GreengrassClient:
     def discard_staged(self, recipe_dir: str) -> None:
         self._staging.discard(recipe_dir)
 
-    def prune_staging(self, older_than_days: int = 14) -> None:
-        """Keep the device's staging area bounded: call at the start of a nightly run."""
-        self._staging.prune(older_than_days)
+    def close(self) -> None:
+        """Remove this client's staging directory from the device."""
+        self._staging.close()
 
     # -- deployments ---------------------------------------------------------------------------
     def create_deployment(self, *, merge: Mapping[str, str] | None = None, remove: Sequence[str] = (),
@@ -141,41 +154,45 @@ class GreengrassClient:
                             label: str | None = None) -> DeploymentStatus:
         """Poll until the deployment is terminal; GreengrassTimeout (with evidence) otherwise."""
         label = label or f"deployment {deployment_id}"
-        start = time.monotonic()
-        deadline = start + timeout
-        last: DeploymentStatus | None = None
-        last_error: HilError | None = None
-        said = start
-        while True:
+        deadline = Timeout(timeout)
+        seen: dict[str, Any] = {"status": None, "error": None, "said": 0.0}
+
+        def terminal() -> DeploymentStatus | None:
             try:
-                last = self.deployment_status(deployment_id, timeout=min(self.command_timeout,
-                                                                         max(10.0, deadline - time.monotonic())))
-                last_error = None
-                if last.terminal:
-                    return last
+                status = self.deployment_status(deployment_id, timeout=min(self.command_timeout,
+                                                                           max(10.0, deadline.remaining)))
             except CliOutputError as exc:  # the nucleus may not know the id for a moment
                 if exc.cannot_run:
                     raise
-                last_error = exc
-            now = time.monotonic()
-            if now >= deadline:
-                seen = last.describe() if last else f"no status ({last_error.detail if last_error else '-'})"
-                raise GreengrassTimeout(
-                    f"{label}: still {seen} after {now - start:.1f} s (limit {timeout:g} s)",
-                    device=self.device, step=label,
-                    advice=f"read {self.root}/logs/greengrass.log on the device; a slow Install step or a "
-                           "dependency that never starts keeps a deployment IN_PROGRESS",
-                    evidence=self.greengrass_log_tail())
-            if now - said >= _PROGRESS_EVERY:
-                self._say(f"{label}: {last.status if last else 'waiting'} ({now - start:.0f} s)")
-                said = now
-            time.sleep(max(0.0, min(poll or self.poll, deadline - now)))
+                seen["error"] = exc
+                return None
+            seen.update(status=status, error=None)
+            if deadline.elapsed - seen["said"] >= _PROGRESS_EVERY:
+                self._say(f"{label}: {status.status} ({deadline.elapsed:.0f} s)")
+                seen["said"] = deadline.elapsed
+            return status if status.terminal else None
 
-    def deploy(self, components: Iterable[Component] = (), *, merge: Mapping[str, str] | None = None,
-               remove: Sequence[str] = (), update_config: Mapping[str, Any] | None = None,
-               group_id: str | None = None, failure_handling_policy: str | None = None, timeout: float = 300.0,
-               poll: float | None = None) -> DeploymentResult:
-        """Stage, create and wait for one local deployment; the result holds the terminal status.
+        found = poll_until(terminal, deadline, interval=poll or self.poll)
+        if found is None:
+            last, error = seen["status"], seen["error"]
+            state = last.describe() if last else f"no status ({error.detail if error else '-'})"
+            raise GreengrassTimeout(
+                f"{label}: still {state} after {deadline.elapsed:.1f} s (limit {timeout:g} s)",
+                device=self.device, step=label,
+                advice=f"read {self.root}/logs/greengrass.log on the device; a slow Install step or a "
+                       "dependency that never starts keeps a deployment IN_PROGRESS",
+                evidence=self.greengrass_log_tail())
+        return found
+
+    def run_deployment(self, components: Iterable[Component] = (), *, merge: Mapping[str, str] | None = None,
+                       remove: Sequence[str] = (), update_config: Mapping[str, Any] | None = None,
+                       group_id: str | None = None, failure_handling_policy: str | None = None,
+                       timeout: float = 300.0, poll: float | None = None) -> DeploymentResult:
+        """Stage, create and wait for one local deployment; returns whatever terminal status it reached.
+
+        A FAILED deployment is a result here, not an error (``steps.expect_deployment`` raises on
+        the unexpected one). Without ``failure_handling_policy`` the nucleus's local default applies:
+        DO_NOTHING, no rollback.
 
         ``timeout`` counts from ``deployment create`` (uploads have their own, size-based limits).
         """
@@ -189,13 +206,13 @@ class GreengrassClient:
         recipe_dir = artifact_dir = None
         if comps:
             recipe_dir, artifact_dir = self.stage(comps)
-        start = time.monotonic()
+        clock = Timeout(timeout)
         deployment_id = self.create_deployment(merge=merged, remove=remove, update_config=update_config,
                                                group_id=group_id, recipe_dir=recipe_dir, artifact_dir=artifact_dir,
                                                failure_handling_policy=failure_handling_policy)
         self._say(f"{label}: deployment {deployment_id} submitted")
         status = self.wait_for_deployment(deployment_id, timeout=timeout, poll=poll, label=label)
-        elapsed = time.monotonic() - start
+        elapsed = clock.elapsed
         if recipe_dir:
             self.discard_staged(recipe_dir)
         self._say(f"{label}: {status.describe()} after {elapsed:.1f} s")
@@ -226,31 +243,34 @@ class GreengrassClient:
         fails at once, with the component's log as evidence.
         """
         wanted = set(states)
-        start = time.monotonic()
-        deadline = start + timeout
-        last: ComponentDetails | None = None
+        deadline = Timeout(timeout)
         step = f"wait for {name}{'@' + version if version else ''} {'/'.join(sorted(wanted))}"
-        while True:
+        last: list[ComponentDetails | None] = [None]
+
+        def reached() -> ComponentDetails | None:
             try:
-                last = self.component(name)
+                details = last[0] = self.component(name)
             except ComponentNotFound:
-                last = None
-            if last and last.state in wanted and version in (None, last.version):
-                return last
-            now = time.monotonic()
-            seen = f"{last.state} (version {last.version})" if last else "not on the core"
-            if last and last.state == "BROKEN":
-                raise DeploymentFailed(f"{name} is BROKEN after {now - start:.1f} s, expected "
+                details = last[0] = None
+                return None
+            if details.state in wanted and version in (None, details.version):
+                return details
+            if details.state == "BROKEN":
+                raise DeploymentFailed(f"{name} is BROKEN after {deadline.elapsed:.1f} s, expected "
                                        f"{'/'.join(sorted(wanted))}", device=self.device, step=step,
                                        advice=f"the component's lifecycle failed 3 times; read {self.root}/logs/"
                                               f"{name}.log, fix it and deploy again",
                                        evidence=self.read_log(name, max_bytes=4096))
-            if now >= deadline:
-                raise GreengrassTimeout(f"{name}: still {seen} after {now - start:.1f} s (limit {timeout:g} s)",
-                                        device=self.device, step=step,
-                                        advice=f"read {self.root}/logs/{name}.log and greengrass.log",
-                                        evidence=self.read_log(name, max_bytes=4096))
-            time.sleep(max(0.0, min(poll or self.poll, deadline - now)))
+            return None
+
+        found = poll_until(reached, deadline, interval=poll or self.poll)
+        if found is None:
+            seen = f"{last[0].state} (version {last[0].version})" if last[0] else "not on the core"
+            raise GreengrassTimeout(f"{name}: still {seen} after {deadline.elapsed:.1f} s (limit {timeout:g} s)",
+                                    device=self.device, step=step,
+                                    advice=f"read {self.root}/logs/{name}.log and greengrass.log",
+                                    evidence=self.read_log(name, max_bytes=4096))
+        return found
 
     # -- logs ----------------------------------------------------------------------------------
     def log_path(self, name: str) -> str:
@@ -288,24 +308,24 @@ class GreengrassClient:
                      poll: float | None = None) -> str:
         """The first line of ``logs/<name>.log`` after ``offset`` that matches ``pattern``."""
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
-        start = time.monotonic()
-        deadline = start + timeout
-        text = ""
-        while True:
-            text = self.read_log(name, offset=offset)
-            if not text and offset and self.log_size(name) < offset:
-                offset = 0  # the nucleus rotated the log: the new file starts from nothing
+        read = {"offset": offset, "text": ""}
+
+        def matching_line() -> str | None:
+            text = self.read_log(name, offset=read["offset"])
+            if not text and read["offset"] and self.log_size(name) < read["offset"]:
+                read["offset"] = 0  # the nucleus rotated the log: the new file starts from nothing
                 text = self.read_log(name)
-            for line in text.splitlines():
-                if regex.search(line):
-                    return line
-            now = time.monotonic()
-            if now >= deadline:
-                raise GreengrassTimeout(f"no line of {self.log_path(name)} matched /{regex.pattern}/ in {timeout:g} s",
-                                        device=self.device, step=f"wait for {name} log",
-                                        advice="the component may not have started; check its state with "
-                                               "component details", evidence="\n".join(text.splitlines()[-20:]))
-            time.sleep(max(0.0, min(poll or self.poll, deadline - now)))
+            read["text"] = text
+            return next((line for line in text.splitlines() if regex.search(line)), None)
+
+        found = poll_until(matching_line, timeout, interval=poll or self.poll)
+        if found is None:
+            raise GreengrassTimeout(f"no line of {self.log_path(name)} matched /{regex.pattern}/ in {timeout:g} s",
+                                    device=self.device, step=f"wait for {name} log",
+                                    advice="the component may not have started; check its state with "
+                                           "component details",
+                                    evidence="\n".join(str(read["text"]).splitlines()[-20:]))
+        return found
 
 
 def _deployment_args(merge: Mapping[str, str] | None, remove: Sequence[str], update_config: Mapping[str, Any] | None,

@@ -15,7 +15,7 @@ class RecipeError(HilError):
     failure_class = FailureClass.DEPLOYMENT
 
 
-class ArtifactError(HilError):
+class ComponentArtifactError(HilError):
     """An artifact is missing, unreadable, unsafe to pack, or does not match its recipe Digest."""
 
     failure_class = FailureClass.ARTIFACT

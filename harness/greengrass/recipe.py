@@ -3,9 +3,7 @@
 The field list follows the Greengrass v2 developer guide's "component recipe reference". Keys are
 matched case-insensitively, as the nucleus does (AWS's own public recipes mix ``Run``/``run``,
 ``Script``/``script``, ``URI``/``Uri``); we always write the documented spelling back.
-
-Names and versions end up in device paths (``artifacts/<name>/<version>/``) and in
-greengrass-cli arguments, so they are validated strictly here, before anything is uploaded.
+Names and versions are checked by ``names.py``, before anything is uploaded.
 """
 
 from __future__ import annotations
@@ -23,47 +21,22 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.greengrass.errors import RecipeError
-from harness.greengrass.lifecycle import normalize_lifecycle
+from harness.greengrass.names import (
+    ARTIFACT_FILE_RE,
+    NAME_RE,
+    VERSION_REQUIREMENT_RE,
+    check_component_name,
+    check_version,
+)
+from harness.greengrass.recipe_keys import normalize_lifecycle
+from harness.primitives.validation import first_error
 
 RECIPE_FORMAT_VERSION = "2020-01-25"
 MAX_RECIPE_BYTES = 1 << 20
 _MAX_DEPTH = 64
 
-#: Greengrass component names: letters, digits, '.', '_', '-' (1-128), as the GreengrassV2 API
-#: documents. We also demand a letter or digit first, so a name is never a CLI option ("-x") or
-#: a relative path ("..").
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", re.ASCII)
-#: semver.org 2.0.0, the versions Greengrass accepts for ComponentVersion.
-SEMVER_RE = re.compile(
-    r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
-    r"(?:-((?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?", re.ASCII)
-# npm-style ranges ("^1.1.0", ">=2.0.0 <2.6.0", "~1.6.0", "1.x || 2.0.0 - 2.1.0").
-_PART = r"(?:[xX*]|0|[1-9][0-9]*)"
-_PARTIAL = rf"[vV=]?{_PART}(?:\.{_PART}(?:\.{_PART}(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)?)?"
-_SIMPLE = rf"(?:<=|>=|<|>|=|~>?|\^)?[ ]*{_PARTIAL}"
-_RANGE = rf"(?:{_PARTIAL}[ ]+-[ ]+{_PARTIAL}|{_SIMPLE}(?:[ ]+{_SIMPLE})*)"
-VERSION_REQUIREMENT_RE = re.compile(rf"[ ]*{_RANGE}[ ]*(?:\|\|[ ]*{_RANGE}[ ]*)*", re.ASCII)
-#: The file name an artifact gets on the device: the last segment of its URI.
-ARTIFACT_FILE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,254}", re.ASCII)
 _PLATFORM_KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,127}", re.ASCII)
 _PLATFORM_EXACT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}", re.ASCII)
-
-
-def check_component_name(name: object, field: str = "ComponentName") -> str:
-    """``name`` if it is a valid component name, else ValueError saying what is allowed."""
-    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        raise ValueError(f"{field} {name!r} is not a valid component name: use 1-128 letters, digits, "
-                         "'.', '_' or '-', starting with a letter or digit (e.g. com.example.Model)")
-    return name
-
-
-def check_version(version: object, field: str = "ComponentVersion") -> str:
-    if not isinstance(version, str) or not SEMVER_RE.fullmatch(version):
-        hint = " (quote it in YAML: an unquoted 1.0 is read as a number)" if isinstance(
-            version, (int, float)) else ""
-        raise ValueError(f"{field} {version!r} is not a semantic version like 1.0.0{hint}")
-    return version
 
 
 class _Model(BaseModel):
@@ -100,7 +73,7 @@ class Permission(_Model):
         return v.upper() if isinstance(v, str) else v
 
 
-class Artifact(_Model):
+class ComponentArtifact(_Model):
     uri: str = Field(alias="URI")
     digest: str | None = Field(None, alias="Digest")
     algorithm: Literal["SHA-256"] | None = Field(None, alias="Algorithm")
@@ -126,7 +99,7 @@ class Artifact(_Model):
         return uri
 
     @model_validator(mode="after")
-    def _digest(self) -> Artifact:
+    def _digest(self) -> ComponentArtifact:
         if (self.digest is None) != (self.algorithm is None):
             raise ValueError("Digest and Algorithm go together (Algorithm: SHA-256, Digest: base64 of the hash)")
         if self.digest is not None:
@@ -176,7 +149,7 @@ class Manifest(_Model):
     platform: dict[str, str] = Field(default_factory=dict, alias="Platform")
     lifecycle: dict[str, Any] | None = Field(None, alias="Lifecycle")
     selections: list[str] | None = Field(None, alias="Selections")
-    artifacts: list[Artifact] = Field(default_factory=list, alias="Artifacts")
+    artifacts: list[ComponentArtifact] = Field(default_factory=list, alias="Artifacts")
 
     @field_validator("platform", mode="before")
     @classmethod
@@ -207,7 +180,7 @@ class Manifest(_Model):
 
     @field_validator("artifacts")
     @classmethod
-    def _unique_files(cls, artifacts: list[Artifact]) -> list[Artifact]:
+    def _unique_files(cls, artifacts: list[ComponentArtifact]) -> list[ComponentArtifact]:
         seen: set[str] = set()
         for art in artifacts:
             if art.uri.startswith("docker:"):
@@ -357,33 +330,12 @@ def _name_hint(data: Any) -> str:
     return "?"
 
 
-def _first_error(exc: ValidationError) -> str:
-    errors = exc.errors()
-    err = errors[0]
-    parts = list(err["loc"])
-    msg = err["msg"].removeprefix("Value error, ")
-    # Our own messages start with the field they are about; do not say it twice.
-    if parts and isinstance(parts[-1], str) and msg.startswith(parts[-1]) and \
-            msg[len(parts[-1]):len(parts[-1]) + 1] in (":", ".", " "):
-        parts.pop()
-        sep = ""
-    else:
-        sep = ": "
-    loc = ""
-    for part in parts:
-        loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
-    if loc and not sep:
-        sep = "."
-    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{loc}{sep}{msg}{more}" if loc else f"{msg}{more}"
-
-
 def parse_recipe(data: Any, *, source: str = "<recipe>") -> Recipe:
     """Validate already-parsed recipe data; RecipeError names the recipe, component and field."""
     try:
         return Recipe.model_validate(data)
     except ValidationError as exc:
-        raise RecipeError(f"recipe {source}: component {_name_hint(data)}: {_first_error(exc)}",
+        raise RecipeError(f"recipe {source}: component {_name_hint(data)}: {first_error(exc)}",
                           step="validate recipe",
                           advice="fix the recipe; see the Greengrass component recipe reference") from None
     except RecursionError:

@@ -1,9 +1,12 @@
 """Recipes and artifacts onto a device, in the layout ``greengrass-cli deployment create`` reads.
 
-Artifacts are uploaded once per content: a device-side cache named by SHA-256 (checked with
-``sha256sum``, so a truncated copy is sent again) feeds a fresh per-deployment directory by hard
-link (copy where links are not possible). A fresh directory per deployment means a broken recipe
-of one deployment is never picked up by the next: the nucleus reads every recipe in ``--recipeDir``.
+Everything goes into one private scratch directory per client (``mktemp -d`` under umask 077,
+removed at ``close``): a fixed, guessable path could be pre-created by another user of a shared
+board, who could then swap an artifact before the root-run nucleus copies it. Artifacts are
+uploaded once per content: a cache named by SHA-256 (checked with ``sha256sum``, so a truncated
+copy is sent again) feeds a fresh per-deployment directory by hard link (copy where links are not
+possible). A fresh directory per deployment means a broken recipe of one deployment is never
+picked up by the next: the nucleus reads every recipe in ``--recipeDir``.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import shlex
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from harness.errors import TransportError
 from harness.greengrass import remote
 from harness.greengrass.artifacts import Component, StoreEntry, store_entries
+from harness.primitives.progress import Say, TransferProgress, quiet
+from harness.primitives.scratch import make_scratch, remove_scratch
 from harness.transport.base import Transport
 
 _HEX_RE = re.compile(r"[0-9a-f]{64}")
@@ -38,25 +43,44 @@ def sha256sum_lines(text: str) -> list[tuple[str, str]]:
 
 
 class Staging:
-    """The staging area ``directory`` on one device: ``cache/<sha256>`` and ``deployments/<id>/``."""
+    """The staging area on one device: a private scratch directory with ``cache/<sha256>`` and
+    ``deployments/<id>/``, made on first use under ``parent``."""
 
-    def __init__(self, transport: Transport, directory: str, *, command_timeout: float = 60.0,
-                 say: Callable[[str], None] = lambda line: None) -> None:
-        if not directory.startswith("/") or "\n" in directory:
-            raise ValueError(f"{directory!r} must be an absolute device path")
+    def __init__(self, transport: Transport, parent: str = "/var/tmp", *, command_timeout: float = 60.0,
+                 say: Say = quiet) -> None:
+        if not parent.startswith("/") or "\n" in parent:
+            raise ValueError(f"{parent!r} must be an absolute device path")
         self.transport = transport
-        self.directory = directory.rstrip("/")
+        self.parent = parent.rstrip("/") or "/"
         self.command_timeout = command_timeout
         self._say = say
+        self._directory: str | None = None
+
+    @property
+    def directory(self) -> str | None:
+        """The scratch directory, or None before the first ``stage`` (and after ``close``)."""
+        return self._directory
+
+    def _area(self) -> str:
+        if self._directory is None:
+            self._directory = make_scratch(self.transport, "greengrass", parent=self.parent)
+        return self._directory
+
+    def close(self) -> None:
+        """Remove the scratch directory and everything staged in it."""
+        if self._directory is not None:
+            remove_scratch(self.transport, self._directory)
+            self._directory = None
 
     def stage(self, components: Iterable[Component], *, timeout: float | None = None) -> tuple[str, str]:
         """Copy recipes and artifacts to a fresh ``recipes``/``artifacts`` pair; returns their device paths."""
         entries = store_entries(components)
-        cache = f"{self.directory}/cache"
-        base = f"{self.directory}/deployments/{uuid.uuid4().hex}"
+        area = self._area()
+        cache = f"{area}/cache"
+        base = f"{area}/deployments/{uuid.uuid4().hex}"
         dirs = {cache, f"{base}/recipes", f"{base}/artifacts"} | {f"{base}/{e.relpath.parent}" for e in entries}
-        remote.check(self.transport, ["mkdir", "-p", "--", *sorted(dirs)], step="stage components",
-                     timeout=self.command_timeout)
+        self.transport.check(["mkdir", "-p", "--", *sorted(dirs)], step="stage components",
+                             timeout=self.command_timeout)
         artifacts = [e for e in entries if e.local is not None]
         have = self._cached({e.sha256_hex for e in artifacts}, cache)
         sent = 0
@@ -72,13 +96,13 @@ class Staging:
                     local.write_bytes(entry.data)
                     remote.put(self.transport, local, f"{base}/{entry.relpath}", step="stage recipes",
                                timeout=timeout, floor=self.command_timeout)
-        links = " && ".join(  # touch: a used cache entry is young again for prune()
-            f"{{ touch -c -- {src} && ln -f -- {src} {dst} 2>/dev/null || cp -- {src} {dst}; }}"
+        links = " && ".join(
+            f"{{ ln -f -- {src} {dst} 2>/dev/null || cp -- {src} {dst}; }}"
             for src, dst in ((shlex.quote(f"{cache}/{e.sha256_hex}"), shlex.quote(f"{base}/{e.relpath}"))
                              for e in artifacts))
         if links:
-            remote.check(self.transport, ["sh", "-c", links], step="stage artifacts",
-                         timeout=max(self.command_timeout, _HASH_TIMEOUT))
+            self.transport.check(["sh", "-c", links], step="stage artifacts",
+                                 timeout=max(self.command_timeout, _HASH_TIMEOUT))
         self._say(f"staged {len(entries) - len(artifacts)} recipe(s), {len(artifacts)} artifact(s) "
                   f"({sent} uploaded, {len(artifacts) - sent} already on the device)")
         return f"{base}/recipes", f"{base}/artifacts"
@@ -86,23 +110,12 @@ class Staging:
     def discard(self, recipe_dir: str) -> None:
         """Remove a deployment directory made by ``stage`` (the nucleus has copied what it needs)."""
         base = recipe_dir.rsplit("/", 1)[0]
-        if not base.startswith(f"{self.directory}/deployments/") or ".." in base:
+        if self._directory is None or not base.startswith(f"{self._directory}/deployments/") or ".." in base:
             raise ValueError(f"{recipe_dir!r} was not staged here")
         remote.run(self.transport, ["rm", "-rf", "--", base], step="discard staged files",
                    timeout=self.command_timeout)
 
-    def prune(self, older_than_days: int = 14) -> None:
-        """Delete cached artifacts unused, and deployment directories left (by timeouts), for that long."""
-        if not isinstance(older_than_days, int) or older_than_days < 1:
-            raise ValueError("older_than_days must be a whole number of days >= 1")
-        age = f"+{older_than_days - 1}"  # find -mtime +N means more than N+1 whole days
-        remote.run(self.transport, ["sh", "-c",
-                                    f"find {shlex.quote(self.directory + '/cache')} -maxdepth 1 -type f -mtime {age} "
-                                    f"-delete; find {shlex.quote(self.directory + '/deployments')} -mindepth 1 "
-                                    f"-maxdepth 1 -type d -mtime {age} -exec rm -rf -- {{}} +; true"],
-                   step="prune staging", timeout=max(self.command_timeout, _HASH_TIMEOUT))
-
-    def _progress_for(self, name: str) -> Callable[[int, int], None]:
+    def _progress_for(self, name: str) -> TransferProgress:
         """A transfer callback that reports at most every few seconds (large models over slow links)."""
         last = [time.monotonic()]
 
@@ -124,7 +137,7 @@ class Staging:
 
     def _upload_to_cache(self, entry: StoreEntry, cache: str, timeout: float | None) -> None:
         assert entry.local is not None
-        part = f"{cache}/{entry.sha256_hex}.{uuid.uuid4().hex[:8]}.part"  # parallel runs may share a core
+        part = f"{cache}/{entry.sha256_hex}.part"
         remote.put(self.transport, entry.local, part, step="upload artifact", timeout=timeout,
                    floor=self.command_timeout, progress=self._progress_for(entry.relpath.name))
         result = remote.run(self.transport, ["sha256sum", "--", part], step="verify artifact",
@@ -135,5 +148,5 @@ class Staging:
             raise TransportError(f"{entry.relpath}: uploaded copy has SHA-256 {got or '(none)'}, expected "
                                  f"{entry.sha256_hex}", device=self.transport.device, step="verify artifact",
                                  advice="the transfer was corrupted or the device disk is full; retry")
-        remote.check(self.transport, ["mv", "-f", "--", part, f"{cache}/{entry.sha256_hex}"], step="upload artifact",
-                     timeout=self.command_timeout)
+        self.transport.check(["mv", "-f", "--", part, f"{cache}/{entry.sha256_hex}"], step="upload artifact",
+                             timeout=self.command_timeout)

@@ -3,7 +3,7 @@
 GTF's Gherkin steps ("the local Greengrass deployment is SUCCEEDED on the device after 120
 seconds", "I verify the X component is RUNNING using the greengrass-cli") become::
 
-    deploy(gg, [model, inference], expect="SUCCEEDED", within=120)
+    expect_deployment(gg, [model, inference], expect="SUCCEEDED", within=120)
     expect_component_state(gg, inference.recipe.component_name, "RUNNING", within=30)
     expect_log_line(gg, name, r"inference result", within=60)
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -37,14 +37,16 @@ _ADVICE = {
 }
 
 
-def deploy(client: GreengrassClient, components: Iterable[Component] = (), *, expect: str = "SUCCEEDED",
-           within: float = 300.0, remove: Sequence[str] = (), merge: Mapping[str, str] | None = None,
-           update_config: Mapping[str, Any] | None = None,
-           failure_handling_policy: str | None = None) -> DeploymentResult:
-    """Deploy and expect the deployment to end ``expect`` (SUCCEEDED or FAILED) within ``within`` s."""
+def expect_deployment(client: GreengrassClient, components: Iterable[Component] = (), *, expect: str = "SUCCEEDED",
+                      within: float = 300.0, remove: Sequence[str] = (), merge: Mapping[str, str] | None = None,
+                      update_config: Mapping[str, Any] | None = None,
+                      failure_handling_policy: str | None = None) -> DeploymentResult:
+    """Deploy, and raise DeploymentFailed unless the deployment ends ``expect`` (SUCCEEDED or FAILED)
+    within ``within`` s. Rollback tests pass ``failure_handling_policy="ROLLBACK"``: a local
+    deployment's default is DO_NOTHING."""
     components = list(components)
-    result = client.deploy(components, merge=merge, remove=remove, update_config=update_config, timeout=within,
-                           failure_handling_policy=failure_handling_policy)
+    result = client.run_deployment(components, merge=merge, remove=remove, update_config=update_config,
+                                   timeout=within, failure_handling_policy=failure_handling_policy)
     if result.status.status != expect:
         names = [c.recipe.component_name for c in components] + list(merge or {})
         # The error stack runs from generic to specific: advise on the most specific code we know.
@@ -116,9 +118,12 @@ def client_for(device: Any) -> GreengrassClient:
 
 
 @pytest.fixture
-def greengrass(device: Any) -> GreengrassClient:
-    """The Greengrass client of the ``device`` under test (the lab plugin's ``device`` fixture)."""
-    return client_for(device)
+def greengrass(device: Any) -> Iterator[GreengrassClient]:
+    """The Greengrass client of the ``device`` under test (the lab plugin's ``device`` fixture); its
+    staging directory is removed from the device afterwards."""
+    client = client_for(device)
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="session")

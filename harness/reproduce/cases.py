@@ -238,7 +238,10 @@ def deployment_platform(ctx: Context) -> Evidence:
     component = builders.script_component(name, "1.0.0", script,
                                           manifest_platform=builders.platform(architecture=other))
     ctx.say(f"deploying {name} (manifest for {other} only) to {ctx.device.name}")
-    result = client.deploy([component], timeout=DEPLOY_WITHIN)
+    try:
+        result = client.run_deployment([component], timeout=DEPLOY_WITHIN)
+    finally:
+        client.close()
     return from_deployment(result.status, client.greengrass_log_tail(20), **ctx.evidence())
 
 
@@ -273,7 +276,7 @@ def artifact_digest(ctx: Context) -> Evidence:
         deployment = client.create_deployment(merge={name: "1.0.0"}, recipe_dir=recipe_dir, artifact_dir=artifact_dir)
         status = client.wait_for_deployment(deployment, timeout=DEPLOY_WITHIN)
     finally:
-        client.discard_staged(recipe_dir)
+        client.close()
     return from_deployment(status, client.greengrass_log_tail(20), **ctx.evidence())
 
 

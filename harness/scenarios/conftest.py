@@ -216,7 +216,7 @@ class Deployments:
         device.transport.check(["chmod", "0755", base, image_dir], timeout=30, step="stage images")
         device.transport.put(IMAGES / FIXTURE_IMAGE, f"{image_dir}/{FIXTURE_IMAGE}", timeout=60)
         device.transport.check(["chmod", "0644", f"{image_dir}/{FIXTURE_IMAGE}"], timeout=30, step="stage images")
-        steps.deploy(client, [model, inference], within=DEPLOY_WITHIN)
+        steps.expect_deployment(client, [model, inference], within=DEPLOY_WITHIN)
         return deployed
 
     def remove_all(self) -> None:
@@ -225,11 +225,12 @@ class Deployments:
         failures: list[Exception] = []
         for deployed in self._attempted:  # every device is cleaned, even after one fails
             try:
-                steps.deploy(deployed.client, remove=deployed.names, within=DEPLOY_WITHIN)
+                steps.expect_deployment(deployed.client, remove=deployed.names, within=DEPLOY_WITHIN)
             except Exception as exc:  # noqa: BLE001 - raised below, after the other devices
                 failures.append(exc)
             finally:
                 deployed.device.transport.run(f"rm -rf {shlex.quote(deployed.base)}", timeout=30)
+                deployed.client.close()
         if failures:
             raise failures[0]
 

@@ -14,6 +14,9 @@ from harness.greengrass.artifacts import Component
 from harness.greengrass.recipe import parse_recipe
 
 FAULTS = ("install", "run", "health")
+#: The policy the rollback scenarios deploy a broken version with. A local deployment's default is
+#: DO_NOTHING (the broken version stays, BROKEN), so rolling back must be asked for.
+FAILURE_HANDLING = "ROLLBACK"
 
 #: Seconds the health check waits for the first published result before it declares the component unhealthy.
 HEALTH_WITHIN = 120

@@ -14,7 +14,7 @@ import pytest
 from harness.greengrass import steps
 from harness.greengrass.errors import DeploymentFailed
 from harness.scenarios.conftest import FIXTURE_IMAGE, IMAGES, RESULT_WITHIN
-from harness.scenarios.faults import FAULTS, SYMPTOM, broken
+from harness.scenarios.faults import FAILURE_HANDLING, FAULTS, SYMPTOM, broken
 
 
 def expected_top1() -> int:
@@ -31,7 +31,7 @@ def test_broken_update_rolls_back_to_a_working_version(device, deployed, inferen
     update = broken(deployed.inference, fault, deployed.base)
     offset = client.log_size(name)
     with pytest.raises(DeploymentFailed) as failed:
-        steps.deploy(client, [update], within=600, failure_handling_policy="ROLLBACK")
+        steps.expect_deployment(client, [update], within=600, failure_handling_policy=FAILURE_HANDLING)
     hil_record.fact("deployment", str(failed.value))
     hil_record.log(f"{name}.log", failed.value.evidence)
     assert "FAILED_ROLLBACK_COMPLETE" in str(failed.value)

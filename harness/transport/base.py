@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.errors import CommandTimeout, TransportError
+from harness.errors import CommandTimeout, HilError, TransportError
 from harness.primitives.deadline import Timeout
 from harness.primitives.exitstatus import signal_of
 from harness.primitives.hostcmd import tail
@@ -24,9 +24,6 @@ from harness.primitives.progress import TransferProgress
 
 if TYPE_CHECKING:
     from harness.transport.registry import TransportSpec
-
-#: The old name of TransferProgress, still imported by harness.greengrass.remote.
-Progress = TransferProgress
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -51,6 +48,14 @@ class CommandResult:
 
 
 Command = str | Sequence[str]
+
+
+class CommandFailed(TransportError):
+    """A command ran and exited non-zero; ``result`` holds what it printed, for callers that classify it."""
+
+    def __init__(self, detail: str, result: CommandResult, **kwargs: object) -> None:
+        self.result = result
+        super().__init__(detail, **kwargs)  # type: ignore[arg-type]
 
 
 def to_shell(command: Command) -> str:
@@ -139,12 +144,22 @@ class Transport(ABC):
 
     def check(self, command: Command, *, timeout: float = DEFAULT_TIMEOUT, step: str = "exec",
               stdin: bytes | None = None, env: dict[str, str] | None = None) -> CommandResult:
-        """Run ``command`` and raise TransportError naming ``step`` unless it exits 0."""
-        result = self.run(command, timeout=timeout, stdin=stdin, env=env)
+        """Run ``command`` and raise TransportError naming ``step`` unless it exits 0.
+
+        A backend error (timeout, lost connection) raised as step ``exec`` is renamed ``step`` too,
+        so the report says what was being done. A non-zero exit raises CommandFailed (a TransportError
+        that keeps the ``result``).
+        """
+        try:
+            result = self.run(command, timeout=timeout, stdin=stdin, env=env)
+        except HilError as exc:
+            if exc.step in (None, "exec"):
+                exc.step = step
+            raise
         if not result.ok:
-            raise TransportError(
+            raise CommandFailed(
                 f"`{result.command}` exited {result.exit_status}: {tail(result.stderr or result.stdout)}",
-                device=self.device, step=step)
+                result, device=self.device, step=step)
         return result
 
     def __enter__(self) -> Transport:

@@ -1,7 +1,12 @@
 """Artifacts of a local deployment: copied from `--artifactDir`, digest-checked, unarchived, permissioned.
 
-Every ZIP member must stay inside its unarchive directory (zip-slip and links are refused) and a digest
-mismatch deletes the copy, so a failed preparation leaves nothing usable behind.
+A local deployment copies the whole `--artifactDir` tree into the component store, declared artifacts or
+not (aws-greengrass-nucleus DeploymentService.copyRecipesAndArtifacts, Utils.copyFolderRecursively): a
+recipe without an Artifacts section still finds `{artifacts:path}/hello_world.py`. Copies keep the source's
+permission bits (Java's Files.copy) under the nucleus's umask; every file in the version's directory is
+then owned by the component user (RunWithPathOwnershipHandler.updateOwner). Every ZIP member must stay
+inside its unarchive directory (zip-slip and links are refused) and a digest mismatch deletes the copy, so a
+failed preparation leaves nothing usable behind.
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ import zipfile
 from pathlib import Path
 
 from simulators.greengrass.errors import ArtifactError, ChecksumMismatch, UnarchiveError
-from simulators.greengrass.recipe import Artifact, Manifest, Recipe
+from simulators.greengrass.recipe import ComponentArtifact, Manifest, Recipe
 
 _ALGORITHMS = {"SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512", "SHA-1": "sha1", "MD5": "md5"}
 MAX_UNARCHIVED_BYTES = 4 << 30
+_UMASK = 0o022  # the nucleus's, as a root service
 
 
 def digest_of(path: Path, algorithm: str = "SHA-256") -> str:
@@ -30,7 +36,7 @@ def digest_of(path: Path, algorithm: str = "SHA-256") -> str:
     return base64.b64encode(h.digest()).decode()
 
 
-def _mode(art: Artifact) -> int:
+def _mode(art: ComponentArtifact) -> int:
     mode = 0o400 if art.read in ("OWNER", "ALL") else 0
     mode |= 0o044 if art.read == "ALL" else 0
     mode |= 0o100 if art.execute in ("OWNER", "ALL") else 0
@@ -44,33 +50,48 @@ def _apply(path: Path, mode: int, owner: tuple[int, int] | None) -> None:
     os.chmod(path, mode)
 
 
+def copy_version_dir(source: Path, store: Path, owner: tuple[int, int] | None) -> None:
+    """Copy `source` (`--artifactDir/<name>/<version>`) into `store`, every file, replacing what is there."""
+    for path in sorted(source.rglob("*")):
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            continue  # a link could point outside the artifact directory
+        target = store / path.relative_to(source)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            os.chmod(target, 0o755)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.part")
+        shutil.copyfile(path, tmp)
+        os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) & ~_UMASK)
+        os.replace(tmp, target)
+    if owner is not None:
+        for path in store.rglob("*"):
+            os.chown(path, *owner, follow_symlinks=False)
+
+
 def prepare(recipe: Recipe, manifest: Manifest, source_dir: Path | None, root: Path,
             owner: tuple[int, int] | None) -> None:
-    """Make every artifact of the selected manifest present, verified and unpacked in the store."""
+    """Copy the version's artifact directory, then make every declared artifact verified and unpacked."""
     store = root / "packages" / "artifacts" / recipe.name / str(recipe.version)
     store.mkdir(parents=True, exist_ok=True)
     os.chmod(store, 0o755)
+    source = source_dir / recipe.name / str(recipe.version) if source_dir else None
+    if source is not None and source.is_dir():
+        copy_version_dir(source, store, owner)
     for art in manifest.artifacts:
         target = store / art.filename
-        source = source_dir / recipe.name / str(recipe.version) / art.filename if source_dir else None
-        if source is not None and source.is_file():
-            tmp = target.with_name(f".{art.filename}.part")
-            shutil.copyfile(source, tmp)
-        elif target.is_file():
-            tmp = target
-        else:
+        if not target.is_file():
             raise ArtifactError(
                 f"Failed to download artifact {art.uri} for component {recipe.ident}: not found in "
                 f"the artifact directory ({source or 'none given'}) nor in the component store")
         if art.digest:
-            actual = digest_of(tmp, art.algorithm)
+            actual = digest_of(target, art.algorithm)
             if actual != art.digest:
-                tmp.unlink(missing_ok=True)
+                target.unlink(missing_ok=True)
                 raise ChecksumMismatch(
                     f"Integrity check for downloaded artifact failed. Probably due to file corruption. "
                     f"Artifact {art.uri} of {recipe.ident}: expected {art.algorithm} {art.digest}, got {actual}")
-        if tmp != target:
-            os.replace(tmp, target)
         _apply(target, _mode(art), owner)
         if art.unarchive == "ZIP":
             unzip(target, root / "packages" / "artifacts-unarchived" / recipe.name / str(recipe.version)

@@ -30,6 +30,7 @@ from simulators.greengrass.errors import (
     GreengrassError,
     Interrupted,
     RecipeError,
+    ResourceNotFound,
 )
 from simulators.greengrass.kernel import Kernel, resolve_user, topo_order
 from simulators.greengrass.lifecycle import State
@@ -47,7 +48,9 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class Engine:
+class DeploymentService:
+    """The nucleus's deployment service: a queue of local deployments, run one at a time."""
+
     def __init__(self, kernel: Kernel, store: Store, lock: threading.RLock, crash_at: str | None = None) -> None:
         self.kernel, self.store, self.lock, self.crash_at = kernel, store, lock, crash_at
         self.log = kernel.logs.main
@@ -80,19 +83,23 @@ class Engine:
         return deployment_id
 
     def cancel(self, deployment_id: str) -> str:
-        """Cancel a QUEUED deployment (it never starts); one already running or done is not cancelable."""
+        """CLIEventStreamAgent.CancelLocalDeploymentHandler's answers; a QUEUED deployment never starts.
+
+        Cancelling one that has started is refused (the real nucleus tries to interrupt it)."""
         with self.records_lock:
             record = self.store.record(deployment_id)
             if record is None:
-                raise GreengrassError("Cannot find deployment")
-            if record["status"] != "QUEUED":
-                raise GreengrassError(f"Deployment {deployment_id} is {record['status']} and can no longer be "
-                                      f"canceled")
+                raise ResourceNotFound(f"Cannot find the deployment id provided {deployment_id}")
+            if record["status"] not in ("QUEUED", "IN_PROGRESS"):
+                return "Cancellation request is not processed because deployment is already finished"
+            if record["status"] == "IN_PROGRESS":
+                raise GreengrassError(f"Deployment {deployment_id} is IN_PROGRESS: the emulated nucleus cannot "
+                                      f"cancel a deployment that has started")
             record["status"] = "CANCELED"
             self.store.write_record(record)
             shutil.rmtree(self.store.staging(deployment_id), ignore_errors=True)
         self.log.write("INFO", LOGGER, "local-deployment-canceled", deploymentId=deployment_id)
-        return f"Successfully canceled deployment {deployment_id}"
+        return f"Cancel request submitted. Deployment ID: {deployment_id}"
 
     def worker(self) -> None:
         while True:
@@ -150,7 +157,7 @@ class Engine:
             if broken:
                 service = self.kernel.services.get(broken)
                 if service is not None and service.state == State.BROKEN:
-                    raise ComponentBroken(f"Service {broken} in broken state")
+                    raise ComponentBroken(f"Service {broken} in broken state after deployment")
                 raise ComponentBroken(f"Service {broken} did not reach RUNNING or FINISHED in time",
                                       stack=("DEPLOYMENT_FAILURE", "COMPONENT_UPDATE_ERROR"))
             self._journal(journal, "settled")

@@ -26,18 +26,12 @@ class DeploymentDocument:
     recipe_dir: str | None = None
     artifact_dir: str | None = None
     config_update: dict[str, dict[str, Any]] = field(default_factory=dict)
-    failure_policy: str = "ROLLBACK"
+    failure_policy: str = "DO_NOTHING"
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["remove"] = list(self.remove)
         return d
-
-
-def _names(value: Any, what: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(n, str) and NAME_RE.match(n) for n in value):
-        raise DocumentError(f"{what} must be a list of component names")
-    return value
 
 
 def _path(value: Any, what: str) -> str | None:
@@ -65,7 +59,10 @@ def parse_document(raw: Any) -> DeploymentDocument:
             Version.parse(version)
         except VersionError:
             raise DocumentError(f"--merge {name}={version}: version is not a valid semantic version") from None
-    remove = _names(raw.get("remove") or [], "--remove")
+    remove = raw.get("remove") or []  # picocli List<String>: "a,b" is one name, which matches no component
+    if not isinstance(remove, list) or not all(isinstance(n, str) and n.isprintable() and 0 < len(n) <= 256
+                                               for n in remove):
+        raise DocumentError("--remove must be a list of component names")
     group = raw.get("group") or LOCAL_GROUP
     if not isinstance(group, str) or not group or len(group) > 256 or any(ord(c) < 32 for c in group):
         raise DocumentError("--groupId must be a non-empty printable string")
@@ -87,7 +84,7 @@ def parse_document(raw: Any) -> DeploymentDocument:
         json.dumps(update)
     except (TypeError, ValueError):
         raise DocumentError("--update-config must hold only JSON values") from None
-    policy = raw.get("failure_policy") or "ROLLBACK"
+    policy = raw.get("failure_policy") or "DO_NOTHING"  # DeploymentDocumentConverter: a local default
     if policy not in POLICIES:
         raise DocumentError(f"failure handling policy must be one of {', '.join(POLICIES)}, got {policy!r}")
     overlap = set(merge) & set(remove)

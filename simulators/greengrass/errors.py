@@ -12,6 +12,8 @@ class GreengrassError(Exception):
 
     stack: tuple[str, ...] = ("DEPLOYMENT_FAILURE",)
     types: tuple[str, ...] = ()
+    #: The IPC error shape the CLI sees when a request fails with this error.
+    ipc_type: str = "ServiceError"
 
     def __init__(self, message: str, *, stack: tuple[str, ...] | None = None,
                  types: tuple[str, ...] | None = None) -> None:
@@ -33,8 +35,10 @@ class VersionError(RecipeError):
 
 
 class NoMatchingPlatform(GreengrassError):
-    stack = ("DEPLOYMENT_FAILURE", "COMPONENT_PACKAGE_LOADING_ERROR")
-    types = ("COMPONENT_RECIPE_ERROR",)
+    """ComponentStore.getPackageRecipe: a PackageLoadingException with LOCAL_RECIPE_NOT_FOUND (DEVICE_ERROR)."""
+
+    stack = ("DEPLOYMENT_FAILURE", "COMPONENT_PACKAGE_LOADING_ERROR", "LOCAL_RECIPE_NOT_FOUND")
+    types = ("DEVICE_ERROR",)
 
 
 class DependencyError(GreengrassError):
@@ -86,5 +90,13 @@ class Interrupted(GreengrassError):
     types = ("NUCLEUS_ERROR",)
 
 
-class IpcError(GreengrassError):
-    """The CLI could not talk to the nucleus, or the nucleus refused the request."""
+class ResourceNotFound(GreengrassError):
+    """A request names a deployment or component the nucleus does not have (CLIEventStreamAgent)."""
+
+    ipc_type = "ResourceNotFoundError"
+
+
+class InvalidArguments(GreengrassError):
+    """A request's arguments are malformed (CLIEventStreamAgent: InvalidArgumentsError)."""
+
+    ipc_type = "InvalidArgumentsError"

@@ -15,7 +15,12 @@ SOCKET_NAME = "ipc.socket"
 
 
 class IpcFailure(Exception):
-    """The nucleus could not be reached, or it answered with an error."""
+    """The nucleus could not be reached (``error_type`` None), or it answered with an error of that IPC type
+    (ResourceNotFoundError, InvalidArgumentsError, ServiceError: the Greengrass IPC model's error shapes)."""
+
+    def __init__(self, message: str, error_type: str | None = None) -> None:
+        super().__init__(message)
+        self.error_type = error_type
 
 
 def read_line(sock: socket.socket) -> bytes:
@@ -46,5 +51,5 @@ def call(root: Path, op: str, args: dict[str, Any] | None = None, timeout: float
     except ValueError:
         raise IpcFailure("The Greengrass nucleus closed the connection without a reply") from None
     if not reply.get("ok"):
-        raise IpcFailure(reply.get("error", "unknown error"))
+        raise IpcFailure(reply.get("error", "unknown error"), reply.get("type") or "ServiceError")
     return reply.get("result")

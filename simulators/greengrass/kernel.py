@@ -1,8 +1,8 @@
 """The running set of components: builds each component's spec from the store and drives its Service.
 
-Start order follows dependencies (a component starts once its HARD and SOFT dependencies are RUNNING
-or FINISHED); stop order is the reverse. Orphaned process groups of a killed nucleus are found by an
-environment marker and killed before anything starts again.
+Start order follows dependencies (a component starts once its HARD dependencies are RUNNING or FINISHED;
+a SOFT dependency is not waited for, as in the nucleus); stop order is the reverse. Orphaned process
+groups of a killed nucleus are found by an environment marker and killed before anything starts again.
 """
 
 from __future__ import annotations
@@ -11,16 +11,17 @@ import os
 import pwd
 import signal
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simulators.greengrass.deadline import Deadline
 from simulators.greengrass.errors import CircularDependency, GreengrassError
 from simulators.greengrass.lifecycle import SETTLED, ProcessTable, Service, ServiceSpec, State, Timings
 from simulators.greengrass.logs import Logs
 from simulators.greengrass.platforms import resolved_lifecycle, select_manifest
 from simulators.greengrass.recipe import Step
+from simulators.greengrass.release import NUCLEUS_VERSION
 from simulators.greengrass.store import Store
 from simulators.greengrass.variables import ComponentContext, interpolate
 
@@ -31,7 +32,7 @@ MARKER = "GG_EMU_ROOT"
 class Settings:
     thing_name: str = "hil-core"
     region: str = "us-east-1"
-    nucleus_version: str = "2.12.6"
+    nucleus_version: str = NUCLEUS_VERSION
     run_as: str | None = "ggc_user:ggc_group"
     platform_override: dict[str, str] = field(default_factory=dict)
     timings: Timings = field(default_factory=Timings)
@@ -112,7 +113,9 @@ class Kernel:
 
     # -- services --------------------------------------------------------------------------------
     def _deps_ready(self, spec: ServiceSpec) -> bool:
-        return all(d not in self.services or self.services[d].state in SETTLED for d in spec.dependencies)
+        """HARD dependencies RUNNING or FINISHED; a SOFT one may be in any state (GreengrassService.dependencyReady)."""
+        return all(d not in self.services or self.services[d].state in SETTLED
+                   for d, kind in spec.dependencies.items() if kind == "HARD")
 
     def _notify(self, _service: Service) -> None:
         with self.changed:
@@ -148,24 +151,23 @@ class Kernel:
 
     def wait_settled(self, names: list[str], settle: float, timeout: float) -> str | None:
         """None once every name is RUNNING/FINISHED for `settle` seconds; else the first BROKEN name."""
-        deadline = time.monotonic() + timeout
-        stable_since: float | None = None
+        deadline = Deadline(timeout)
+        stable: Deadline | None = None
         with self.changed:
             while True:
                 states = {n: self.services[n].state for n in names if n in self.services}
                 broken = sorted(n for n, s in states.items() if s == State.BROKEN)
                 if broken:
                     return broken[0]
-                now = time.monotonic()
                 if all(s in SETTLED for s in states.values()):
-                    stable_since = stable_since or now
-                    if now - stable_since >= settle:
+                    stable = stable or Deadline(settle)
+                    if stable.expired:
                         return None
                 else:
-                    stable_since = None
-                if now >= deadline:
+                    stable = None
+                if deadline.expired:
                     return next((n for n, s in states.items() if s not in SETTLED), names[0] if names else "")
-                self.changed.wait(min(0.05, max(deadline - now, 0.001)))
+                self.changed.wait(min(0.05, max(deadline.remaining, 0.001)))
 
     def load(self, components: dict[str, Any]) -> None:
         """Start the committed components (at boot, or after an aborted deployment)."""

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from simulators.greengrass.release import NUCLEUS_VERSION
+
 DIRS = ("bin", "config", "logs", "packages/recipes", "packages/artifacts", "packages/artifacts-unarchived",
         "work", "deployments", "run")
 
@@ -27,7 +29,7 @@ def _launcher(root: Path, python: str, pythonpath: str, module: str, extra: str 
 
 
 def create(root: Path, *, python: str = sys.executable, pythonpath: str, thing_name: str = "hil-core",
-           run_as: str | None = "ggc_user:ggc_group", nucleus_version: str = "2.12.6",
+           run_as: str | None = "ggc_user:ggc_group", nucleus_version: str = NUCLEUS_VERSION,
            emulator: dict[str, Any] | None = None, platform_override: dict[str, str] | None = None) -> Path:
     root = root.resolve()
     for d in DIRS:

@@ -1,7 +1,10 @@
 """One component's lifecycle as an explicit state machine running its scripts with `sh -c`.
 
-NEW → INSTALLED → STARTING → RUNNING/FINISHED; a failing step goes to ERRORED, runs Recover and retries;
-after `broken_after` errors (Greengrass: 3) the component is BROKEN until restarted or redeployed.
+NEW → INSTALLED → STARTING → RUNNING/FINISHED; a failing step goes to ERRORED, runs Recover and retries.
+As the nucleus's Lifecycle.reportState (v2.18.2 Lifecycle.java:227-255) counts them: errors are counted per
+state they happened in, a state left without an error forgets its count, an error more than
+`error_reset` (1 h) after the previous one starts the count again, and the third goes straight to BROKEN
+(no Recover). BROKEN lasts until a restart or a new deployment.
 Every script runs in its own process group (killed whole on timeout or stop), as the component user
 unless the step RequiresPrivilege.
 """
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from simulators.greengrass.deadline import poll_until
 from simulators.greengrass.logs import LogFile
 from simulators.greengrass.recipe import Step
 
@@ -36,10 +40,10 @@ class State(StrEnum):
 
 # transitions the nucleus allows; anything else is a bug in the emulator, not in a component
 TRANSITIONS: dict[State, set[State]] = {
-    State.NEW: {State.INSTALLED, State.ERRORED, State.STOPPING, State.FINISHED},
-    State.INSTALLED: {State.NEW, State.STARTING, State.STOPPING, State.ERRORED, State.FINISHED},
-    State.STARTING: {State.RUNNING, State.FINISHED, State.ERRORED, State.STOPPING},
-    State.RUNNING: {State.FINISHED, State.ERRORED, State.STOPPING},
+    State.NEW: {State.INSTALLED, State.ERRORED, State.STOPPING, State.FINISHED, State.BROKEN},
+    State.INSTALLED: {State.NEW, State.STARTING, State.STOPPING, State.ERRORED, State.FINISHED, State.BROKEN},
+    State.STARTING: {State.RUNNING, State.FINISHED, State.ERRORED, State.STOPPING, State.BROKEN},
+    State.RUNNING: {State.FINISHED, State.ERRORED, State.STOPPING, State.BROKEN},
     State.STOPPING: {State.FINISHED, State.ERRORED, State.NEW, State.INSTALLED},
     State.ERRORED: {State.NEW, State.INSTALLED, State.BROKEN, State.STOPPING, State.FINISHED},
     State.BROKEN: {State.NEW, State.INSTALLED, State.STOPPING, State.FINISHED},
@@ -53,6 +57,7 @@ class Timings:
     retry_delay: float = 1.0
     broken_after: int = 3
     stop_grace: float = 5.0
+    error_reset: float = 3600.0
 
 
 @dataclass
@@ -97,14 +102,17 @@ def kill_group(proc: subprocess.Popen, grace: float) -> None:
         os.killpg(pgid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
+
+    def gone() -> bool:
         proc.poll()  # reap the leader so a zombie does not keep the group alive
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
-            return
-        time.sleep(0.02)
+            return True
+        return False
+
+    if poll_until(gone, grace):
+        return
     try:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
@@ -121,6 +129,7 @@ class Service:
         self.state = State.NEW
         self.errors = 0
         self.last_error = ""
+        self._errored: dict[State, list[float]] = {}  # errors by the state they happened in
         self._log, self._main, self._processes, self._timings = log, main_log, processes, timings
         self._deps_ready, self._on_state = deps_ready, on_state
         self._lock = threading.RLock()
@@ -137,6 +146,8 @@ class Service:
                 return
             if new not in TRANSITIONS[old]:
                 raise RuntimeError(f"illegal lifecycle transition {old} -> {new} for {self.spec.name}")
+            if new not in (State.ERRORED, State.BROKEN):
+                self._errored.pop(old, None)  # left without an error: its count starts again
             self.state = new
         self._main.write("INFO", "com.aws.greengrass.lifecyclemanager.GenericExternalService", "service-set-state",
                          serviceName=self.spec.name, currentState=old, newState=new)
@@ -149,6 +160,7 @@ class Service:
         with self._lock:
             self._stop.clear()
             self.errors = 0
+            self._errored.clear()
             self._set(State.NEW if install else State.INSTALLED, worker=False)
             self._thread = threading.Thread(target=self._worker, args=(install,), daemon=True,
                                             name=f"lifecycle-{self.spec.name}")
@@ -238,21 +250,26 @@ class Service:
         return ""
 
     def _error(self, reason: str) -> bool:
-        """ERRORED, Recover, maybe BROKEN; True when the worker should end."""
-        self.errors += 1
+        """ERRORED and Recover, or BROKEN at the third error in one state; True when the worker should end."""
+        now = time.monotonic()
+        times = self._errored.setdefault(self.state, [])
+        if times and now - times[-1] >= self._timings.error_reset:
+            times.clear()
+        times.append(now)
+        self.errors = len(times)
         self.last_error = reason
         self._main.write("ERROR", "com.aws.greengrass.lifecyclemanager.GenericExternalService", "service-errored",
                          reason, serviceName=self.spec.name, errorCount=self.errors)
-        self._set(State.ERRORED)
+        broken = self.errors >= self._timings.broken_after
+        self._set(State.BROKEN if broken else State.ERRORED)
         for proc in self._processes.of(self.spec.name):
             kill_group(proc, self._timings.stop_grace)
             self._processes.discard(proc.pid)
+        if broken:
+            return True
         recover = self.spec.steps.get("Recover")
         if recover is not None and not self._skip(recover):
             self._run_step("Recover", recover)
-        if self.errors >= self._timings.broken_after:
-            self._set(State.BROKEN)
-            return True
         return False
 
     # -- processes -------------------------------------------------------------------------------

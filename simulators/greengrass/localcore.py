@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from simulators.greengrass import layout
+from simulators.greengrass.deadline import poll_until
 from simulators.greengrass.ipc import IpcFailure, call
 from simulators.greengrass.kernel import kill_orphans
 
@@ -42,17 +43,17 @@ class LocalCore:
         return time.monotonic() - t0
 
     def wait_ready(self, timeout: float = 10.0, not_pid: int | None = None) -> int:
-        deadline = time.monotonic() + timeout
-        while True:
+        def pid() -> int | None:
             try:
-                pid = call(self.root, "ping", timeout=2)["pid"]
-                if pid != not_pid:
-                    return pid
+                found = call(self.root, "ping", timeout=2)["pid"]
             except IpcFailure:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"nucleus at {self.root} not ready after {timeout}s")
-            time.sleep(0.02)
+                return None
+            return found if found != not_pid else None
+
+        found = poll_until(pid, timeout)
+        if found is None:
+            raise TimeoutError(f"nucleus at {self.root} not ready after {timeout}s")
+        return found
 
     def nucleus_pid(self) -> int:
         return int((self.root / "run" / "nucleus.pid").read_text())
@@ -92,17 +93,17 @@ class LocalCore:
         return out
 
     def wait_deployment(self, deployment_id: str, timeout: float = 30.0) -> dict[str, str]:
-        deadline = time.monotonic() + timeout
-        while True:
+        def terminal() -> dict[str, str] | None:
             try:
                 st = self.status(deployment_id)
-                if st["status"] in ("SUCCEEDED", "FAILED", "CANCELED"):
-                    return st
             except (AssertionError, IndexError):
-                pass  # the nucleus may be restarting
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"deployment {deployment_id} not finished after {timeout}s")
-            time.sleep(0.05)
+                return None  # the nucleus may be restarting
+            return st if st["status"] in ("SUCCEEDED", "FAILED", "CANCELED") else None
+
+        found = poll_until(terminal, timeout, interval=0.05)
+        if found is None:
+            raise TimeoutError(f"deployment {deployment_id} not finished after {timeout}s")
+        return found
 
     def components(self) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = {}
@@ -116,11 +117,8 @@ class LocalCore:
         return out
 
     def wait_state(self, name: str, state: str, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.components().get(name, {}).get("State") != state:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{name} not {state} after {timeout}s: {self.components().get(name)}")
-            time.sleep(0.05)
+        if not poll_until(lambda: self.components().get(name, {}).get("State") == state, timeout, interval=0.05):
+            raise TimeoutError(f"{name} not {state} after {timeout}s: {self.components().get(name)}")
 
 
 def recipe(name: str, version: str, lifecycle: dict[str, Any] | None = None, *,

@@ -19,13 +19,14 @@ from typing import Any
 
 import yaml
 
-from simulators.greengrass.deployment import Engine
-from simulators.greengrass.errors import GreengrassError
+from simulators.greengrass.deployment import DeploymentService
+from simulators.greengrass.errors import GreengrassError, InvalidArguments, ResourceNotFound
 from simulators.greengrass.ipc import MAX_MESSAGE, SOCKET_NAME, read_line
 from simulators.greengrass.kernel import Kernel, Settings, kill_orphans
 from simulators.greengrass.lifecycle import Timings
 from simulators.greengrass.logs import Logs
 from simulators.greengrass.platforms import current_platform
+from simulators.greengrass.release import CLI_VERSION, NUCLEUS_VERSION
 from simulators.greengrass.store import Store
 
 NUCLEUS = "aws.greengrass.Nucleus"
@@ -44,7 +45,7 @@ def load_settings(root: Path) -> tuple[Settings, dict[str, Any]]:
     settings = Settings(
         thing_name=str((raw.get("system") or {}).get("thingName", "hil-core")),
         region=str(conf.get("awsRegion", "us-east-1")),
-        nucleus_version=str(nucleus.get("version", "2.12.6")),
+        nucleus_version=str(nucleus.get("version", NUCLEUS_VERSION)),
         run_as=run_as or None,
         platform_override={str(k): str(v) for k, v in (conf.get("platformOverride") or {}).items()},
         timings=Timings(retry_delay=float(emu.get("retryDelaySeconds", 1.0)),
@@ -64,7 +65,7 @@ class Nucleus:
         self.kernel = Kernel(root, self.settings, self.store, self.logs,
                              current_platform(self.settings.platform_override))
         self.lock = threading.RLock()
-        self.engine = Engine(self.kernel, self.store, self.lock, crash_at)
+        self.deployments = DeploymentService(self.kernel, self.store, self.lock, crash_at)
 
     def boot(self) -> None:
         log = self.logs.main
@@ -75,23 +76,23 @@ class Nucleus:
             log.write("WARN", "com.aws.greengrass.lifecyclemanager.Kernel", "orphans-killed",
                       f"killed {killed} processes left by a previous nucleus")
         with self.lock:
-            self.engine.recover()
+            self.deployments.recover()
             self.kernel.load(self.store.committed()["components"])
-        threading.Thread(target=self.engine.worker, daemon=True, name="DeploymentService").start()
+        threading.Thread(target=self.deployments.worker, daemon=True, name="DeploymentService").start()
 
     # -- requests from greengrass-cli -------------------------------------------------------------
     def handle(self, op: str, args: dict[str, Any]) -> Any:
         if op == "ping":
             return {"version": self.settings.nucleus_version, "pid": os.getpid()}
         if op == "create_deployment":
-            return {"deploymentId": self.engine.submit(args.get("document"))}
+            return {"deploymentId": self.deployments.submit(args.get("document"))}
         if op == "get_deployment":
             record = self.store.record(_deployment_id(args))
             if record is None:
-                raise GreengrassError("Cannot find deployment")
+                raise ResourceNotFound("Cannot find deployment")
             return _summary(record)
         if op == "cancel_deployment":
-            return {"message": self.engine.cancel(_deployment_id(args))}
+            return {"message": self.deployments.cancel(_deployment_id(args))}
         if op == "list_deployments":
             return [_summary(r) for r in self.store.records()[-10:]]
         if op == "list_components":
@@ -100,13 +101,13 @@ class Nucleus:
             name = args.get("name")
             found = [c for c in self._components() if c["componentName"] == name]
             if not found:
-                raise GreengrassError(f"Component with name {name} not found in Greengrass")
+                raise ResourceNotFound(f"Component with name {name} not found in Greengrass")
             return found[0]
         if op in ("restart_components", "stop_components"):
             names = args.get("names") or []
             missing = [n for n in names if n not in self.kernel.services]
             if not isinstance(names, list) or not names or missing:
-                raise GreengrassError(f"Component with name {', '.join(map(str, missing or names))} "
+                raise ResourceNotFound(f"Component with name {', '.join(map(str, missing or names))} "
                                       f"not found in Greengrass")
             threading.Thread(target=self._control, args=(op, names), daemon=True).start()
             return {"status": "SUCCEEDED"}
@@ -122,7 +123,7 @@ class Nucleus:
         out = [{"componentName": n, "version": "0.0.0", "state": s, "configuration": None} for n, s in BUILTINS]
         out.append({"componentName": NUCLEUS, "version": self.settings.nucleus_version, "state": "FINISHED",
                     "configuration": self.nucleus_config})
-        out.append({"componentName": "aws.greengrass.Cli", "version": self.settings.nucleus_version,
+        out.append({"componentName": "aws.greengrass.Cli", "version": CLI_VERSION,
                     "state": "RUNNING", "configuration": {}})
         for name, service in sorted(self.kernel.services.items()):
             out.append({"componentName": name, "version": service.spec.version, "state": str(service.state),
@@ -135,7 +136,7 @@ def _deployment_id(args: dict[str, Any]) -> str:
     try:
         return str(uuid.UUID(str(args.get("deploymentId"))))
     except ValueError:
-        raise GreengrassError("Invalid deploymentId format received. DeploymentId is a UUID") from None
+        raise InvalidArguments("Invalid deploymentId format received. DeploymentId is a UUID") from None
 
 
 def _summary(record: dict[str, Any]) -> dict[str, Any]:
@@ -154,7 +155,7 @@ def serve(nucleus: Nucleus) -> socketserver.ThreadingUnixStreamServer:
                     raise GreengrassError("Malformed request")
                 reply = {"ok": True, "result": nucleus.handle(str(req.get("op")), req.get("args") or {})}
             except GreengrassError as exc:
-                reply = {"ok": False, "error": exc.message}
+                reply = {"ok": False, "error": exc.message, "type": exc.ipc_type}
             except (ValueError, OSError) as exc:
                 reply = {"ok": False, "error": f"Malformed request: {exc}"}
             except Exception as exc:  # noqa: BLE001 - answer the CLI instead of dropping the connection

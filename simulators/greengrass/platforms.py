@@ -57,7 +57,7 @@ def select_manifest(recipe: Recipe, plat: dict[str, str]) -> Manifest:
             return manifest
     raise NoMatchingPlatform(
         f"Failed to find usable recipe for current platform: {describe(plat)}, for package: "
-        f"'{recipe.ident}' in the local package store.")
+        f"'{recipe.ident}' in the local package store")
 
 
 def resolved_lifecycle(recipe: Recipe, manifest: Manifest) -> tuple[dict[str, Step], dict[str, str]]:

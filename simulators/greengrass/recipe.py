@@ -43,7 +43,7 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Artifact:
+class ComponentArtifact:
     uri: str
     digest: str | None
     algorithm: str
@@ -66,7 +66,7 @@ class Dependency:
 class Manifest:
     platform: dict[str, str]
     lifecycle: dict[str, Any] | None
-    artifacts: tuple[Artifact, ...]
+    artifacts: tuple[ComponentArtifact, ...]
     selections: tuple[str, ...]
 
 
@@ -192,7 +192,7 @@ def _manifest(raw: Any, index: int) -> Manifest:
     return Manifest(plat, lifecycle, tuple(_artifact(a) for a in arts), tuple(selections))
 
 
-def _artifact(raw: Any) -> Artifact:
+def _artifact(raw: Any) -> ComponentArtifact:
     raw = _map(raw, "Artifact")
     uri = _text(_get(raw, "Uri") or _get(raw, "URI"), "Artifact Uri", required=True)
     name = uri.rstrip("/").rsplit("/", 1)[-1]
@@ -210,7 +210,7 @@ def _artifact(raw: Any) -> Artifact:
     if read not in ("NONE", "OWNER", "ALL") or execute not in ("NONE", "OWNER", "ALL"):
         raise RecipeError(f"Artifact {uri}: Permission values must be NONE, OWNER or ALL")
     digest = _get(raw, "Digest")
-    return Artifact(uri, _text(digest, "Digest") or None, algorithm.upper(), unarchive, read, execute)
+    return ComponentArtifact(uri, _text(digest, "Digest") or None, algorithm.upper(), unarchive, read, execute)
 
 
 def parse_lifecycle(lifecycle: dict[str, Any]) -> tuple[dict[str, Step], dict[str, str]]:

@@ -11,17 +11,18 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from harness.errors import HilError
 from harness.greengrass import builders, steps
 from harness.greengrass.artifacts import Component
 from harness.greengrass.client import GreengrassClient
 from harness.greengrass.errors import ComponentNotFound, DeploymentFailed, GreengrassTimeout
 from harness.greengrass.recipe import parse_recipe
+from harness.primitives.deadline import poll_until
 from harness.transport.local import LocalTransport
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,18 +46,19 @@ def core(tmp_path):
     log = open(tmp_path / "nucleus.out", "wb")  # noqa: SIM115 - closed in teardown
     proc = subprocess.Popen([str(root / "bin" / "greengrass-nucleus")], stdout=log, stderr=log,
                             stdin=subprocess.DEVNULL, start_new_session=True)
-    client = GreengrassClient(LocalTransport("host-emu"), root=str(root), staging=str(tmp_path / "staging"),
+    client = GreengrassClient(CountingTransport("host-emu"), root=str(root), staging_parent=str(tmp_path),
                               command_timeout=30, poll=0.2, progress=None)
     try:
-        deadline = time.monotonic() + 30
-        while True:
+        def answering() -> bool:
             try:
-                client.components()
-                break
-            except Exception:
-                if time.monotonic() > deadline or proc.poll() is not None:
+                return bool(client.components())
+            except HilError:
+                if proc.poll() is not None:
                     raise
-                time.sleep(0.3)
+                return False
+
+        if not poll_until(answering, 30, interval=0.3):
+            client.components()  # raises the CLI's own error
         yield client
     finally:
         if proc.poll() is None:
@@ -71,6 +73,19 @@ def core(tmp_path):
         except ProcessLookupError:
             pass
         log.close()
+        client.close()
+
+
+class CountingTransport(LocalTransport):
+    """LocalTransport that remembers the device paths it copied files to."""
+
+    def __init__(self, device: str) -> None:
+        super().__init__(device)
+        self.puts: list[str] = []
+
+    def put(self, local, remote, **kw):
+        self.puts.append(remote)
+        super().put(local, remote, **kw)
 
 
 def script_component(tmp_path: Path, name: str, version: str, body: str) -> Component:
@@ -84,7 +99,7 @@ def test_deploy_run_log_restart_broken_upgrade_rollback_remove(core, tmp_path):
     name = builders.unique_name("com.example.Hello")
     good = script_component(tmp_path, name, "1.0.0",
                             'echo "$GREETING v1 ready"\nwhile true; do sleep 1; done\n')
-    result = steps.deploy(core, [good], expect="SUCCEEDED", within=60)
+    result = steps.expect_deployment(core, [good], expect="SUCCEEDED", within=60)
     assert result.status.status == "SUCCEEDED" and result.elapsed < 60
     running = steps.expect_component_state(core, name, "RUNNING", within=30)
     assert running.version == "1.0.0"
@@ -92,11 +107,10 @@ def test_deploy_run_log_restart_broken_upgrade_rollback_remove(core, tmp_path):
     assert steps.expect_log_line(core, name, r"hello v1 ready", within=30)
     assert name in {c.name for c in core.components()}
 
-    # A redeploy of the same content sends no artifact again (same SHA-256 in the device cache).
-    cache = tmp_path / "staging" / "cache"
-    before = {p.name: p.stat().st_ino for p in cache.iterdir()}  # a re-upload would be a new file
-    steps.deploy(core, [good], update_config={name: {"MERGE": {"Greeting": "hi"}}}, within=60)
-    assert {p.name: p.stat().st_ino for p in cache.iterdir()} == before
+    # A redeploy of the same content sends no artifact again (same SHA-256 already on the device).
+    core.transport.puts.clear()
+    steps.expect_deployment(core, [good], update_config={name: {"MERGE": {"Greeting": "hi"}}}, within=60)
+    assert [p.rsplit("/", 1)[-1] for p in core.transport.puts] == [f"{name}-1.0.0.yaml"]
     assert steps.expect_log_line(core, name, r"hi v1 ready", within=30)
 
     offset = core.log_size(name)
@@ -105,7 +119,7 @@ def test_deploy_run_log_restart_broken_upgrade_rollback_remove(core, tmp_path):
 
     broken = script_component(tmp_path, name, "2.0.0", 'echo "v2 cannot start" >&2\nexit 1\n')
     with pytest.raises(DeploymentFailed) as info:
-        steps.deploy(core, [broken], expect="SUCCEEDED", within=120, failure_handling_policy="ROLLBACK")
+        steps.expect_deployment(core, [broken], expect="SUCCEEDED", within=120, failure_handling_policy="ROLLBACK")
     first = str(info.value).splitlines()[0]
     assert first.startswith(f"host-emu: deploy {name}@2.0.0: [deployment] FAILED")
     assert "expected SUCCEEDED" in first and "FAILED_ROLLBACK_COMPLETE" in first
@@ -118,7 +132,7 @@ def test_deploy_run_log_restart_broken_upgrade_rollback_remove(core, tmp_path):
     assert history[result.deployment_id] == "SUCCEEDED" and "FAILED" in history.values()
 
     steps.stop_component(core, name, within=30)
-    steps.deploy(core, remove=[name], within=60)
+    steps.expect_deployment(core, remove=[name], within=60)
     with pytest.raises(ComponentNotFound):
         core.component(name)
 
@@ -126,7 +140,7 @@ def test_deploy_run_log_restart_broken_upgrade_rollback_remove(core, tmp_path):
 def test_timeouts_carry_evidence(core, tmp_path):
     name = builders.unique_name("com.example.Quiet")
     comp = script_component(tmp_path, name, "1.0.0", 'echo "only this line"\nsleep 600\n')
-    steps.deploy(core, [comp], within=60)
+    steps.expect_deployment(core, [comp], within=60)
     with pytest.raises(GreengrassTimeout) as info:
         steps.expect_log_line(core, name, r"never printed", within=1.5)
     assert info.value.device == "host-emu" and "only this line" in info.value.evidence
@@ -138,7 +152,7 @@ def test_timeouts_carry_evidence(core, tmp_path):
         "RecipeFormatVersion": "2020-01-25", "ComponentName": slow_name, "ComponentVersion": "1.0.0",
         "Manifests": [{"Lifecycle": {"Install": {"Script": "sleep 30", "Timeout": 60}, "Run": "sleep 600"}}]})
     with pytest.raises(GreengrassTimeout) as info:
-        steps.deploy(core, [Component(slow)], within=2)
+        steps.expect_deployment(core, [Component(slow)], within=2)
     assert info.value.step == f"deploy {slow_name}@1.0.0"
     assert "still IN_PROGRESS after" in info.value.detail and "limit 2 s" in info.value.detail
     assert "deployment" in info.value.evidence  # greengrass.log tail
@@ -156,7 +170,7 @@ def test_dlr_model_and_inference_components_on_the_core(core, tmp_path):
                                      tmp_path / "build")
     infer = builders.inference_component(builders.unique_name("com.example.Infer"), "1.0.0", model, infer_script,
                                          interpreter="/bin/sh", inference_interval=7, image_name="cat.jpeg")
-    steps.deploy(core, [model, infer], within=90)
+    steps.expect_deployment(core, [model, infer], within=90)
     name = infer.recipe.component_name
     steps.expect_component_state(core, name, "RUNNING", within=30)
     args = steps.expect_log_line(core, name, r"args: --model-dir", within=30)

@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import pwd
-import re
 import shutil
 import tempfile
 import zipfile
@@ -18,14 +17,8 @@ import pytest
 
 from simulators.greengrass.localcore import LocalCore, recipe, write_recipe
 
-# Parsing rules copied from the AWS Greengrass Testing Framework (aws-greengrass/aws-greengrass-testing,
-# aws-greengrass-testing-features-api/.../features/GreengrassCliSteps.java):
-#  - deployment status: first line containing ":" split on ": " into exactly two parts, part 2 is the status
-#  - component state: response.contains(String.format("State: %s", status))
-GTF_STATUS_LINE = re.compile(r"^[^:\n]*: (?P<status>[^:\n]*)$")  # == split(": ") giving exactly two parts
+# GTF (aws-greengrass/aws-greengrass-testing, GreengrassCliSteps.java) finds a state as "State: <STATE>".
 GTF_STATE = "State: {}"
-DEPLOYMENT_ID = re.compile(r"^Local deployment submitted! Deployment Id: ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
-                           r"[0-9a-f]{4}-[0-9a-f]{12})$")
 
 
 def _user_exists(name: str) -> bool:
@@ -34,12 +27,6 @@ def _user_exists(name: str) -> bool:
     except KeyError:
         return False
     return True
-
-
-def gtf_status(output: str) -> str:
-    first = next(line for line in output.split("\n") if ":" in line)
-    parts = first.split(": ")
-    return parts[1] if len(parts) == 2 else "UNKNOWN"
 
 
 @pytest.fixture
@@ -112,17 +99,18 @@ def test_run_exit_1_goes_errored_then_broken(core: LocalCore, tmp_path: Path) ->
     recipes = tmp_path / "recipes"
     write_recipe(recipes, recipe("com.ex.Crash", "1.0.0", {"Run": "echo boom >&2; exit 1",
                                                             "Recover": f"echo recovered >> {tmp_path}/rec"}))
-    dep = core.deploy("--recipeDir", str(recipes), "--merge", "com.ex.Crash=1.0.0")
+    dep = core.deploy("--recipeDir", str(recipes), "--merge", "com.ex.Crash=1.0.0", "-fp", "ROLLBACK")
     st = core.wait_deployment(dep)
     assert st["status"] == "FAILED"
     assert st["Detailed Status"] == "FAILED_ROLLBACK_COMPLETE"
     assert "COMPONENT_BROKEN" in st["Deployment Error Stack"]
     assert "USER_COMPONENT_ERROR" in st["Deployment Error Types"]
-    assert st["Deployment Failure Cause"] == "Service com.ex.Crash in broken state"
+    assert st["Deployment Failure Cause"] == "Service com.ex.Crash in broken state after deployment"
     log = (core.root / "logs" / "greengrass.log").read_text()
-    assert log.count("serviceName=com.ex.Crash, currentState=RUNNING, newState=ERRORED") == 3
-    assert "currentState=ERRORED, newState=BROKEN" in log
-    assert (tmp_path / "rec").read_text().count("recovered") == 3
+    # Lifecycle.java:227-255: the third error in one state goes straight to BROKEN, without Recover
+    assert log.count("serviceName=com.ex.Crash, currentState=RUNNING, newState=ERRORED") == 2
+    assert "serviceName=com.ex.Crash, currentState=RUNNING, newState=BROKEN" in log
+    assert (tmp_path / "rec").read_text().count("recovered") == 2
     assert "stderr. boom" in (core.root / "logs" / "com.ex.Crash.log").read_text()
     assert "com.ex.Crash" not in core.components()  # rolled back to the empty set
 
@@ -147,11 +135,11 @@ def test_install_failure_rolls_back_to_previous_version_and_config(core: LocalCo
                       "-c", json.dumps({"com.ex.App": {"MERGE": {"Message": "custom"}}}))
     assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
     write_recipe(recipes, recipe("com.ex.App", "2.0.0", {"Install": "exit 7", **sleeper()}, config={"Message": "v2"}))
-    dep = core.deploy("--recipeDir", str(recipes), "--merge", "com.ex.App=2.0.0",
+    dep = core.deploy("--recipeDir", str(recipes), "--merge", "com.ex.App=2.0.0", "-fp", "ROLLBACK",
                       "-c", json.dumps({"com.ex.App": {"MERGE": {"Message": "new"}}}))
     st = core.wait_deployment(dep)
     assert (st["status"], st["Detailed Status"]) == ("FAILED", "FAILED_ROLLBACK_COMPLETE")
-    assert st["Deployment Failure Cause"] == "Service com.ex.App in broken state"
+    assert st["Deployment Failure Cause"] == "Service com.ex.App in broken state after deployment"
     app = core.components()["com.ex.App"]
     assert (app["Version"], app["State"], json.loads(app["Configuration"])) == ("1.0.0", "RUNNING",
                                                                                {"Message": "custom"})
@@ -172,8 +160,8 @@ def test_no_manifest_for_this_architecture(tmp_path: Path) -> None:
         assert (st["status"], st["Detailed Status"]) == ("FAILED", "FAILED_NO_STATE_CHANGE")
         assert st["Deployment Failure Cause"] == ("Failed to find usable recipe for current platform: {os=linux, "
                                        "architecture=aarch64}, for package: 'com.ex.X86-v1.0.0' in the local "
-                                       "package store.")
-        assert "COMPONENT_RECIPE_ERROR" in st["Deployment Error Types"]
+                                       "package store")
+        assert st["Deployment Error Types"] == "DEVICE_ERROR"  # LOCAL_RECIPE_NOT_FOUND (DeploymentErrorCode.java:66)
         assert "com.ex.X86" not in core.components()
         # a /regex/ platform value matches the overridden architecture
         write_recipe(recipes, recipe("com.ex.Arm", "1.0.0", sleeper("x"),
@@ -244,67 +232,13 @@ def test_zip_slip_archive_refused(core: LocalCore, tmp_path: Path) -> None:
     assert not (core.root / "packages" / "artifacts-unarchived" / "com.ex.Slip").exists()
 
 
-def test_cli_output_parses_with_gtf_rules(core: LocalCore, tmp_path: Path) -> None:
-    recipes = tmp_path / "recipes"
-    write_recipe(recipes, recipe("com.ex.Once", "1.0.0", {"Run": "echo done"}))
-    out = core.cli("deployment", "create", "--recipeDir", str(recipes), "--merge", "com.ex.Once=1.0.0").stdout
-    m = DEPLOYMENT_ID.match(out.strip())
-    assert m, out
-    core.wait_deployment(m.group(1))
-    status_out = core.cli("deployment", "status", "--deploymentId", m.group(1)).stdout
-    assert gtf_status(status_out) == "SUCCEEDED"
-    assert GTF_STATUS_LINE.match(status_out.splitlines()[0]).group("status") == "SUCCEEDED"
-    assert GTF_STATE.format("FINISHED") in core.cli("component", "details", "--name", "com.ex.Once").stdout
-    listed = core.cli("deployment", "list").stdout
-    assert f"{m.group(1)}: SUCCEEDED" in listed.splitlines()
-    comps = core.cli("component", "list").stdout.splitlines()
-    assert comps[0] == "Components currently running in Greengrass:"
-    i = comps.index("Component Name: com.ex.Once")
-    assert comps[i + 1:i + 4] == ["    Version: 1.0.0", "    State: FINISHED", "    Configuration: {}"]
-    assert "Component Name: aws.greengrass.Nucleus" in comps
-
-
-@pytest.mark.parametrize("args, message", [
-    (["component", "details"], "Missing required option"),
-    (["component", "details", "--name", "x", "--bogus"], "Unknown option"),
-    (["deployment", "create", "--merge", "noversion"], "KEY=VALUE"),
-    (["deployment", "create", "-fp", "SOMETIMES"], "ROLLBACK, DO_NOTHING"),
-    (["deployment", "explode"], "Unmatched argument"),
-])
-def test_usage_errors_exit_2(core: LocalCore, args: list[str], message: str) -> None:
-    proc = core.cli(*args, check=False)
-    assert proc.returncode == 2 and message in proc.stderr and "usage:" in proc.stderr
-
-
-def test_nucleus_errors_exit_1_with_one_line(core: LocalCore, tmp_path: Path) -> None:
-    bad_config = core.cli("deployment", "create", "--update-config", "{not json", check=False)
-    assert bad_config.returncode == 1 and "not a properly formatted JSON" in bad_config.stderr
-    missing = core.cli("deployment", "status", "-i", "00000000-0000-0000-0000-000000000000", check=False)
-    assert missing.returncode == 1 and missing.stderr.strip() == "Cannot find deployment"
-    not_uuid = core.cli("deployment", "status", "-i", "../../etc/passwd", check=False)
-    assert not_uuid.returncode == 1 and "DeploymentId is a UUID" in not_uuid.stderr
-    unknown = core.cli("component", "details", "--name", "com.ex.None", check=False)
-    assert unknown.returncode == 1
-    assert unknown.stderr.strip() == "Component with name com.ex.None not found in Greengrass"
-    bad_version = core.cli("deployment", "create", "-m", "com.ex.A=1.0", check=False)
-    assert bad_version.returncode == 1 and "not a valid semantic version" in bad_version.stderr
-    no_dir = core.cli("deployment", "create", "-r", str(tmp_path / "absent"), "-m", "com.ex.A=1.0.0", check=False)
-    assert no_dir.returncode == 1 and "is not a directory" in no_dir.stderr
-
-
-def test_cli_without_nucleus_fails_cleanly(tmp_path: Path) -> None:
-    core = LocalCore(tmp_path / "gg")
-    proc = core.cli("component", "list", check=False)
-    assert proc.returncode == 1 and "Is the nucleus running?" in proc.stderr and proc.stdout == ""
-
-
 def test_step_timeout_kills_whole_process_group(core: LocalCore, tmp_path: Path) -> None:
     recipes, pidfile = tmp_path / "recipes", tmp_path / "child.pid"
     write_recipe(recipes, recipe("com.ex.Slow", "1.0.0", {
         "Install": {"Script": f"sleep 30 & echo $! > {pidfile}; wait", "Timeout": 0.3}, "Run": "exec sleep 60"}))
     dep = core.deploy("-r", str(recipes), "-m", "com.ex.Slow=1.0.0", "-fp", "DO_NOTHING")
     st = core.wait_deployment(dep)
-    assert st["Deployment Failure Cause"] == "Service com.ex.Slow in broken state"
+    assert st["Deployment Failure Cause"] == "Service com.ex.Slow in broken state after deployment"
     pid = int(pidfile.read_text())
     assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
     assert "service-step-timeout" in (core.root / "logs" / "greengrass.log").read_text()
@@ -320,19 +254,19 @@ def test_stop_restart_skipif_groups_and_queue(core: LocalCore, tmp_path: Path) -
     second = core.deploy("-r", str(recipes), "-m", "com.ex.Other=1.0.0", "--groupId", "thinggroup/lab")
     third = core.deploy("-r", str(recipes), "-m", "com.ex.Other=1.0.0")
     canceled = core.cli("deployment", "cancel", "-i", third)
-    assert canceled.stdout.strip() == f"Successfully canceled deployment {third}"
+    assert canceled.stdout.strip() == f"Cancel request submitted. Deployment ID: {third}"
     assert core.wait_deployment(first)["status"] == "SUCCEEDED"
     assert core.wait_deployment(second)["status"] == "SUCCEEDED"
     assert core.status(third)["status"] == "CANCELED"
     late = core.cli("deployment", "cancel", "-i", first, check=False)
-    assert late.returncode == 1 and "can no longer be canceled" in late.stderr
+    assert late.stdout.strip() == "Cancellation request is not processed because deployment is already finished"
     assert not marker.exists()  # Install skipped: `exists <dir>` was true
     core.cli("component", "stop", "--names", "com.ex.Svc")
     core.wait_state("com.ex.Svc", "FINISHED")
     core.cli("component", "restart", "-n", "com.ex.Svc,com.ex.Other")
     core.wait_state("com.ex.Svc", "RUNNING")
     # removing from the local group leaves the thing group's root component alone
-    dep = core.deploy("--remove", "com.ex.Svc,com.ex.Other")
+    dep = core.deploy("--remove", "com.ex.Svc", "--remove", "com.ex.Other")
     assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
     comps = core.components()
     assert "com.ex.Svc" not in comps and comps["com.ex.Other"]["State"] == "RUNNING"
@@ -349,7 +283,7 @@ def test_bootstrap_runs_before_install_and_its_failure_fails_the_deployment(core
     dep = core.deploy("-r", str(recipes), "-m", "com.ex.Boot=1.0.0")
     assert core.wait_deployment(dep)["status"] == "SUCCEEDED"  # 100 = restart requested, not a failure
     assert order.read_text().split() == ["bootstrap", "install"]
-    dep = core.deploy("-r", str(recipes), "-m", "com.ex.Boot=2.0.0")
+    dep = core.deploy("-r", str(recipes), "-m", "com.ex.Boot=2.0.0", "-fp", "ROLLBACK")
     st = core.wait_deployment(dep)
     assert st["Detailed Status"] == "FAILED_ROLLBACK_COMPLETE" and "COMPONENT_BOOTSTRAP_ERROR" in st[
         "Deployment Error Stack"]

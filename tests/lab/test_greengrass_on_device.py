@@ -27,23 +27,23 @@ def serve(tag):
 
 def test_deploy_upgrade_broken_upgrade_rolls_back_then_remove(device, greengrass, gg_name, tmp_path):
     name = gg_name("com.example.Hello")
-    steps.deploy(greengrass, [script(tmp_path, name, "1.0.0", serve("v1"))], within=DEPLOY_WITHIN)
+    steps.expect_deployment(greengrass, [script(tmp_path, name, "1.0.0", serve("v1"))], within=DEPLOY_WITHIN)
     assert steps.expect_component_state(greengrass, name, "RUNNING", within=60).version == "1.0.0"
     steps.expect_log_line(greengrass, name, r"hello v1 ready", within=60)
 
-    steps.deploy(greengrass, [script(tmp_path, name, "1.1.0", serve("v1.1"))],
+    steps.expect_deployment(greengrass, [script(tmp_path, name, "1.1.0", serve("v1.1"))],
                  update_config={name: {"MERGE": {"Greeting": "hi"}}}, within=DEPLOY_WITHIN)
     steps.expect_log_line(greengrass, name, r"hi v1.1 ready", within=60)
 
     broken = script(tmp_path, name, "2.0.0", 'echo "v2 cannot start" >&2\nexit 1\n')
     with pytest.raises(DeploymentFailed) as failed:
-        steps.deploy(greengrass, [broken], within=DEPLOY_WITHIN, failure_handling_policy="ROLLBACK")
+        steps.expect_deployment(greengrass, [broken], within=DEPLOY_WITHIN, failure_handling_policy="ROLLBACK")
     assert "FAILED_ROLLBACK_COMPLETE" in str(failed.value)
     assert "v2 cannot start" in failed.value.evidence
     back = steps.expect_component_state(greengrass, name, "RUNNING", version="1.1.0", within=120)
     assert back.configuration["Greeting"] == "hi"  # the previous configuration came back with the version
 
-    steps.deploy(greengrass, remove=[name], within=DEPLOY_WITHIN)
+    steps.expect_deployment(greengrass, remove=[name], within=DEPLOY_WITHIN)
     with pytest.raises(ComponentNotFound):
         greengrass.component(name)
 
@@ -54,7 +54,7 @@ def test_no_manifest_for_this_platform_fails_like_greengrass(device, greengrass,
     component = script(tmp_path, name, "1.0.0", serve("x"),
                        manifest_platform=builders.platform(architecture=other))
     with pytest.raises(DeploymentFailed) as failed:
-        steps.deploy(greengrass, [component], within=DEPLOY_WITHIN)
+        steps.expect_deployment(greengrass, [component], within=DEPLOY_WITHIN)
     assert "Failed to find usable recipe for current platform" in failed.value.evidence + str(failed.value)
     with pytest.raises(ComponentNotFound):
         greengrass.component(name)
@@ -64,14 +64,17 @@ def test_same_commands_work_through_docker_exec(device, lab, gg_name, tmp_path):
     client = GreengrassClient(lab.docker_transport(device.name),
                               cli=["sudo", "-n", "/greengrass/v2/bin/greengrass-cli"])
     name = gg_name("com.example.ViaDocker")
-    steps.deploy(client, [script(tmp_path, name, "1.0.0", serve("docker"))], within=DEPLOY_WITHIN)
-    steps.expect_log_line(client, name, r"hello docker ready", within=60)
-    steps.deploy(client, remove=[name], within=DEPLOY_WITHIN)
+    try:
+        steps.expect_deployment(client, [script(tmp_path, name, "1.0.0", serve("docker"))], within=DEPLOY_WITHIN)
+        steps.expect_log_line(client, name, r"hello docker ready", within=60)
+        steps.expect_deployment(client, remove=[name], within=DEPLOY_WITHIN)
+    finally:
+        client.close()
 
 
 def test_nucleus_killed_mid_deployment_leaves_old_or_new_whole(device, greengrass, gg_name, tmp_path):
     name = gg_name("com.example.Crash")
-    steps.deploy(greengrass, [script(tmp_path, name, "1.0.0", serve("old"))], within=DEPLOY_WITHIN)
+    steps.expect_deployment(greengrass, [script(tmp_path, name, "1.0.0", serve("old"))], within=DEPLOY_WITHIN)
     recipe_dir, artifact_dir = greengrass.stage([script(tmp_path, name, "2.0.0", serve("new"),
                                                         configuration={"Greeting": "bonjour"})])
     deployment = greengrass.create_deployment(merge={name: "2.0.0"}, recipe_dir=recipe_dir,
@@ -85,4 +88,4 @@ def test_nucleus_killed_mid_deployment_leaves_old_or_new_whole(device, greengras
     expected = {"1.0.0": "hello", "2.0.0": "bonjour"}
     assert details.configuration["Greeting"] == expected[details.version]  # never v2 with v1's config
     assert (details.version == "2.0.0") == (final.status == "SUCCEEDED")
-    steps.deploy(greengrass, remove=[name], within=DEPLOY_WITHIN)
+    steps.expect_deployment(greengrass, remove=[name], within=DEPLOY_WITHIN)

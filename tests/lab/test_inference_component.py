@@ -79,7 +79,7 @@ def test_inference_component_results_over_mtls(device, lab, greengrass, gg_name,
         f">{shlex.quote(base)}/camera.log 2>&1 </dev/null & echo $!", timeout=30).stdout.strip()
     try:
         with ResultSubscriber(iot.endpoint, iot.credentials(), topic) as results:
-            steps.deploy(greengrass, [model, on_fixture, on_camera], within=DEPLOY_WITHIN)
+            steps.expect_deployment(greengrass, [model, on_fixture, on_camera], within=DEPLOY_WITHIN)
             for name in names[:2]:
                 steps.expect_component_state(greengrass, name, "RUNNING", within=60)
 
@@ -98,7 +98,7 @@ def test_inference_component_results_over_mtls(device, lab, greengrass, gg_name,
                               within=30)
     finally:
         device.transport.run(["kill", camera], timeout=30)
-        steps.deploy(greengrass, remove=names, within=DEPLOY_WITHIN)
+        steps.expect_deployment(greengrass, remove=names, within=DEPLOY_WITHIN)
         remove_scratch(device.transport, base)
     for name in names:
         with pytest.raises(ComponentNotFound):

@@ -20,7 +20,7 @@ from harness.greengrass.artifacts import (
     write_store,
     zip_directory,
 )
-from harness.greengrass.errors import ArtifactError
+from harness.greengrass.errors import ComponentArtifactError
 from harness.greengrass.recipe import load_recipe, parse_recipe, read_recipe
 from harness.lab.device import DEVICE_PYTHON
 
@@ -64,10 +64,10 @@ def test_zip_is_reproducible_and_rooted(model_dir, tmp_path):
 
 def test_zip_refuses_symlinks_and_empty_dirs(model_dir, tmp_path):
     (model_dir / "escape").symlink_to("/etc/passwd")
-    with pytest.raises(ArtifactError, match="symlink"):
+    with pytest.raises(ComponentArtifactError, match="symlink"):
         zip_directory(model_dir, tmp_path / "m.zip")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ArtifactError, match="empty"):
+    with pytest.raises(ComponentArtifactError, match="empty"):
         zip_directory(tmp_path / "empty", tmp_path / "e.zip")
 
 
@@ -126,15 +126,15 @@ def test_write_store_layout_matches_greengrass_cli(model_dir, script, tmp_path):
 def test_sealing_checks_files_against_recipe(tmp_path, script):
     recipe = parse_recipe({"RecipeFormatVersion": "2020-01-25", "ComponentName": "c", "ComponentVersion": "1.0.0",
                            "Manifests": [{"Artifacts": [{"URI": "s3://b/infer.sh"}]}]})
-    with pytest.raises(ArtifactError, match="no file for \\['infer.sh'\\]"):
+    with pytest.raises(ComponentArtifactError, match="no file for \\['infer.sh'\\]"):
         Component(recipe, {}).sealed()
-    with pytest.raises(ArtifactError, match="no artifact for \\['x.bin'\\]"):
+    with pytest.raises(ComponentArtifactError, match="no artifact for \\['x.bin'\\]"):
         Component(recipe, {"infer.sh": script, "x.bin": script}).sealed()
     sealed = Component(recipe, {"infer.sh": script}).sealed()
     script.write_text("changed after sealing\n")
-    with pytest.raises(ArtifactError, match="does not match the recipe's Digest"):
+    with pytest.raises(ComponentArtifactError, match="does not match the recipe's Digest"):
         sealed.sealed()
-    with pytest.raises(ArtifactError, match="given twice"):
+    with pytest.raises(ComponentArtifactError, match="given twice"):
         store_entries([Component(recipe, {"infer.sh": script})] * 2)
 
 

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.greengrass.errors import RecipeError
-from harness.greengrass.recipe import Recipe, check_component_name, load_recipe, parse_recipe
+from harness.greengrass.names import check_component_name
+from harness.greengrass.recipe import Recipe, load_recipe, parse_recipe
 
 # The "Component recipe that specifies several fields" example of the developer guide's component
 # recipe reference (JSON form; its YAML form has a typo in the doc).

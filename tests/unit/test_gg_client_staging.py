@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from pathlib import Path
@@ -39,39 +38,64 @@ def components(tmp_path):
     return model, builders.inference_component("com.example.Infer", "1.0.0", model, script, interpreter="/bin/sh")
 
 
-def test_stage_uploads_once_and_lays_out_a_fresh_store(tmp_path, components):
+def _artifact_puts(transport: CountingTransport) -> list[str]:
+    return [p for p in transport.puts if not p.endswith(".yaml")]
+
+
+def test_stage_uploads_each_artifact_once_and_lays_out_a_fresh_store(tmp_path, components):
     transport = CountingTransport("host-test")
-    client = GreengrassClient(transport, root=str(tmp_path / "gg"), staging=str(tmp_path / "staging"),
-                              progress=None)
+    client = GreengrassClient(transport, root=str(tmp_path / "gg"), staging_parent=str(tmp_path), progress=None)
     recipe_dir, artifact_dir = client.stage(components)
     model, infer = components
     staged_zip = Path(artifact_dir, "com.example.Model", "1.0.0", "model.zip")
     assert staged_zip.read_bytes() == model.files["model.zip"].read_bytes()
+    assert Path(artifact_dir, "com.example.Infer", "1.0.0", "run.sh").read_text() == "echo running\n"
     assert sorted(p.name for p in Path(recipe_dir).iterdir()) == ["com.example.Infer-1.0.0.yaml",
                                                                    "com.example.Model-1.0.0.yaml"]
-    first = [p for p in transport.puts if "/cache/" in p]
-    assert len(first) == 2  # model.zip and run.sh
+    assert len(_artifact_puts(transport)) == 2  # model.zip and run.sh
 
     transport.puts.clear()
     recipe_dir2, artifact_dir2 = client.stage(components)
     assert recipe_dir2 != recipe_dir  # every deployment gets its own directory
-    assert [p for p in transport.puts if "/cache/" in p] == []  # same SHA-256 already on the device
+    assert _artifact_puts(transport) == []  # same SHA-256 already on the device: nothing sent again
     assert len(transport.puts) == 2  # only the two recipes
+    assert Path(artifact_dir2, "com.example.Model", "1.0.0", "model.zip").read_bytes() == staged_zip.read_bytes()
 
-    # A corrupted cache entry fails sha256sum and is sent again.
-    digest = hashlib.sha256(model.files["model.zip"].read_bytes()).hexdigest()
-    Path(tmp_path, "staging", "cache", digest).write_bytes(b"truncated")
+    # A damaged copy on the device (every file holding the model's bytes) fails sha256sum and is sent again.
+    zip_bytes = model.files["model.zip"].read_bytes()
+    for path in Path(client._staging.directory).rglob("*"):
+        if path.is_file() and path.read_bytes() == zip_bytes:
+            path.unlink()  # a new inode: hard links elsewhere keep theirs
+            path.write_bytes(b"truncated")
     transport.puts.clear()
-    client.stage(components)
-    resent = [p for p in transport.puts if "/cache/" in p]
-    assert len(resent) == 1 and resent[0].startswith(f"{tmp_path}/staging/cache/{digest}.")
-    assert Path(tmp_path, "staging", "cache", digest).read_bytes() == model.files["model.zip"].read_bytes()
-    assert not list(Path(tmp_path, "staging", "cache").glob("*.part"))
+    _, artifact_dir3 = client.stage(components)
+    assert len(_artifact_puts(transport)) == 1
+    assert Path(artifact_dir3, "com.example.Model", "1.0.0", "model.zip").read_bytes() == zip_bytes
 
     client.discard_staged(recipe_dir)
     assert not Path(recipe_dir).exists() and Path(recipe_dir2).exists()
     with pytest.raises(ValueError):
         client.discard_staged("/etc/recipes")
+
+
+def test_staging_is_private_unpredictable_and_removed_at_close(tmp_path, components):
+    first = GreengrassClient(LocalTransport("dev"), root=str(tmp_path / "gg"), staging_parent=str(tmp_path),
+                             progress=None)
+    second = GreengrassClient(LocalTransport("dev"), root=str(tmp_path / "gg"), staging_parent=str(tmp_path),
+                              progress=None)
+    recipe_dir, _ = first.stage(components)
+    other, _ = second.stage(components)
+    area = Path(first._staging.directory)
+    assert area.parent == tmp_path and Path(recipe_dir).is_relative_to(area)
+    assert not Path(other).is_relative_to(area)  # each client has its own directory
+    assert area.stat().st_mode & 0o777 == 0o700  # only the device user may enter it
+    first.close()
+    assert not area.exists() and Path(other).exists()
+    first.close()  # closing twice is harmless
+    recipe_again, _ = first.stage(components)  # a closed client stages into a fresh directory
+    assert Path(recipe_again).exists() and not Path(recipe_again).is_relative_to(area)
+    first.close()
+    second.close()
 
 
 def test_missing_cli_is_a_typed_error_naming_device_and_step(tmp_path):
@@ -88,7 +112,7 @@ def test_missing_cli_is_a_typed_error_naming_device_and_step(tmp_path):
 
 
 def test_bad_arguments_change_nothing(tmp_path):
-    client = GreengrassClient(LocalTransport("dev"), root=str(tmp_path), staging=str(tmp_path / "staging"),
+    client = GreengrassClient(LocalTransport("dev"), root=str(tmp_path), staging_parent=str(tmp_path),
                               progress=None)
     for kwargs in ({"merge": {"a;b": "1.0.0"}}, {"merge": {"a": "latest"}}, {"remove": ["../x"]},
                    {"update_config": {"a": {"MERGE": {}, "DROP": 1}}}, {}):
@@ -97,8 +121,8 @@ def test_bad_arguments_change_nothing(tmp_path):
     with pytest.raises(ValueError):
         client.deployment_status("id; reboot")
     with pytest.raises(ValueError, match="ROLLBACK"):  # checked before anything is staged
-        client.deploy([], merge={"com.example.A": "1.0.0"}, failure_handling_policy="rollback")
-    assert not Path(client._staging.directory).exists()
+        client.run_deployment([], merge={"com.example.A": "1.0.0"}, failure_handling_policy="rollback")
+    assert client._staging.directory is None and not list(tmp_path.glob("hil-*"))
     with pytest.raises(ValueError):
         GreengrassClient(LocalTransport("dev"), root="relative/path")
 
@@ -134,21 +158,3 @@ def test_client_for_a_lab_device_reads_greengrass_features():
         "greengrass_root": "/opt/gg/v2", "greengrass_cli": "sudo -n /opt/gg/v2/bin/greengrass-cli"}))
     assert sudo.cli == ["sudo", "-n", "/opt/gg/v2/bin/greengrass-cli"] and sudo.root == "/opt/gg/v2"
     assert sudo._privilege == ["sudo", "-n"]  # logs are read with the same privilege as the CLI
-
-
-def test_prune_drops_only_old_cache_entries_and_deployment_dirs(tmp_path, components):
-    client = GreengrassClient(LocalTransport("dev"), root=str(tmp_path / "gg"), staging=str(tmp_path / "st"),
-                              progress=None)
-    recipe_dir, _ = client.stage(components)
-    cache = tmp_path / "st" / "cache"
-    old_entry, young_entry = sorted(cache.iterdir())
-    old_dir = tmp_path / "st" / "deployments" / "0ld"
-    old_dir.mkdir()
-    month_ago = time.time() - 30 * 86400
-    for path in (old_entry, old_dir):
-        os.utime(path, (month_ago, month_ago))
-    client.prune_staging(older_than_days=7)
-    assert sorted(cache.iterdir()) == [young_entry]
-    assert not old_dir.exists() and Path(recipe_dir).exists()
-    with pytest.raises(ValueError):
-        client.prune_staging(0)

@@ -97,8 +97,8 @@ def test_no_matching_manifest_uses_greengrass_wording() -> None:
         select_manifest(rec, {"os": "linux", "architecture": "arm", "architecture.detail": "armv7"})
     assert str(err.value) == ("Failed to find usable recipe for current platform: {os=linux, architecture=arm, "
                               "architecture.detail=armv7}, for package: 'com.example.Hello-v1.0.0' in the local "
-                              "package store.")
-    assert err.value.types == ("COMPONENT_RECIPE_ERROR",)
+                              "package store")  # aws-greengrass-nucleus v2.18.2 ComponentStore.java:220-223
+    assert err.value.stack[-1] == "LOCAL_RECIPE_NOT_FOUND" and err.value.types == ("DEVICE_ERROR",)
 
 
 def test_current_platform_and_override() -> None:

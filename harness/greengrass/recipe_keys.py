@@ -1,4 +1,4 @@
-"""Recipe lifecycles: the documented step names and step keys, read case-insensitively.
+"""Recipe lifecycle keys: the documented step names and step keys, read case-insensitively, spelled back canonically.
 
 A manifest's ``Lifecycle`` holds ``Setenv``, ``Bootstrap``, ``Install``, ``Run``, ``Startup``,
 ``Shutdown``, ``Recover``; a step is a script or ``{Script, RequiresPrivilege, Skipif, Timeout,
