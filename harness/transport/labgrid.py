@@ -185,6 +185,15 @@ def place_info(coordinator: str, place: str, device: str) -> PlaceInfo:
         client.close()
 
 
+def place_row(coordinator: str, place: str, device: str) -> dict[str, object]:
+    """The `hil lab status` view of a place: coordinator, exporters, NetworkService address, lock owner."""
+    info = place_info(coordinator, place, device)
+    service = info.network_service or {}
+    return {"place": place, "coordinator": coordinator, "exporters": list(info.exporters),
+            "address": f"{service.get('username')}@{service.get('address')}:{service.get('port')}" if service else None,
+            "locked_by": str(info.holder) if info.holder else None}
+
+
 @register("labgrid")
 class LabgridTransport(Transport):
     """Holds a labgrid place and reaches its board through the NetworkService over SSH."""

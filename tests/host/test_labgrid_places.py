@@ -133,3 +133,18 @@ def test_sigkill_leaves_the_place_held_until_someone_releases_it(lab, place):
     assert _holder(lab, place) == "dave"
     lab.client("-p", place, "release", "--kick", user="erin")
     assert _holder(lab, place) is None
+
+
+def test_lab_status_shows_a_locked_place_without_opening_the_board(lab, place):
+    from harness.lab.inventory import DeviceSpec
+    from harness.lab.status import status_row
+
+    lab.client("-p", place, "acquire", user="alice")
+    spec = DeviceSpec.model_validate({"name": "pi-07", "profile": "rasp4b",
+                                      "labgrid": {"place": place, "coordinator": lab.address}})
+    opened = []
+    row = status_row(spec, opened.append)
+    assert opened == []  # a held place is reported, never waited for
+    assert row["reachable"] is False and row["error"].startswith("[unreachable] labgrid place rpi4-07 locked by alice")
+    assert row["place"] == {"place": place, "coordinator": lab.address, "exporters": ["exp1"],
+                            "address": "hil@192.0.2.7:2222", "locked_by": row["place"]["locked_by"]}
