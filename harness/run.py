@@ -27,6 +27,7 @@ from harness.report.cli import add_threshold_options
 from harness.report.compare import compare, previous_runs
 from harness.report.render import render_index
 from harness.report.results_json import load_results, summary_line
+from harness.shard import Shard, ShardError, parse_shard, shard_devices
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 REPORTS = SOURCE_ROOT / "reports"
@@ -42,7 +43,7 @@ def rerun_command(args: argparse.Namespace) -> str:
     """The exact `hil run` line that repeats this run (same lab, model, baseline and pytest arguments)."""
     words = ["hil", "run"]
     for flag, value in (("--lab", args.lab), ("--model", args.model), ("--input-config", args.input_config),
-                        ("--baseline", args.baseline), ("--reports", args.reports)):
+                        ("--baseline", args.baseline), ("--reports", args.reports), ("--shard", args.shard)):
         if value is not None:
             words += [flag, str(value)]
     if args.baseline is not None:
@@ -50,7 +51,8 @@ def rerun_command(args: argparse.Namespace) -> str:
     return shlex.join(words + args.pytest_args)
 
 
-def pytest_argv(args: argparse.Namespace, run_dir: Path, *, devices: int = 1, lab_is_up: bool = False) -> list[str]:
+def pytest_argv(args: argparse.Namespace, run_dir: Path, *, devices: int = 1, lab_is_up: bool = False,
+                shard: list[str] | None = None) -> list[str]:
     # The hil plugin (and its report collector) arrives as every pytest run gets it: the pytest11 entry
     # point, or the root conftest.py in a bare checkout; xdist workers load it the same way.
     argv = [str(SCENARIOS), "-p", "no:cacheprovider",
@@ -61,6 +63,7 @@ def pytest_argv(args: argparse.Namespace, run_dir: Path, *, devices: int = 1, la
         if value is not None:
             argv.append(f"{flag}={value}")
     pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
+    argv += [f"--device={name}" for name in shard or ()]
     return argv + pytest_args + parallel_args(pytest_args, devices) + (["--no-lab-up"] if lab_is_up else [])
 
 
@@ -84,15 +87,17 @@ def parallel_args(pytest_args: list[str], devices: int, cpus: int | None = None)
 def _run(args: argparse.Namespace) -> int:
     baseline = load_results(args.baseline) if args.baseline is not None else None  # bad input: before any run
     reports = args.reports or REPORTS
+    lab = load_lab(args.lab)
+    shard = _shard(args.shard, [d.name for d in lab.spec.devices], args.pytest_args)
     run_dir = reports / new_run_id()
     run_dir.mkdir(parents=True)
-    lab = load_lab(args.lab)
     bring_up = "--no-lab-up" not in args.pytest_args
     if bring_up:
         # Here, not in the session fixture: image builds take minutes on a fresh machine and xdist
         # workers' output is not shown while they run.
         LabController(lab, say).up()
-    code = int(pytest.main(pytest_argv(args, run_dir, devices=len(lab.spec.devices), lab_is_up=bring_up)))
+    devices = len(shard) if shard is not None else len(lab.spec.devices)
+    code = int(pytest.main(pytest_argv(args, run_dir, devices=devices, lab_is_up=bring_up, shard=shard)))
     results_path = run_dir / "results.json"
     if not results_path.exists():  # pytest stopped before the session (usage error, bad option)
         print(f"hil run: FAILED (pytest exit {code}) before any test ran; no report in {run_dir}", file=sys.stderr)
@@ -100,6 +105,8 @@ def _run(args: argparse.Namespace) -> int:
     results = load_results(results_path)
     results["run_id"] = run_dir.name
     results["environment"]["rerun"] = rerun_command(args)
+    if args.shard is not None:
+        results["environment"]["shard"] = str(parse_shard(args.shard))
     if baseline is not None:
         comparison = compare(baseline, results, metric=args.metric, threshold=args.threshold,
                              baseline=str(args.baseline))
@@ -114,6 +121,17 @@ def _run(args: argparse.Namespace) -> int:
     verdict = " (baseline: regressions or new failures)" if regressed else ""
     print(f"hil run: {summary_line(results['summary'])}{verdict}; report: {_shown(index)}", file=sys.stderr)
     return code if code else (1 if regressed else 0)
+
+
+def _shard(text: str | None, names: list[str], pytest_args: list[str]) -> list[str] | None:
+    """The device names of ``--shard K/N`` (None without it); with --device/--arch the slice would be ambiguous."""
+    if text is None:
+        return None
+    shard: Shard = parse_shard(text)
+    if any(a in ("--device", "--arch") or a.startswith(("--device=", "--arch=")) for a in pytest_args):
+        raise ShardError(f"--shard {shard}: shards slice the whole lab; drop --device/--arch, or give each job "
+                         "its own --device list instead of --shard", step="shard")
+    return shard_devices(shard, names)
 
 
 def _shown(path: Path) -> str:
@@ -133,6 +151,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--baseline", type=Path, default=None, metavar="FILE",
                      help="results.json of an earlier run: fail on latency regressions and new failures")
     add_threshold_options(run)
+    run.add_argument("--shard", default=None, metavar="K/N",
+                     help="run only the K-th of N shards of the lab's devices (whole devices, sorted by name and "
+                          "dealt round-robin), e.g. one CI matrix job each; merge with `hil report merge`")
     run.add_argument("--reports", type=Path, default=None, metavar="DIR",
                      help="where run directories go (default: reports/ in the source tree)")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="PYTEST_ARGS",

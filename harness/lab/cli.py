@@ -39,6 +39,10 @@ def _status(args: argparse.Namespace) -> int:
         for row in rows:
             state = "reachable" if row["reachable"] else f"UNREACHABLE: {row['error']}"
             print(f"{row['name']:<20} {row['profile']:<12} {row['arch'] or '?':<8} {row['connection']:<36} {state}")
+            if row.get("place"):
+                place = row["place"]
+                print(f"{'':<20} labgrid place {place['place']} on {place['coordinator']} (exporters: "
+                      f"{', '.join(place['exporters']) or 'none'}; {place['locked_by'] or 'free'})")
     return 0 if all(row["reachable"] for row in rows) else 1
 
 

@@ -31,6 +31,17 @@ class Credentials(_Strict):
     auto_add_host_key: bool = False
 
 
+class LabgridPlace(_Strict):
+    """A board behind a labgrid coordinator: the place to acquire for the session, and how long to wait."""
+
+    place: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    coordinator: str = Field(pattern=r"^[A-Za-z0-9.\[\]:-]+$")  # HOST:PORT of labgrid-coordinator
+    wait_s: float = Field(default=60.0, ge=0)
+
+    def hostspec(self) -> str:
+        return f"labgrid://{self.coordinator}?place={self.place}&wait_s={self.wait_s:g}"
+
+
 class DeviceSpec(_Strict):
     name: str = Field(pattern=NAME_PATTERN)
     profile: str = Field(pattern=NAME_PATTERN)
@@ -45,6 +56,17 @@ class DeviceSpec(_Strict):
     features: dict[str, str] = Field(default_factory=dict)
     #: Over the profile's budgets for this device (e.g. a slower board of the same type).
     budgets: Budgets = Budgets()
+    #: Instead of `connection`: a labgrid place, acquired for the run (the connection is made from it).
+    labgrid: LabgridPlace | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _place_connection(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("labgrid") is not None:
+            if data.get("connection"):
+                raise ValueError("`labgrid` and `connection` exclude each other: the place says where the board is")
+            data = {**data, "connection": LabgridPlace.model_validate(data["labgrid"]).hostspec()}
+        return data
 
     @field_validator("connection")
     @classmethod

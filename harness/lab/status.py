@@ -23,6 +23,13 @@ def status_row(spec: DeviceSpec, open_device: Callable[[str], Device]) -> dict[s
     row: dict[str, object] = {"name": spec.name, "connection": spec.connection or "", "arch": None,
                               "profile": spec.profile, "reachable": False, "error": None}
     try:
+        if spec.labgrid is not None:  # a place held by anyone is shown, not waited for
+            from harness.transport.labgrid import place_row
+
+            place = row["place"] = place_row(spec.labgrid.coordinator, spec.labgrid.place, spec.name)
+            if place["locked_by"]:
+                row["error"] = f"[{FailureClass.UNREACHABLE}] labgrid place {place['place']} {place['locked_by']}"
+                return row
         device = open_device(spec.name)
         row["connection"] = device.connection
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 _NOT_BACKENDS = {"base", "hostspec", "registry"}
 _BACKENDS: dict[str, type[Transport]] = {}
 _discovered = False
+_discovering = threading.RLock()
 
 B = TypeVar("B", bound="Transport")
 
@@ -74,14 +76,16 @@ def register(scheme: str) -> Callable[[type[B]], type[B]]:
 
 
 def _discover() -> None:
+    """Import every backend module once; threads that ask meanwhile wait for the imports to finish."""
     global _discovered
-    if _discovered:
-        return
-    _discovered = True
-    package = importlib.import_module("harness.transport")
-    for module in pkgutil.iter_modules(package.__path__):
-        if module.name not in _NOT_BACKENDS and not module.name.startswith("_"):
-            importlib.import_module(f"harness.transport.{module.name}")
+    with _discovering:
+        if _discovered:
+            return
+        package = importlib.import_module("harness.transport")
+        for module in pkgutil.iter_modules(package.__path__):
+            if module.name not in _NOT_BACKENDS and not module.name.startswith("_"):
+                importlib.import_module(f"harness.transport.{module.name}")
+        _discovered = True
 
 
 def schemes() -> list[str]:

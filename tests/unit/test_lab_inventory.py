@@ -133,3 +133,15 @@ def test_lab_subnet_is_stable_and_skips_routed_networks(tmp_path):
     assert first == free_subnet("default", [])  # the same lab gets the same subnet
     second = free_subnet("default", [ipaddress.IPv4Network(first), *routed])
     assert second != first and ipaddress.IPv4Network(second).subnet_of(ipaddress.IPv4Network("10.213.0.0/16"))
+
+
+def test_a_labgrid_place_becomes_the_connection_and_excludes_one():
+    from harness.lab.inventory import DeviceSpec
+
+    spec = DeviceSpec.model_validate({"name": "pi-07", "profile": "rasp4b",
+                                      "labgrid": {"place": "rpi4-07", "coordinator": "lab1.example:20408",
+                                                  "wait_s": 120}})
+    assert spec.connection == "labgrid://lab1.example:20408?place=rpi4-07&wait_s=120"
+    with pytest.raises(ValueError, match="`labgrid` and `connection` exclude each other"):
+        DeviceSpec.model_validate({"name": "pi-07", "profile": "rasp4b", "connection": "ssh://pi@10.0.0.7",
+                                   "labgrid": {"place": "rpi4-07", "coordinator": "lab1.example:20408"}})
