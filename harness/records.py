@@ -7,17 +7,54 @@ turns the test's outcome plus that entry into a line of results.json and a cell 
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 KEY = "hil"
 SECRET_MARKERS = ("PRIVATE KEY", "BEGIN CERTIFICATE", "password", "aws_secret_access_key")
+REDACTED = "[redacted]"
+
+#: Secrets by shape, each with the part to keep: a command's password option, an HTTP credential, an
+#: access key id, a ``name=value`` whose name says secret. The value goes, the words around it stay.
+_SHAPES = (
+    re.compile(r"(\bsshpass\b(?:\s+-[a-oq-zA-Z]\S*)*\s+-p\s*)\S+"),                     # sshpass -p SECRET
+    re.compile(r"(\b(?:mysql|mysqldump|mysqladmin|mariadb)\b[^\n]*?\s-p)[^\s-]\S*"),    # mysql -pSECRET
+    re.compile(r"(?i)(\b(?:proxy-)?authorization\b\"?\s*[:=]\s*\"?(?:basic|bearer|digest|token|aws4-hmac-sha256)?"
+               r"\s*)[^\s\"']+(?:[^\S\n]*,[^\S\n]*\w+=[^\s,\"']+)*"),                        # Authorization: Basic …
+    re.compile(r"(?i)(\bbearer\s+)(?=\S{6})\S+"),                                          # … Bearer TOKEN
+    re.compile(r"\b()(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b"),                        # AWS access key id
+    re.compile(r"(?i)(--?[\w-]*(?:password|passwd|passphrase|token|secret|api[_-]?key)[\w-]*(?:=|\s+))"
+               r"(?:\"[^\"\n]*\"|'[^'\n]*'|\S+)"),                                          # --password=x, --token x
+    re.compile(r"(?i)(\b[\w.-]*(?:password|passwd|token|secret|api_?key|access_?key)[\w.-]*\"?\s*[=:]\s*)"
+               r"(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s&;,]+)"),                                     # token=…, "secret": "…"
+)
+#: Environment variables whose values are secrets (the lab file's ``password_env`` names).
+_SECRET_ENVS: set[str] = set()
+#: A value shorter than this is not searched for: it would blank unrelated words all over a report.
+MIN_SECRET_LENGTH = 4
+
+
+def secret_env(name: str) -> None:
+    """Redact the value of environment variable ``name`` wherever it appears, whatever surrounds it."""
+    _SECRET_ENVS.add(name)
+
+
+def _redact_values(text: str) -> str:
+    values = sorted({v for n in _SECRET_ENVS if len(v := os.environ.get(n) or "") >= MIN_SECRET_LENGTH},
+                    key=len, reverse=True)
+    for value in values:
+        text = text.replace(value, REDACTED)
+    for shape in _SHAPES:
+        text = shape.sub(lambda m: m[1] + REDACTED, text)
+    return text
 
 
 def _redact_lines(text: str) -> str:
     """Drop lines that name key or certificate material or a password."""
-    return "\n".join(line if not any(m.lower() in line.lower() for m in SECRET_MARKERS) else "[redacted]"
+    return "\n".join(line if not any(m.lower() in line.lower() for m in SECRET_MARKERS) else REDACTED
                      for line in text.splitlines())
 
 
@@ -26,11 +63,12 @@ _MARKER = re.compile(r"-----(BEGIN|END) [^-\n]*-----")
 _B64_LINE = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")  # a PEM body line (64 wide); a short last line follows
 _B64_TAIL = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 PEM_REDACTED = "[redacted PEM block]"
-_REDACTED = ("[redacted]", PEM_REDACTED)
+_REDACTED = (REDACTED, PEM_REDACTED)
 
 
 def redact(text: str) -> str:
-    """``text`` without key/certificate material and without lines that name a secret.
+    """``text`` without key/certificate material, secret-shaped values, the lab's password values and
+    lines that name a secret.
 
     PEM blocks go whole (line redaction alone would keep a key's base64 body); a log cut to its last
     64 KiB may start inside a block, so base64 runs next to a marker or a redacted line go too.
@@ -51,7 +89,15 @@ def redact(text: str) -> str:
         else:
             out.append(line)
             after_marker, in_body = bare in _REDACTED, False
-    return _redact_lines("\n".join(out))
+    return _redact_lines(_redact_values("\n".join(out)))
+
+
+def redact_argv(argv: Iterable[str]) -> list[str]:
+    """A command line's words with secrets redacted as in the joined line (``-p SECRET`` spans two words)."""
+    try:
+        return shlex.split(redact(shlex.join(argv)))
+    except ValueError:  # a redaction split a quoted word: keep nothing rather than a fragment
+        return [REDACTED]
 
 
 class Record:

@@ -8,7 +8,6 @@ on latency regressions and new failures even when every test passed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import shlex
@@ -23,10 +22,11 @@ from harness.lab.cli import add_lab_option
 from harness.lab.inventory import load_lab
 from harness.lab.paths import SOURCE_ROOT
 from harness.primitives.progress import say
+from harness.records import redact
 from harness.report.cli import add_threshold_options
 from harness.report.compare import compare, previous_runs
 from harness.report.render import render_index
-from harness.report.results_json import load_results, summary_line
+from harness.report.results_json import load_results, summary_line, write_results
 from harness.shard import Shard, ShardError, parse_shard, shard_devices
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -104,7 +104,7 @@ def _run(args: argparse.Namespace) -> int:
         return code or 4
     results = load_results(results_path)
     results["run_id"] = run_dir.name
-    results["environment"]["rerun"] = rerun_command(args)
+    results["environment"]["rerun"] = redact(rerun_command(args))
     if args.shard is not None:
         results["environment"]["shard"] = str(parse_shard(args.shard))
     if baseline is not None:
@@ -113,7 +113,7 @@ def _run(args: argparse.Namespace) -> int:
         results["comparison"] = comparison.as_dict()
         for line in comparison.lines():
             print(f"hil run: {line}", file=sys.stderr)
-    results_path.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
+    write_results(results_path, results)
     index = render_index(results, run_dir / "index.html", previous_runs(reports, exclude=run_dir),
                          links={"results.json": "results.json", "junit.xml": "junit.xml",
                                 "pytest-html": "pytest.html"})

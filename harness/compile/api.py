@@ -25,6 +25,7 @@ from harness.artifact.meta import (
     parse_meta,
 )
 from harness.artifact.package import Artifact, place_file, place_text
+from harness.artifact.publish import publish_dir
 from harness.compile import tvm_backend
 from harness.compile.cache import CompileCache, cache_key, default_cache_dir
 from harness.compile.errors import CompileError
@@ -132,11 +133,7 @@ def _describe(model: Path, fw: str, model_sha: str, inputs, outputs, target: Res
 
 
 def _publish(entry: Path, out: Path, target: ResolvedTarget, runtime_libs: list[Path]) -> Artifact:
-    """Copy the cache entry (and any runtime libs, checked for the target's arch) into ``out``."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CompileError(f"cannot create output directory {out}: {exc.strerror or exc}", step="compile") from None
+    """The cache entry (and any runtime libs, checked for the target's arch) as the whole of ``out``."""
     meta = parse_meta((entry / META_NAME).read_bytes(), source=str(entry / META_NAME))
     files = {n: f.model_dump() for n, f in meta.files.items()}
     for lib in runtime_libs:
@@ -146,9 +143,17 @@ def _publish(entry: Path, out: Path, target: ResolvedTarget, runtime_libs: list[
         if arch != target.arch:
             raise ArtifactError(f"{lib} is built for {arch}, the model for {target.arch} ({target.neo})",
                                 step="compile", advice=f"bundle the {target.arch} build of {lib.name}")
-        place_file(lib, out / lib.name)
         files[lib.name] = {"sha256": sha256_file(lib), "size": lib.stat().st_size}
-    place_file(entry / SO_NAME, out / SO_NAME)
     final = ArtifactMeta.model_validate({**meta.model_dump(by_alias=True), "files": files})
-    place_text(final.to_json(), out / META_NAME)
+
+    def fill(tmp: Path) -> None:
+        for lib in runtime_libs:
+            place_file(lib, tmp / lib.name)
+        place_file(entry / SO_NAME, tmp / SO_NAME)
+        place_text(final.to_json(), tmp / META_NAME)
+
+    try:
+        publish_dir(out, fill)
+    except OSError as exc:
+        raise CompileError(f"cannot create output directory {out}: {exc.strerror or exc}", step="compile") from None
     return Artifact(out, final)

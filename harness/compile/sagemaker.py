@@ -32,7 +32,7 @@ def build_request(*, job_name: str, role_arn: str, model_s3_uri: str, output_s3_
                   compiler_options: str | dict | None = None, framework_version: str | None = None,
                   max_runtime_s: int = 900) -> dict:
     """The `create_compilation_job` keyword arguments, as boto3 takes them."""
-    if not JOB_NAME.match(job_name):
+    if not JOB_NAME.fullmatch(job_name):
         raise TargetError(f"ValidationException: CompilationJobName {job_name!r} must match {JOB_NAME.pattern}")
     if not model_s3_uri.startswith("s3://") or not output_s3_uri.startswith("s3://"):
         raise TargetError("ValidationException: model and output locations must be s3:// URIs")

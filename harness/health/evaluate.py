@@ -100,7 +100,7 @@ def evaluate_disk(text: str, minimum: Mapping[str, int]) -> HealthVerdict:
 # -- clock -------------------------------------------------------------------------------------
 def parse_epoch(text: str) -> tuple[float, float] | None:
     """``date +%s.%N`` → (seconds, resolution). A date without %N (BusyBox prints ``N``) has 1 s resolution."""
-    m = _EPOCH.match(text)
+    m = _EPOCH.fullmatch(text)
     if not m:
         return None
     frac = m.group("frac")

@@ -16,6 +16,7 @@ from harness.lab.idt import import_idt, to_yaml
 from harness.lab.paths import DEFAULT_LAB_FILE
 from harness.lab.profiles import Budgets, Profile, load_profiles
 from harness.lab.schema import NAME_PATTERN, load_yaml_model
+from harness.records import secret_env
 from harness.transport.hostspec import HostSpecError, parse_hostspec
 
 
@@ -152,6 +153,8 @@ def check_files(spec: LabSpec, source: Path | str) -> LabSpec:
     devices = []
     for device in spec.devices:
         creds = device.credentials
+        if creds.password_env:
+            secret_env(creds.password_env)  # its value never reaches a report
         key = _resolve(creds.key, base)
         known_hosts = _resolve(creds.known_hosts, base)
         if key is not None and not key.is_file():

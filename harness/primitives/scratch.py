@@ -24,7 +24,7 @@ _PURPOSE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 
 def make_scratch(transport: Transport, purpose: str, *, parent: str = "/tmp") -> str:
     """Create ``{parent}/hil-{purpose}.XXXXXXXX`` on the device and return its path."""
-    if not _PURPOSE.match(purpose):
+    if not _PURPOSE.fullmatch(purpose):
         raise ValueError(f"scratch purpose must be lower-case letters, digits and -: {purpose!r}")
     template = shlex.quote(f"{parent.rstrip('/')}/hil-{purpose}.XXXXXXXX")
     result = transport.check(f"umask 077 && mktemp -d {template}", timeout=SCRATCH_TIMEOUT, step=f"{purpose} scratch")

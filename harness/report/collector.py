@@ -9,7 +9,6 @@ keeps the phases, and writes results.json.
 
 from __future__ import annotations
 
-import json
 import platform
 import sys
 from collections.abc import Callable, Generator, Mapping
@@ -21,7 +20,7 @@ import pytest
 import harness
 from harness.errors import FailureClass
 from harness.records import KEY, redact
-from harness.report.results_json import ERROR_KEY, ITEM_KEY, build_results
+from harness.report.results_json import ERROR_KEY, ITEM_KEY, build_results, write_results
 
 #: The lab's facts: ``{"lab": {name, file}, "devices": [{name, profile, arch, connection, ...}]}``, or
 #: ``{"lab_error": text}`` when the lab file could not be read.
@@ -107,8 +106,7 @@ class Collector:
         for device in env["devices"]:  # an emulated core's address is known once the lab started it
             device["connection"] = seen.get(device["name"], device["connection"])
         results = build_results(self.phases, env)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
+        write_results(target, results)
 
 
 def _version(dist: str) -> str | None:

@@ -8,12 +8,14 @@ first failing test's error class. Built from plain phase reports so it works the
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from harness.errors import FailureClass, HilError
-from harness.records import KEY, device_of, redact
+from harness.records import KEY, device_of, redact, redact_argv
 from harness.report.scrub import scrub_value
 
 SCHEMA = "edge-hil/results"
@@ -110,7 +112,43 @@ def build_results(phases: Iterable[Mapping[str, Any]], environment: Mapping[str,
             cell["class"] = named[0]
     records = sorted(cells.values(), key=lambda c: (c["device"], c["scenario"]))
     return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "run_id": run_id,
-            "environment": dict(environment), "summary": summarize(records), "records": records}
+            "environment": redact_command_lines(environment), "summary": summarize(records), "records": records}
+
+
+def redact_command_lines(environment: Mapping[str, Any]) -> dict[str, Any]:
+    """``environment`` with its command lines (pytest's argv, the rerun line) redacted like any log."""
+    env = dict(environment)
+    if isinstance(env.get("argv"), list | tuple):
+        env["argv"] = redact_argv(str(a) for a in env["argv"])
+    if isinstance(env.get("rerun"), str):
+        env["rerun"] = redact(env["rerun"])
+    return env
+
+
+def write_results(path: Path, results: Mapping[str, Any]) -> None:
+    """Write ``results`` so that ``path`` is always a whole document: the old one or the new one.
+
+    A temporary file beside it, fsynced, renamed over it, the directory fsynced: an interrupt or a full
+    disk mid-write leaves the previous results.json (or none), never a truncated one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = (json.dumps(results, indent=1, default=str) + "\n").encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def summarize(records: list[Mapping[str, Any]]) -> dict[str, int]:

@@ -8,7 +8,7 @@ hit the cache. Deployments are made once per device per module and removed when 
 from __future__ import annotations
 
 import json
-import shlex
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +18,7 @@ import pytest
 
 from harness.compile.bundled import BUNDLED_INPUT_CONFIG, BUNDLED_MODEL, IMAGES_DIR, INPUT_DTYPE, INPUT_SHAPE
 from harness.greengrass.builders import unique_name
+from harness.primitives.scratch import make_scratch, remove_scratch
 from harness.pytest_plugin import lab_of, selected_devices
 
 if TYPE_CHECKING:
@@ -199,7 +200,9 @@ class Deployments:
         from harness.ship import component_artifacts
 
         client = steps.client_for(device)
-        base = f"/tmp/hil-{self.scenario}-{self.run_id}"
+        # A private mktemp directory, not a fixed /tmp name another local user could create first and
+        # fill with images of their own; opened to 0755 below for the component's user.
+        base = make_scratch(device.transport, re.sub(r"[^a-z0-9-]", "-", self.scenario.lower())[:32] or "scenario")
         image_dir = f"{base}/images"
         work = self.work / device.name
         model = builders.model_component(self.name(f"com.example.{self.scenario.title()}Model"), "1.0.0",
@@ -229,7 +232,7 @@ class Deployments:
             except Exception as exc:  # noqa: BLE001 - raised below, after the other devices
                 failures.append(exc)
             finally:
-                deployed.device.transport.run(f"rm -rf {shlex.quote(deployed.base)}", timeout=30)
+                remove_scratch(deployed.device.transport, deployed.base)
                 deployed.client.close()
         if failures:
             raise failures[0]

@@ -51,9 +51,9 @@ def parse_hostspec(text: str) -> HostSpec:
         if host or url.username or port:
             raise HostSpecError(f"local:// takes no host, user or port: {text!r}")
         return HostSpec("local")
-    if not host or not _HOST.match(host if ":" not in host else f"[{host}]"):
+    if not host or not _HOST.fullmatch(host if ":" not in host else f"[{host}]"):
         raise HostSpecError(f"bad host {host!r} in {text!r} ({expected})")
-    if url.username is not None and not _USER.match(url.username):
+    if url.username is not None and not _USER.fullmatch(url.username):
         raise HostSpecError(f"bad user name {url.username!r} in {text!r}")
     if url.scheme == "docker" and port is not None:
         raise HostSpecError(f"docker:// takes no port: {text!r}")

@@ -1,7 +1,11 @@
 """Devices over OpenSSH, with paramiko: host keys verified, one reused connection, bounded everything.
 
-Host keys come from a known_hosts file named in the inventory; an unknown or changed key is refused
-unless the inventory opts into auto-add. TCP_NODELAY is set: without it every exec waits on
+Host keys come from a known_hosts file named in the inventory; an unknown key is refused unless the
+inventory opts into auto-add, which trusts it on first use and saves it (harness.transport.known_hosts);
+a changed key is always refused. paramiko waits without a deadline for the reply to a channel request
+(exec, subsystem) and for send window, so every step of a command or a transfer runs under a watchdog
+that closes the channel at the deadline: a peer that stops answering costs the timeout, not forever.
+TCP_NODELAY is set: without it every exec waits on
 Nagle's algorithm and a delayed ACK, and costs ~44 ms instead of ~2.4 ms.
 """
 
@@ -10,6 +14,9 @@ from __future__ import annotations
 import os
 import select
 import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +33,7 @@ from harness.errors import (
 from harness.primitives.deadline import Timeout
 from harness.primitives.progress import TransferProgress
 from harness.transport.base import DEFAULT_TIMEOUT, Command, CommandResult, Transport, bounded, to_shell
+from harness.transport.known_hosts import TrustOnFirstUse, load
 from harness.transport.registry import TransportSpec, register
 
 CONNECT_TIMEOUT = 10.0
@@ -46,6 +54,32 @@ class SSHOptions:
 
 #: The login user when a hostspec names none (the emulated cores' user).
 DEFAULT_USER = "hil"
+#: Where auto-add saves keys when the inventory names no known_hosts file (as OpenSSH's accept-new does).
+USER_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
+
+
+class _Watchdog:
+    """Closes ``chan`` when ``deadline`` expires; ``fired`` says whether it did."""
+
+    def __init__(self, chan: paramiko.Channel, deadline: Timeout) -> None:
+        self.fired = False
+        self._chan = chan
+        self._timer = threading.Timer(max(deadline.remaining, 0), self._fire)
+        self._timer.daemon = True
+
+    def _fire(self) -> None:
+        self.fired = True
+        self._chan.close()  # wakes every paramiko wait on this channel (its event, its send window)
+
+
+@contextmanager
+def _watched(chan: paramiko.Channel, deadline: Timeout) -> Iterator[_Watchdog]:
+    dog = _Watchdog(chan, deadline)
+    dog._timer.start()
+    try:
+        yield dog
+    finally:
+        dog._timer.cancel()
 
 
 @register("ssh")
@@ -75,10 +109,15 @@ class SSHTransport(Transport):
             self.close()
         opts = self.options
         client = paramiko.SSHClient()
-        if opts.known_hosts and opts.known_hosts.exists():
-            client.load_host_keys(str(opts.known_hosts))
+        known_hosts = opts.known_hosts or (USER_KNOWN_HOSTS.expanduser() if opts.auto_add_host_key else None)
+        if known_hosts:
+            # Never client.load_host_keys: it raises on lines it cannot parse, and AutoAddPolicy would
+            # rewrite the file from what it parsed (TrustOnFirstUse appends instead).
+            for hostname, keys in load(known_hosts).items():
+                for kind in keys.keys():
+                    client.get_host_keys().add(hostname, kind, keys[kind])
         if opts.auto_add_host_key:
-            client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+            client.set_missing_host_key_policy(TrustOnFirstUse(known_hosts))
         else:
             client.set_missing_host_key_policy(paramiko.RejectPolicy())
         where = f"{opts.user}@{opts.host}:{opts.port}"
@@ -124,17 +163,35 @@ class SSHTransport(Transport):
             self._client.close()
             self._client = None
 
+    def _session(self, deadline: Timeout, step: str) -> paramiko.Channel:
+        """A new channel; its open is bounded by the connect timeout and what is left of ``deadline``."""
+        transport = self._connect().get_transport()
+        assert transport is not None
+        try:
+            return transport.open_session(timeout=max(min(self.options.connect_timeout, deadline.remaining), 0.01))
+        except paramiko.SSHException:
+            if not deadline.expired:
+                raise
+            self.close()
+            raise CommandTimeout(f"no channel opened within {deadline.elapsed:.1f} s: the device stopped answering",
+                                 device=self.device, step=step) from None
+
     # -- commands -----------------------------------------------------------------------------
     def run(self, command: Command, *, timeout: float = DEFAULT_TIMEOUT, stdin: bytes | None = None,
             env: dict[str, str] | None = None) -> CommandResult:
         line = to_shell(command)
         deadline = Timeout(timeout)
         try:
-            chan = self._connect().get_transport().open_session(timeout=self.options.connect_timeout)
-            chan.exec_command(bounded(line, timeout, env))
-            if stdin:
-                chan.sendall(stdin)
-            chan.shutdown_write()
+            chan = self._session(deadline, "exec")
+            with _watched(chan, deadline) as dog:
+                try:
+                    self._exec(chan, bounded(line, timeout, env), stdin, deadline)
+                except (paramiko.SSHException, OSError, EOFError) as exc:
+                    if not (dog.fired or isinstance(exc, TimeoutError)):
+                        raise
+                    self.close()  # the peer stopped answering mid-request: the connection is suspect
+                    raise CommandTimeout(f"`{line}`: no answer from the device within {timeout:g} s",
+                                         device=self.device, step="exec") from None
             out, err = bytearray(), bytearray()
             while True:
                 remaining = deadline.remaining
@@ -166,6 +223,15 @@ class SSHTransport(Transport):
             stderr += "\n(the remote command ended without an exit status: killed by a signal)"
         return CommandResult(line, status, out.decode(errors="replace"), stderr)
 
+    @staticmethod
+    def _exec(chan: paramiko.Channel, wrapped: str, stdin: bytes | None, deadline: Timeout) -> None:
+        chan.settimeout(max(deadline.remaining, 0.01))  # the stdin writes' deadline (send window waits)
+        chan.exec_command(wrapped)
+        if stdin:
+            chan.sendall(stdin)
+        chan.shutdown_write()
+        chan.settimeout(None)
+
     # -- files --------------------------------------------------------------------------------
     def _sftp_transfer(self, step: str, src: str, dst: str, timeout: float,
                        progress: TransferProgress | None) -> None:
@@ -179,11 +245,22 @@ class SSHTransport(Transport):
                 progress(done, total)
 
         try:
-            sftp = self._connect().open_sftp()
-        except (paramiko.SSHException, OSError) as exc:
+            chan = self._session(deadline, step)
+            with _watched(chan, deadline) as dog:
+                try:
+                    chan.invoke_subsystem("sftp")
+                    chan.settimeout(max(deadline.remaining, 0.01))
+                    sftp = paramiko.SFTPClient(chan)  # the version handshake: a read under that timeout
+                except (paramiko.SSHException, OSError, EOFError):
+                    if not dog.fired:
+                        raise
+                    self.close()
+                    raise CommandTimeout(f"{step} {src} -> {dst}: SFTP not started within {timeout:g} s",
+                                         device=self.device, step=step) from None
+        except (paramiko.SSHException, OSError, EOFError) as exc:
             raise DeviceUnreachable(f"cannot open SFTP: {exc}", device=self.device, step=step) from None
         try:
-            sftp.get_channel().settimeout(timeout)
+            sftp.get_channel().settimeout(max(deadline.remaining, 0.01))
             if step == "put":
                 sftp.put(src, dst, callback=tick)
             else:

@@ -226,3 +226,27 @@ def test_inspect_with_preflight_on_a_local_lab_device(artifacts, tmp_path, capsy
     main(["inspect", str(artifacts["ml_c4"].directory), *common])
     checks = {c["check"]: c for c in json.loads(capsys.readouterr().out)["preflight"]["checks"]}
     assert checks["arch"]["ok"] and checks["memory"]["ok"]
+
+
+def test_compile_into_an_earlier_artifact_leaves_none_of_its_runtime_libs(artifacts, cache_dir, tmp_path, capsys):
+    out = tmp_path / "art"
+    lib = tmp_path / "libdlr.so"  # an aarch64 ELF standing in for the rasp4b build of libdlr
+    lib.write_bytes(Path("/usr/aarch64-linux-gnu/lib/libc.so.6").read_bytes())
+    compile_model(BUNDLED_MODEL, "rasp4b", BUNDLED_INPUT_CONFIG, out, cache_dir=cache_dir, runtime_libs=[lib])
+    assert (out / "libdlr.so").is_file()
+    assert _cli(["compile", str(BUNDLED_MODEL), "--target", "ml_c4", "--input-config", '{"data":[1,3,224,224]}',
+                 "-o", str(out), "--cache-dir", str(cache_dir)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["compiled.meta", "compiled.so"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["art", "libdlr.so"]  # no temporary directory left
+    capsys.readouterr()
+    assert _cli(["inspect", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["meta"]["target"]["neo"] == "ml_c4"
+
+
+def test_compile_refuses_to_replace_a_directory_that_is_not_an_artifact(cache_dir, tmp_path):
+    out = tmp_path / "project"
+    out.mkdir()
+    (out / "train.py").write_text("# the user's work\n")
+    with pytest.raises(ArtifactError, match="not an artifact directory"):
+        compile_model(BUNDLED_MODEL, "ml_c4", BUNDLED_INPUT_CONFIG, out, cache_dir=cache_dir)
+    assert [p.name for p in out.iterdir()] == ["train.py"]

@@ -63,3 +63,30 @@ def test_failed_produce_leaves_nothing_and_damaged_entry_is_replaced(tmp_path):
     (cache.entry(key) / "compiled.so").write_text("stale")  # meta missing: a damaged entry
     assert cache.lookup(key) is None
     assert (cache.fill(key, _produce("new")) / "compiled.so").read_text() == "new"
+
+
+def test_temporary_entries_left_by_a_sigkill_are_swept_by_age_on_the_next_use(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    child = ("import sys, time\nfrom pathlib import Path\nfrom harness.compile.cache import CompileCache\n"
+             "def produce(tmp):\n    (tmp / 'compiled.so').write_text('half')\n    print('ready', flush=True)\n"
+             "    time.sleep(60)\n"
+             "CompileCache(Path(sys.argv[1])).fill('ab' + 'c' * 62, produce)\n")
+    proc = subprocess.Popen([sys.executable, "-c", child, str(tmp_path)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    (abandoned,) = (tmp_path / "ab").glob(".*")
+    fresh = Path(tmp_path / "ab" / ".abcccccccccc-inprogress")
+    fresh.mkdir()  # another compile at work right now: young, so kept
+    old = time.time() - 7 * 3600
+    os.utime(abandoned, (old, old))
+    cache = CompileCache(tmp_path)
+    assert cache.lookup("ab" + "c" * 62) is None
+    assert not abandoned.exists() and fresh.exists()
+    assert cache.fill("ab" + "c" * 62, _produce("whole")) == tmp_path / "ab" / ("ab" + "c" * 62)
