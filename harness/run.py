@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from harness import resources
 from harness.lab.bringup import LabController
 from harness.lab.cli import add_lab_option
 from harness.lab.inventory import load_lab
-from harness.lab.paths import SOURCE_ROOT
 from harness.primitives.progress import say
 from harness.report.cli import add_threshold_options
 from harness.report.compare import compare, previous_runs
@@ -29,7 +29,6 @@ from harness.report.render import render_index
 from harness.report.results_json import load_results, summary_line
 
 SCENARIOS = Path(__file__).parent / "scenarios"
-REPORTS = SOURCE_ROOT / "reports"
 REWRITE_WARNING = "pytest.PytestAssertRewriteWarning"
 
 
@@ -83,7 +82,7 @@ def parallel_args(pytest_args: list[str], devices: int, cpus: int | None = None)
 
 def _run(args: argparse.Namespace) -> int:
     baseline = load_results(args.baseline) if args.baseline is not None else None  # bad input: before any run
-    reports = args.reports or REPORTS
+    reports = args.reports or resources.reports_dir()
     run_dir = reports / new_run_id()
     run_dir.mkdir(parents=True)
     lab = load_lab(args.lab)
@@ -134,7 +133,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="results.json of an earlier run: fail on latency regressions and new failures")
     add_threshold_options(run)
     run.add_argument("--reports", type=Path, default=None, metavar="DIR",
-                     help="where run directories go (default: reports/ in the source tree)")
+                     help="where run directories go (default: reports/ of the source checkout, "
+                          "or of the current directory for an installed wheel)")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="PYTEST_ARGS",
                      help="passed to pytest, e.g. -k smoke --device rasp4b-emu")
     run.set_defaults(func=_run)
