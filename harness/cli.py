@@ -37,7 +37,11 @@ PASS_THROUGH = {"run"}
 
 def main(argv: list[str] | None = None) -> int:
     phone_home_off()  # before any sub-command (or a --help) can import dlr
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except HilError as exc:  # e.g. the product's data missing from an incomplete install: one line, no traceback
+        print(f"hil: {exc}", file=sys.stderr)
+        return 2
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         if args.command not in PASS_THROUGH:
