@@ -7,6 +7,7 @@ import importlib
 import sys
 
 from harness.errors import HilError
+from harness.privacy import phone_home_off
 
 #: Modules exposing ``register(subparsers)``; each sub-command sets ``func(args) -> int``.
 COMMAND_MODULES = [
@@ -18,6 +19,7 @@ COMMAND_MODULES = [
     "harness.bench.cli",
     "harness.reproduce.cli",
     "harness.report.cli",
+    "harness.starter.cli",
 ]
 
 
@@ -34,7 +36,12 @@ PASS_THROUGH = {"run"}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    phone_home_off()  # before any sub-command (or a --help) can import dlr
+    try:
+        parser = build_parser()
+    except HilError as exc:  # e.g. the product's data missing from an incomplete install: one line, no traceback
+        print(f"hil: {exc}", file=sys.stderr)
+        return 2
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         if args.command not in PASS_THROUGH:

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from harness import resources
 from harness.lab.bringup import LabController
 from harness.lab.cli import add_lab_option
 from harness.lab.inventory import load_lab
-from harness.lab.paths import SOURCE_ROOT
 from harness.primitives.progress import say
 from harness.records import redact
 from harness.report.cli import add_threshold_options
@@ -30,7 +30,6 @@ from harness.report.results_json import load_results, summary_line, write_result
 from harness.shard import Shard, ShardError, parse_shard, shard_devices
 
 SCENARIOS = Path(__file__).parent / "scenarios"
-REPORTS = SOURCE_ROOT / "reports"
 REWRITE_WARNING = "pytest.PytestAssertRewriteWarning"
 
 
@@ -86,7 +85,7 @@ def parallel_args(pytest_args: list[str], devices: int, cpus: int | None = None)
 
 def _run(args: argparse.Namespace) -> int:
     baseline = load_results(args.baseline) if args.baseline is not None else None  # bad input: before any run
-    reports = args.reports or REPORTS
+    reports = args.reports or resources.reports_dir()
     lab = load_lab(args.lab)
     shard = _shard(args.shard, [d.name for d in lab.spec.devices], args.pytest_args)
     run_dir = reports / new_run_id()
@@ -155,7 +154,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="run only the K-th of N shards of the lab's devices (whole devices, sorted by name and "
                           "dealt round-robin), e.g. one CI matrix job each; merge with `hil report merge`")
     run.add_argument("--reports", type=Path, default=None, metavar="DIR",
-                     help="where run directories go (default: reports/ in the source tree)")
+                     help="where run directories go (default: reports/ of the source checkout, "
+                          "or of the current directory for an installed wheel)")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="PYTEST_ARGS",
                      help="passed to pytest, e.g. -k smoke --device rasp4b-emu")
     run.set_defaults(func=_run)

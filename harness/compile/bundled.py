@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness import resources
 from harness.artifact.package import Artifact
 from harness.compile.api import compile_model
 from harness.ondevice.preprocess import SIZE
 from harness.primitives.progress import Say
 
-REPO = Path(__file__).resolve().parents[2]
-MODEL_DIR = REPO / "fixtures" / "model"
+MODEL_DIR = resources.fixtures_dir() / "model"
 BUNDLED_NAME = "tinycnn"
 BUNDLED_MODEL = MODEL_DIR / f"{BUNDLED_NAME}.onnx"
 #: Its test scenes (PNG) and their ONNX Runtime outputs, written by fixtures/model/make_model.py.
-IMAGES_DIR = REPO / "fixtures" / "images"
+IMAGES_DIR = resources.fixture_images_dir()
 REFERENCE = MODEL_DIR / "reference.json"
 INPUT_NAME, OUTPUT_NAME = "data", "output0"
 INPUT_SHAPE = (1, 3, SIZE, SIZE)

@@ -15,9 +15,10 @@ import docker
 from docker.errors import NotFound
 from docker.models.containers import Container
 
+from harness import resources
 from harness.errors import LabError
 from harness.lab.inventory import DeviceSpec, Lab
-from harness.lab.paths import DEVICES_DIR, state_dir
+from harness.lab.paths import state_dir
 from harness.primitives.deadline import poll_until
 from harness.primitives.digest import stable_key
 from harness.primitives.progress import Say
@@ -37,7 +38,7 @@ def emulated_cpuinfo(cpu: str) -> Path:
     qemu-user passes the host's /proc/cpuinfo through, so an arm64 core would claim an x86 CPU
     without NEON; the file bind-mounted over it (as LXCFS does) describes the CPU qemu emulates.
     """
-    source = DEVICES_DIR / "images" / "cpuinfo"
+    source = resources.cpuinfo_dir()
     block = (source / f"{cpu}.processor").read_text()
     text = "".join(block.replace("{n}", str(n)) for n in range(os.cpu_count() or 1))
     text += (source / f"{cpu}.trailer").read_text()

@@ -21,8 +21,9 @@ import docker
 import yaml
 from docker.errors import BuildError, DockerException, ImageNotFound
 
+from harness import resources
 from harness.errors import FailureClass, LabError
-from harness.lab.paths import LAYERS_DIR, SOURCE_ROOT, state_dir
+from harness.lab.paths import LAYERS_DIR, state_dir
 from harness.lab.wheels import download
 from harness.primitives.digest import sha256_bytes, sha256_file, stable_key
 from harness.primitives.hostcmd import run_controller
@@ -133,7 +134,7 @@ def _files_digest(root: Path) -> Iterator[str]:
 
 def _source_files(layer: Layer) -> Iterator[Path]:
     """The files a layer is made from: its directory, what it copies, the package of its host_files hooks."""
-    roots = [layer.path, *(SOURCE_ROOT / rel for rel in layer.copy)]
+    roots = [layer.path, *(resources.code_root() / rel for rel in layer.copy)]
     for ref in layer.host_files:
         spec = importlib.util.find_spec(ref.partition(":")[0])
         if spec is not None and spec.origin:
@@ -151,8 +152,9 @@ def sources_key(arch: str, options: dict[str, str]) -> str:
     Cheap next to staging the image: it tells a resumed bring-up whether the image it recorded
     still matches the layers, without building anything.
     """
+    code = resources.code_root()
     return stable_key([arch, sorted(options.items()),
-                       [f"{p.relative_to(SOURCE_ROOT) if p.is_relative_to(SOURCE_ROOT) else p}:{sha256_file(p)}"
+                       [f"{p.relative_to(code) if p.is_relative_to(code) else p}:{sha256_file(p)}"
                         for layer in layers()
                         for p in _source_files(layer)]], 16)
 
@@ -160,7 +162,7 @@ def sources_key(arch: str, options: dict[str, str]) -> str:
 def _stage_layer(layer: Layer, arch: str, options: dict[str, str], dest: Path) -> None:
     shutil.copytree(layer.path, dest)
     for rel in layer.copy:
-        src = SOURCE_ROOT / rel
+        src = resources.code_root() / rel
         target = dest / rel
         if src.is_dir():
             shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))

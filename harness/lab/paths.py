@@ -1,16 +1,18 @@
-"""Where the lab keeps its state on the controller, and where the repository's data lives."""
+"""Where the lab keeps its state on the controller, and where the product's data lives (harness.resources)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-#: The repository (or source tree) root: devices/, simulators/, fixtures/ live here.
-SOURCE_ROOT = Path(__file__).resolve().parents[2]
-DEVICES_DIR = SOURCE_ROOT / "devices"
-DEFAULT_LAB_FILE = DEVICES_DIR / "lab.yaml"
-PROFILES_DIR = DEVICES_DIR / "profiles"
-LAYERS_DIR = DEVICES_DIR / "images" / "layers"
+from harness import resources
+
+#: The directory holding the harness and simulators packages (a checkout, or site-packages of a wheel).
+SOURCE_ROOT = resources.code_root()
+DEVICES_DIR = resources.devices_dir()
+DEFAULT_LAB_FILE = resources.default_lab_file()
+PROFILES_DIR = resources.profiles_dir()
+LAYERS_DIR = resources.layers_dir()
 
 
 def state_dir() -> Path:

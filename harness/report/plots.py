@@ -1,4 +1,5 @@
-"""The report's figures as base64 PNGs (matplotlib, Agg): latency histogram + CDF, memory vs budget, trend.
+"""The report's figures as base64 PNGs (matplotlib, Agg): latency histogram + CDF, memory vs budget,
+p50/p90 trend over runs.
 
 PNG data URLs keep index.html one self-contained file that renders the same in any browser.
 """
@@ -13,6 +14,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - after the backend is chosen
+
+from harness.report.trend import Point  # noqa: E402
 
 _DPI = 90
 
@@ -72,17 +75,20 @@ def memory_plot(device: str, peak_rss_mb: Mapping[str, float], budget_mb: float 
     return _png(fig)
 
 
-def trend_plot(device: str, series: Mapping[str, Sequence[tuple[str, float]]], metric: str) -> str | None:
-    """The metric per runtime over runs (oldest left); None with fewer than two runs."""
+def trend_plot(device: str, series: Mapping[tuple[str, str], Sequence[Point]]) -> str | None:
+    """p50 (solid) and p90 (dashed) per runtime over runs, oldest left; None with fewer than two runs."""
     if not any(len(points) >= 2 for points in series.values()):
         return None
-    runs = sorted({run for points in series.values() for run, _ in points})
-    fig, ax = plt.subplots(figsize=(6, 3.0))
-    for runtime, points in series.items():
-        ax.plot([runs.index(run) for run, _ in points], [value for _, value in points], marker="o", label=runtime)
-    ax.set_xticks(range(len(runs)), runs)
-    ax.set(title=f"{device}: {metric} latency over runs", ylabel="ms")
-    ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+    runs = list(dict.fromkeys(p.run_id for points in series.values() for p in points))
+    fig, ax = plt.subplots(figsize=(4.5, 3.0))
+    colours: dict[str, str] = {}
+    for (runtime, metric), points in sorted(series.items()):
+        colour = colours.setdefault(runtime, f"C{len(colours)}")
+        ax.plot([runs.index(p.run_id) for p in points], [p.value_ms for p in points], marker="o", markersize=3,
+                color=colour, linestyle="-" if metric == "p50" else "--", label=f"{runtime} {metric}")
+    ax.set_xticks(range(len(runs)), [run[:15] for run in runs])
+    ax.set(title=f"{device}: p50/p90 over the last {len(runs)} runs", ylabel="ms")
+    ax.tick_params(axis="x", labelrotation=30, labelsize=6)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     return _png(fig)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness import resources
 from harness.errors import HilError
 from harness.greengrass import builders, steps
 from harness.greengrass.artifacts import Component
@@ -25,10 +26,11 @@ from harness.greengrass.recipe import parse_recipe
 from harness.primitives.deadline import poll_until
 from harness.transport.local import LocalTransport
 
-REPO = Path(__file__).resolve().parents[2]
+#: Where the harness and simulators packages are (a checkout or site-packages): the emulator's PYTHONPATH.
+CODE_ROOT = resources.code_root()
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (REPO / "simulators" / "greengrass" / "layout.py").is_file(),
+    pytest.mark.skipif(not (CODE_ROOT / "simulators" / "greengrass" / "layout.py").is_file(),
                        reason="the Greengrass emulator (simulators/greengrass) is not in this tree"),
 ]
 
@@ -38,7 +40,7 @@ def core(tmp_path):
     """An emulated core under tmp_path: laid out, nucleus running, stopped (by pid) afterwards."""
     root = tmp_path / "greengrass" / "v2"
     subprocess.run([sys.executable, "-m", "simulators.greengrass.layout", "--root", str(root),
-                    "--pythonpath", str(REPO), "--run-as", ""], check=True, cwd=REPO, timeout=60)
+                    "--pythonpath", str(CODE_ROOT), "--run-as", ""], check=True, cwd=CODE_ROOT, timeout=60)
     config = root / "config" / "config.yaml"  # the emulator's documented timing knobs, shortened for host tests
     settings = yaml.safe_load(config.read_text())
     settings["emulator"] = {"settleSeconds": 0.5, "retryDelaySeconds": 0.3, "stopGraceSeconds": 2}

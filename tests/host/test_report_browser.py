@@ -8,8 +8,10 @@ external image and stylesheet proves the check sees page requests.
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -26,13 +28,13 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="NO BROWSER CHECK: chro
                                 "(apt-get install -y chromium); the report's rendering is unchecked")
 
 
-def chromium(page: Path, work: Path, *mode: str) -> tuple[str, list[str]]:
+def chromium(page: Path, work: Path, *mode: str, window: str = "1280,3000") -> tuple[str, list[str]]:
     """Load ``page``; return stdout and the URLs the page itself asked the network for."""
     netlog = work / f"netlog-{len(list(work.glob('netlog-*')))}.json"
     argv = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             f"--user-data-dir={work / 'profile'}", "--host-resolver-rules=MAP * ~NOTFOUND",
-            f"--log-net-log={netlog}", "--window-size=1280,3000", *mode, page.as_uri()]
+            f"--log-net-log={netlog}", f"--window-size={window}", *mode, page.as_uri()]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=90)
     assert proc.returncode == 0, proc.stderr[-2000:]
     log = json.loads(netlog.read_text())
@@ -96,10 +98,10 @@ def test_report_renders_with_visible_plots_and_fetches_nothing(tmp_path: Path) -
     assert fetched == []
     dom = Dom()
     dom.feed(dom_text)
-    assert {"matrix-table", "device-table", "rerun-command"} <= dom.ids
+    assert {"verdict", "matrix-table", "figures-table", "failures", "device-table", "rerun-command"} <= dom.ids
     assert sorted(dom.cells) == ["failed", "passed", "passed"]
     images = [url for tag, _, url in dom.urls if tag == "img"]
-    assert len(images) == 4  # latency + memory per device with figures
+    assert len(images) == 4  # latency + memory per device with figures (one run: no trend yet)
     for url in images:
         assert url.startswith("data:image/png;base64,")
         image = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
@@ -123,3 +125,70 @@ def test_the_network_check_sees_a_page_that_fetches(tmp_path: Path) -> None:
                     '<link rel="stylesheet" href="https://cdn.example.invalid/x.css"></body></html>')
     _, fetched = chromium(page, tmp_path, "--dump-dom")
     assert sorted(fetched) == ["http://example.invalid/a.png", "https://cdn.example.invalid/x.css"]
+
+
+#: Appended to a copy of the page: where the reader's first screen ends and what lies above it.
+LAYOUT_PROBE = """<script>
+const topOf = el => el ? Math.round(el.getBoundingClientRect().top) : -1;
+const bottomOf = el => el ? Math.round(el.getBoundingClientRect().bottom) : -1;
+document.body.setAttribute("data-layout", JSON.stringify({
+  screen: window.innerHeight, verdict: bottomOf(document.getElementById("verdict")),
+  figures: bottomOf(document.getElementById("figures-table")),
+  comparison: bottomOf(document.querySelector(".runtime-comparison")),
+  plot: topOf(document.querySelector("img.plot")), failures: topOf(document.getElementById("failures")),
+  reproductions: document.getElementById("reproductions-details")?.open}));
+</script>"""
+
+
+def layout_of(page: Path, work: Path) -> dict:
+    probe = work / f"probe-{page.name}"
+    probe.write_text(page.read_text().replace("</body>", LAYOUT_PROBE + "</body>"))
+    dom_text, fetched = chromium(probe, work, "--dump-dom", window="1366,768")
+    assert fetched == []
+    found = re.search(r'data-layout="([^"]+)"', dom_text)
+    assert found, "the layout probe did not run"
+    return json.loads(html.unescape(found.group(1)))
+
+
+def history_of(results: dict, runs: int) -> list[dict]:
+    """Earlier runs of the same lab, slower by a few per cent each (a trend to draw)."""
+    out = []
+    for n in range(runs):
+        run = json.loads(json.dumps(results))
+        run["run_id"] = f"20251231-00000{n}-abcd"
+        for rec in run["records"]:
+            for stats in rec["stats"].values():
+                stats["p50"], stats["p90"] = stats["p50"] * (1.2 - n / 20), stats["p90"] * (1.3 - n / 20)
+        out.append(run)
+    return out
+
+
+def test_the_first_screen_holds_the_verdict_and_the_figures(tmp_path: Path) -> None:
+    """1366x768, the commonest laptop screen: verdict, matrix, figures table, runtime comparison and the
+    first plot are all above the fold; the expected field-failure reproductions stay folded."""
+    results = synthetic_results()
+    results["records"][0]["tests"].append(dict(results["records"][0]["tests"][0], nodeid="test_ff.py::test_w[x86]"))
+    results["records"][0]["diagnoses"] = [{"class": "wrong-target", "summary": "compiled for aarch64",
+                                           "evidence": ["ELF machine 183"], "advice": "compile for ml_c4",
+                                           "test": "test_ff.py::test_w[x86]"}]
+    page = render_index(results, tmp_path / "index.html", history_of(results, 3))
+    dom_text, _ = chromium(page, tmp_path, "--dump-dom")
+    dom = Dom()
+    dom.feed(dom_text)
+    assert len([url for tag, _, url in dom.urls if tag == "img"]) == 6  # latency, memory, trend per device
+    assert "FAIL" in dom_text.split('id="verdict"', 1)[1].split("</p>", 1)[0]
+    assert "DLR p50 is 0.65× ONNX Runtime's" in dom_text
+    layout = layout_of(page, tmp_path)
+    screen = layout["screen"]
+    assert 600 < screen <= 768, layout
+    for what in ("verdict", "figures", "comparison"):
+        assert 0 < layout[what] <= screen, f"{what} is below the first screen: {layout}"
+    assert 0 < layout["plot"] < screen, f"no plot on the first screen: {layout}"
+    assert layout["failures"] > layout["plot"] and layout["reproductions"] is False, layout
+
+    shot = tmp_path / "first-screen.png"
+    chromium(page, tmp_path, f"--screenshot={shot}", window="1366,768")
+    image = Image.open(shot)
+    assert image.size == (1366, 768)
+    top = image.convert("RGB").crop((0, 0, 1366, 120))
+    assert (245, 183, 177) in {colour for _, colour in top.getcolors(1366 * 120)}  # the FAIL verdict's red band

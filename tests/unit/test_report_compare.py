@@ -1,4 +1,4 @@
-"""Baseline comparison: threshold math, new failures, fixed cells, trend, the percent option."""
+"""Baseline comparison: threshold math, new failures, fixed cells, previous runs, the percent option."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.report.cli import percent
-from harness.report.compare import compare, previous_runs, trend
+from harness.report.compare import compare, previous_runs
 from harness.report.results_json import ReportError
 
 
@@ -60,13 +60,6 @@ def test_new_failures_and_fixed_cells() -> None:
     assert not only_fixed.failed and len(only_fixed.fixed) == 1
     assert any(line.startswith("new failure arm compile: absent -> failed") for line in result.lines())
     assert json.loads(json.dumps(result.as_dict()))["failed"] is True
-
-
-def test_trend_is_the_mean_over_scenarios_per_run_oldest_first() -> None:
-    runs = [run("r1", ("x86", "inference", "passed", {"dlr": {"p90": 10.0}}),
-                ("x86", "bench", "passed", {"dlr": {"p90": 20.0}})),
-            run("r2", ("x86", "inference", "passed", {"dlr": {"p90": 12.0}}))]
-    assert trend(runs) == {"x86": {"dlr": [("r1", 15.0), ("r2", 12.0)]}}
 
 
 def test_previous_runs_are_sorted_by_run_id_and_skip_broken_ones(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ from PIL import Image
 
 from harness.records import redact
 from harness.report import plots
-from harness.report.render import render_index, view
+from harness.report.render import comparisons, lab_health_rows, render_index, split_diagnoses, verdict, view
+from harness.report.trend import Point
 
 PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKjMzEfYyjiWA4R4"
 KEY = f"-----BEGIN PRIVATE KEY-----\n{PEM_BODY}\n-----END PRIVATE KEY-----"
@@ -52,8 +53,10 @@ def test_latency_memory_and_trend_plots_are_pngs_with_content() -> None:
     latency = png_pixels(plots.latency_plot("x86", samples))
     assert latency.width > 400 and latency.getextrema()[0] < 100  # dark pixels: axes, bars, text
     assert png_pixels(plots.memory_plot("x86", {"dlr": 40.0, "onnxruntime": 70.0}, 64.0)).height > 100
-    assert plots.trend_plot("x86", {"dlr": [("r1", 4.0), ("r2", 5.0)]}, "p90") is not None
-    assert plots.trend_plot("x86", {"dlr": [("r1", 4.0)]}, "p90") is None
+    two = png_pixels(plots.trend_plot("x86", {("dlr", "p50"): [Point("r1", 4.0), Point("r2", 5.0)],
+                                              ("dlr", "p90"): [Point("r1", 5.0), Point("r2", 6.5)]}))
+    assert two.width > 300 and two.getextrema()[0] < 100
+    assert plots.trend_plot("x86", {("dlr", "p50"): [Point("r1", 4.0)]}) is None
     assert plots.latency_plot("x86", {"dlr": []}) is None and plots.memory_plot("x86", {}, None) is None
     assert plots.samples_of({"samples_ms": [1, 2.5, True]}) == [1.0, 2.5]
 
@@ -89,20 +92,77 @@ def test_view_has_the_matrix_runtime_comparison_and_diagnoses() -> None:
     assert v["devices"] == ["x86", "arm"] and v["scenarios"] == ["deploy", "inference"]
     assert v["matrix"]["arm", "deploy"]["class"] == "wrong-target" and ("x86", "deploy") not in v["matrix"]
     x86 = v["device_views"][0]
-    assert [r["runtime"] for r in x86["rows"]] == ["dlr", "onnxruntime"] and x86["ratio"] == 8.0 / 5.0
+    assert [r["runtime"] for r in x86["rows"]] == ["dlr", "onnxruntime"]
+    assert x86["comparisons"] == [f"DLR p50 is {4.0 / 7.0:.2f}× ONNX Runtime's"]
     assert x86["latency_png"] and x86["memory_png"] and x86["trend_png"] is None
     assert v["device_views"][1]["rows"] == [] and v["emulated"]
-    assert [(r["device"], d["class"]) for r, d in v["diagnosed"]] == [("arm", "wrong-target")]
+    assert [(u["record"]["device"], u["test"]["class"]) for u in v["unexpected"]] == [("arm", "wrong-target")]
+    assert [d["class"] for d in v["unexpected"][0]["diagnoses"]] == ["wrong-target"] and v["expected"] == []
+    assert v["verdict"]["word"] == "FAIL" and "arm/deploy" in v["verdict"]["why"]
 
 
 def test_index_html_is_one_page_with_every_section(tmp_path: Path) -> None:
     html = render_index(results_doc(), tmp_path / "index.html", links={"results.json": "results.json"}).read_text()
-    for needle in ('id="matrix-table"', 'data-status="failed"', "[wrong-target]", "compile for rasp4b",
+    for needle in ('data-verdict="FAIL"', 'id="matrix-table"', 'data-status="failed"', "[wrong-target]",
+                   "compile for rasp4b",
                    "qemu figures are not device figures", "deployment SUCCEEDED", "hil run --lab /tmp/l.yaml",
                    "tvm-0.27", "yes (qemu-user)", "&#34;neo_target&#34;: &#34;ml_c5&#34;",
-                   "ONNX Runtime p90 is 1.60× DLR", "data:image/png;base64,"):
+                   "DLR p50 is 0.57× ONNX Runtime&#39;s", "data:image/png;base64,"):
         assert needle in html, needle
     assert "http://" not in html and "https://" not in html
+    assert html.index('id="verdict"') < html.index('id="matrix-table"') < html.index('id="figures-table"') \
+        < html.index('id="failures"') < html.index('id="environment"')
+    assert 'id="lab-health"' not in html  # no lab_health in this run
+
+
+def test_diagnoses_of_passing_tests_are_expected_reproductions_of_failing_ones_unexpected() -> None:
+    passed = {"nodeid": "ff::w[x86]", "status": "passed"}
+    broken = {"nodeid": "ff::r[x86]", "status": "failed"}
+    rec = {"device": "x86", "scenario": "field_failures", "status": "failed", "tests": [passed, broken],
+           "diagnoses": [{"class": "wrong-target", "test": "ff::w[x86]"},
+                         {"class": "runtime-mismatch", "test": "ff::r[x86]"},
+                         {"class": "input-config", "test": "ff::gone"}]}
+    unexpected, expected = split_diagnoses([rec])
+    # a diagnosis naming no test of its record goes with the record's first failure
+    assert [(u["test"]["nodeid"], [d["class"] for d in u["diagnoses"]]) for u in unexpected] == \
+        [("ff::r[x86]", ["runtime-mismatch", "input-config"])]
+    assert [e["diagnosis"]["class"] for e in expected] == ["wrong-target"]
+    suffix = dict(rec, tests=[dict(passed, nodeid="harness/scenarios/ff::w[x86]")], status="passed")
+    assert split_diagnoses([suffix]) == ([], [{"record": suffix, "diagnosis": d} for d in rec["diagnoses"]])
+
+
+def test_verdict_fails_on_unexpected_failures_regressions_and_new_failures() -> None:
+    summary = {"passed": 3, "failed": 0, "error": 0, "skipped": 1, "devices": 1}
+    assert verdict({"summary": summary}, []) == {"ok": True, "word": "PASS", "why": "no unexpected failures"}
+    with_baseline = {"summary": summary, "comparison": {"regressions": [{}, {}], "new_failures": []}}
+    assert verdict(with_baseline, []) == {"ok": False, "word": "FAIL", "why": "2 latency regressions"}
+    clean_baseline = {"summary": summary, "comparison": {"regressions": [], "new_failures": []}}
+    assert verdict(clean_baseline, [])["why"] == "no unexpected failures, no regressions against the baseline"
+    one = [{"record": {"device": "arm", "scenario": "deploy"}}]
+    assert verdict({"summary": dict(summary, failed=1)}, one)["why"] == "1 unexpected failure (arm/deploy)"
+
+
+def test_runtime_comparison_reads_dlr_against_each_runtime_per_model() -> None:
+    rows = [{"model": "tinycnn", "runtime": "dlr", "p50": 2.0},
+            {"model": "tinycnn", "runtime": "onnxruntime", "p50": 8.0},
+            {"model": "blazeface", "runtime": "dlr", "p50": 9.0},
+            {"model": "blazeface", "runtime": "litert", "p50": 3.0},
+            {"model": "blazeface", "runtime": "onnxruntime", "p50": None}]
+    assert comparisons(rows) == ["DLR p50 is 0.25× ONNX Runtime's (tinycnn)", "DLR p50 is 3.00× LiteRT's (blazeface)"]
+    assert comparisons(rows[:2]) == ["DLR p50 is 0.25× ONNX Runtime's"]
+    assert comparisons([{"model": "m", "runtime": "onnxruntime", "p50": 1.0}]) == []
+
+
+def test_lab_health_is_rendered_when_the_run_recorded_it(tmp_path: Path) -> None:
+    doc = results_doc()
+    doc["lab_health"] = [{"device": "x86", "healthy": True, "failed_checks": []},
+                         {"device": "arm", "healthy": False, "failed_checks": [{"name": "dlr-probe"}, "disk"]}]
+    assert lab_health_rows(doc) == [{"device": "x86", "healthy": True, "failed": []},
+                                    {"device": "arm", "healthy": False, "failed": ["dlr-probe", "disk"]}]
+    assert lab_health_rows({"lab_health": {"x86": {"healthy": False, "failed": ["clock"]}}}) == \
+        [{"device": "x86", "healthy": False, "failed": ["clock"]}]
+    html = render_index(doc, tmp_path / "index.html").read_text()
+    assert 'id="lab-health"' in html and "dlr-probe, disk" in html
 
 
 @settings(max_examples=150, deadline=None)

@@ -99,3 +99,12 @@ def test_missing_part_of_a_checkout_says_restore(tmp_path: Path):
 def test_unknown_data_directory_is_refused(site: Path):
     with pytest.raises(ValueError, match="unknown data directory 'simulators'"):
         locate(site / "harness").data("simulators")  # type: ignore[arg-type]
+
+
+def test_the_lab_and_the_bundled_model_take_their_paths_from_resources():
+    from harness.compile import bundled
+    from harness.lab import paths
+    assert (paths.SOURCE_ROOT, paths.DEFAULT_LAB_FILE, paths.PROFILES_DIR, paths.LAYERS_DIR) == (
+        resources.code_root(), resources.default_lab_file(), resources.profiles_dir(), resources.layers_dir())
+    assert bundled.BUNDLED_MODEL == resources.bundled_model()
+    assert bundled.IMAGES_DIR == resources.fixture_images_dir()
