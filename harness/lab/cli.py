@@ -1,4 +1,4 @@
-"""`hil lab up|down|status|import-idt` and `hil exec DEVICE -- CMD...`."""
+"""`hil lab up|down|status|check|import-idt` and `hil exec DEVICE -- CMD...`."""
 
 from __future__ import annotations
 
@@ -83,6 +83,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.set_defaults(func=func)
         if name == "status":
             parser.add_argument("--json", action="store_true", help="print one JSON document")
+    from harness.health import cli as health_cli  # `hil lab check`
+
+    health_cli.register(lab_sub)
     idt = lab_sub.add_parser("import-idt", help="turn an IDT for Greengrass V2 device.json into a lab file")
     idt.add_argument("device_json", metavar="DEVICE_JSON")
     idt.add_argument("--name", default="idt", help="the lab's name (default: idt)")

@@ -3,6 +3,9 @@
 A device × scenario cell gathers every test of that scenario module on that device; its status is the
 worst of its tests (error > failed > passed > skipped) and its class the diagnosis' class, else the
 first failing test's error class. Built from plain phase reports so it works the same under xdist.
+
+``lab_health`` is the health check's document (``hil lab check --json``) when the run checked its devices;
+a cell whose tests were skipped for their device's quarantine says why in ``quarantined``.
 """
 
 from __future__ import annotations
@@ -109,8 +112,16 @@ def build_results(phases: Iterable[Mapping[str, Any]], environment: Mapping[str,
         if named:
             cell["class"] = named[0]
     records = sorted(cells.values(), key=lambda c: (c["device"], c["scenario"]))
-    return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "run_id": run_id,
-            "environment": dict(environment), "summary": summarize(records), "records": records}
+    env = dict(environment)
+    health = env.pop("lab_health", None)  # the lab's facts carry it; it is a section of its own
+    quarantined = {q["device"]: q["reason"] for q in (health or {}).get("quarantined") or ()}
+    for cell in records:  # a device of the lab whose tests ran anyway (no `device` fixture) is not marked
+        reason = quarantined.get(cell["device"])
+        skipped = any(t["status"] == "skipped" and reason and reason in (t["message"] or "") for t in cell["tests"])
+        cell["quarantined"] = reason if skipped else None
+    return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "run_id": run_id, "environment": env,
+            "lab_health": scrub_value(health) if health else None, "summary": summarize(records),
+            "records": records}
 
 
 def summarize(records: list[Mapping[str, Any]]) -> dict[str, int]:
