@@ -5,7 +5,8 @@ The paths come from the nucleus's effective configuration (``<root>/config/effec
 ``system.certificateFilePath`` / ``privateKeyPath`` / ``rootCaPath``, as aws-greengrass-nucleus writes it),
 else the defaults under the Greengrass root. A file that exists with other content is the user's: it is
 left alone unless ``--force``, and then kept beside it as ``<file>.hil-backup``. Every change is printed,
-with the command that undoes it.
+with the command that undoes it. As root, the key is root:ggc_group 0640 where that group exists: the
+components running as ggc_user read it, the login user does not.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ while [ $# -ge 3 ]; do
   if [ -e "$dst" ]; then cp -p "$dst" "$dst.hil-backup"; state=REPLACED; else state=NEW; fi
   install -d "$(dirname "$dst")"
   install -m "$mode" "$src/$name" "$dst"
+  if [ "$name" = privKey.key ] && [ "$(id -u)" = 0 ] && getent group ggc_group >/dev/null; then
+    chgrp ggc_group "$dst"; chmod 0640 "$dst"
+  fi
   echo "$state $dst"
 done
 rm -rf "$src"
