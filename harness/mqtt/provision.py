@@ -5,8 +5,8 @@ The paths come from the nucleus's effective configuration (``<root>/config/effec
 ``system.certificateFilePath`` / ``privateKeyPath`` / ``rootCaPath``, as aws-greengrass-nucleus writes it),
 else the defaults under the Greengrass root. A file that exists with other content is the user's: it is
 left alone unless ``--force``, and then kept beside it as ``<file>.hil-backup``. Every change is printed,
-with the command that undoes it. As root, the key is root:ggc_group 0640 where that group exists: the
-components running as ggc_user read it, the login user does not.
+with the command that undoes it. As root, the key is root:<component_group> 0640 where that group exists
+(default ggc_group): the components read it, the login user does not.
 """
 
 from __future__ import annotations
@@ -28,14 +28,17 @@ if TYPE_CHECKING:
 
 STEP = "iot provision"
 BACKUP = ".hil-backup"
+#: The group Greengrass runs components under (its default ``runWithDefault.posixUser`` is ggc_user:ggc_group).
+COMPONENT_GROUP = "ggc_group"
 _SETTINGS = (("certificateFilePath", "thingCert.crt", "0644"), ("privateKeyPath", "privKey.key", "0600"),
              ("rootCaPath", "rootCA.pem", "0644"))
 _NO = frozenset({"0", "false", "no", "off"})
 
-#: $1 staging dir, $2 force (0/1), then triples: staged name, destination, mode. Prints one line per file:
-#: CONFLICT, SAME, NEW or REPLACED (the old file kept as <dst>.hil-backup); exits 3 on a conflict.
+#: $1 staging dir, $2 force (0/1), $3 the components' group, then triples: staged name, destination, mode.
+#: Prints one line per file: CONFLICT, SAME, NEW or REPLACED (the old file kept as <dst>.hil-backup);
+#: exits 3 on a conflict.
 _INSTALL = """set -eu
-src=$1; force=$2; shift 2
+src=$1; force=$2; group=$3; shift 3
 conflict=0
 check() { while [ $# -ge 3 ]; do
   if [ -e "$2" ] && ! cmp -s "$src/$1" "$2" && [ "$force" != 1 ]; then echo "CONFLICT $2"; conflict=1; fi
@@ -48,8 +51,8 @@ while [ $# -ge 3 ]; do
   if [ -e "$dst" ]; then cp -p "$dst" "$dst.hil-backup"; state=REPLACED; else state=NEW; fi
   install -d "$(dirname "$dst")"
   install -m "$mode" "$src/$name" "$dst"
-  if [ "$name" = privKey.key ] && [ "$(id -u)" = 0 ] && getent group ggc_group >/dev/null; then
-    chgrp ggc_group "$dst"; chmod 0640 "$dst"
+  if [ "$name" = privKey.key ] && [ "$(id -u)" = 0 ] && getent group "$group" >/dev/null; then
+    chgrp "$group" "$dst"; chmod 0640 "$dst"
   fi
   echo "$state $dst"
 done
@@ -112,8 +115,9 @@ def provision(device: Device, iot: LabIoT, endpoint: tuple[str, int], *, force: 
     for name, path in local.items():
         device.transport.put(Path(path), f"{remote}/{name}", timeout=timeout)
     args = [word for name in local for word in (name, paths[name], modes[name])]
+    group = device.features.get("component_group") or COMPONENT_GROUP
     result = device.transport.run(_sudo(device) + ["sh", "-c", _INSTALL, "provision", remote, "1" if force else "0",
-                                                   *args], timeout=timeout)
+                                                   group, *args], timeout=timeout)
     changes = [Change(*line.split(" ", 1)) for line in result.stdout.splitlines() if " " in line]
     conflicts = [c.path for c in changes if c.state == "CONFLICT"]
     if conflicts:
