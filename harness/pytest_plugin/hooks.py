@@ -18,7 +18,8 @@ from harness.pytest_plugin.options import check_budgets, lab_of, selected_device
 from harness.pytest_plugin.quarantine import HEALTH
 from harness.records import redact
 from harness.report.collector import Collector
-from harness.report.results_json import ITEM_KEY
+from harness.report.results_json import ITEM_KEY, RETRY_KEY
+from harness.transport import retry
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -68,8 +69,12 @@ def device_param(item: pytest.Item) -> str | None:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     """The setup report carries the test's device, scenario and connection as plain facts (``hil_item``):
-    an emulated core's address is known only once the lab started it."""
+    an emulated core's address is known only once the lab started it. Any phase carries the transient
+    faults retried since the previous one (harness.transport.retry)."""
     outcome = yield
+    retried = retry.drain()  # this process's transient faults since the last phase
+    if retried:
+        outcome.get_result().user_properties.append((RETRY_KEY, [r.as_dict() for r in retried]))
     if call.when != "setup":
         return
     module = getattr(item, "module", None)

@@ -2,7 +2,8 @@
 
 Host keys come from a known_hosts file named in the inventory; an unknown or changed key is refused
 unless the inventory opts into auto-add. TCP_NODELAY is set: without it every exec waits on
-Nagle's algorithm and a delayed ACK, and costs ~44 ms instead of ~2.4 ms.
+Nagle's algorithm and a delayed ACK, and costs ~44 ms instead of ~2.4 ms. A reset or dropped link
+is retried where that is safe (harness.transport.retry) and each retry recorded.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from harness.primitives.deadline import Timeout
 from harness.primitives.progress import TransferProgress
 from harness.transport.base import DEFAULT_TIMEOUT, Command, CommandResult, Transport, bounded, to_shell
 from harness.transport.registry import TransportSpec, register
+from harness.transport.retry import retrying, transient
 
 CONNECT_TIMEOUT = 10.0
 _READ = 65536
@@ -83,12 +85,12 @@ class SSHTransport(Transport):
             client.set_missing_host_key_policy(paramiko.RejectPolicy())
         where = f"{opts.user}@{opts.host}:{opts.port}"
         try:
-            client.connect(
+            retrying(self.device, "connect", lambda: client.connect(
                 opts.host, port=opts.port, username=opts.user,
                 key_filename=str(opts.key_file) if opts.key_file else None, password=opts.password,
                 timeout=opts.connect_timeout, banner_timeout=opts.connect_timeout,
                 auth_timeout=opts.connect_timeout, channel_timeout=opts.connect_timeout,
-                allow_agent=False, look_for_keys=False)
+                allow_agent=False, look_for_keys=False))
         except paramiko.BadHostKeyException as exc:
             raise HostKeyMismatch(
                 f"host key of {where} is {exc.key.get_name()} {exc.key.get_fingerprint().hex()}, "
@@ -125,12 +127,16 @@ class SSHTransport(Transport):
             self._client = None
 
     # -- commands -----------------------------------------------------------------------------
+    def _open_session(self) -> paramiko.Channel:
+        return self._connect().get_transport().open_session(timeout=self.options.connect_timeout)
+
     def run(self, command: Command, *, timeout: float = DEFAULT_TIMEOUT, stdin: bytes | None = None,
             env: dict[str, str] | None = None) -> CommandResult:
         line = to_shell(command)
         deadline = Timeout(timeout)
         try:
-            chan = self._connect().get_transport().open_session(timeout=self.options.connect_timeout)
+            # Retried only until the command is sent: after that it may have run.
+            chan = retrying(self.device, "exec", self._open_session, before_retry=self.close)
             chan.exec_command(bounded(line, timeout, env))
             if stdin:
                 chan.sendall(stdin)
@@ -178,23 +184,26 @@ class SSHTransport(Transport):
             if progress:
                 progress(done, total)
 
+        def transfer() -> None:  # the whole file again: the same bytes to the same path
+            try:
+                sftp = self._connect().open_sftp()
+            except (paramiko.SSHException, OSError) as exc:
+                if transient(exc):
+                    raise
+                raise DeviceUnreachable(f"cannot open SFTP: {exc}", device=self.device, step=step) from None
+            try:
+                sftp.get_channel().settimeout(timeout)
+                (sftp.put if step == "put" else sftp.get)(src, dst, callback=tick)
+            finally:
+                sftp.close()
+
         try:
-            sftp = self._connect().open_sftp()
-        except (paramiko.SSHException, OSError) as exc:
-            raise DeviceUnreachable(f"cannot open SFTP: {exc}", device=self.device, step=step) from None
-        try:
-            sftp.get_channel().settimeout(timeout)
-            if step == "put":
-                sftp.put(src, dst, callback=tick)
-            else:
-                sftp.get(src, dst, callback=tick)
+            retrying(self.device, step, transfer, before_retry=self.close)
         except TransportError:
             raise
-        except (OSError, paramiko.SSHException) as exc:
+        except (OSError, EOFError, paramiko.SSHException) as exc:
             raise TransferError(f"{step} {src} -> {dst}: {getattr(exc, 'strerror', None) or exc}",
                                 device=self.device, step=step) from None
-        finally:
-            sftp.close()
 
     def put(self, local: Path, remote: str, *, timeout: float = DEFAULT_TIMEOUT,
             progress: TransferProgress | None = None) -> None:
