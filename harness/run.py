@@ -3,6 +3,11 @@
 reports/<run-id>/ gets index.html (the self-contained report), results.json (one record per device ×
 scenario), junit.xml and pytest.html (pytest-html's per-test page). With ``--baseline`` the run fails
 on latency regressions and new failures even when every test passed.
+
+Devices are health-checked first; a quarantined device's tests are skipped with its reasons. Exit status:
+pytest's (0 all passed, 1 failures, 2 interrupted, 3 internal error, 4 usage error, 5 nothing collected);
+1 also for baseline regressions and, with ``--fail-on-quarantine``, for a quarantined device; 6 when the
+tests that ran passed but a quarantined device's tests were skipped.
 """
 
 from __future__ import annotations
@@ -14,14 +19,18 @@ import shlex
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from harness import resources
+from harness.health.checks import MIB, HealthLimits
+from harness.health.cli import add_limit_options
 from harness.lab.bringup import LabController
 from harness.lab.cli import add_lab_option
 from harness.lab.inventory import load_lab
 from harness.primitives.progress import say
+from harness.pytest_plugin.quarantine import EXIT_QUARANTINED
 from harness.records import redact
 from harness.report.cli import add_threshold_options
 from harness.report.compare import compare, previous_runs
@@ -61,9 +70,28 @@ def pytest_argv(args: argparse.Namespace, run_dir: Path, *, devices: int = 1, la
     for flag, value in (("--lab", args.lab), ("--model", args.model), ("--input-config", args.input_config)):
         if value is not None:
             argv.append(f"{flag}={value}")
+    argv += health_argv(args)
     pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     argv += [f"--device={name}" for name in shard or ()]
     return argv + pytest_args + parallel_args(pytest_args, devices) + (["--no-lab-up"] if lab_is_up else [])
+
+
+def health_argv(args: argparse.Namespace) -> list[str]:
+    """The health-check options of ``hil run`` as the pytest plugin spells them."""
+    argv = [flag for flag, on in (("--no-health-check", args.no_health_check),
+                                  ("--fail-on-quarantine", args.fail_on_quarantine)) if on]
+    default = HealthLimits()
+    for flag, value, unset in (("--max-clock-skew", args.max_clock_skew, default.max_clock_skew_s),
+                               ("--min-free-mib", args.min_free_mib, default.min_free_greengrass // MIB),
+                               ("--health-budget", args.health_budget, default.device_budget_s)):
+        if value != unset:
+            argv.append(f"{flag}={value}")
+    return argv
+
+
+def quarantined(results: dict[str, Any]) -> list[str]:
+    """The devices whose tests the health check took out of the run (results.json cells)."""
+    return sorted({str(r["device"]) for r in results.get("records") or () if r.get("quarantined")})
 
 
 #: A worker costs ~0.6 s of CPU to start and ~100 MB; it spends its time waiting on its device.
@@ -118,8 +146,11 @@ def _run(args: argparse.Namespace) -> int:
                                 "pytest-html": "pytest.html"})
     regressed = bool(results.get("comparison", {}).get("failed"))
     verdict = " (baseline: regressions or new failures)" if regressed else ""
+    out = quarantined(results)
+    if out:
+        verdict += f" ({len(out)} quarantined: {', '.join(out)})"
     print(f"hil run: {summary_line(results['summary'])}{verdict}; report: {_shown(index)}", file=sys.stderr)
-    return code if code else (1 if regressed else 0)
+    return code if code else (1 if regressed else EXIT_QUARANTINED if out else 0)
 
 
 def _shard(text: str | None, names: list[str], pytest_args: list[str]) -> list[str] | None:
@@ -153,6 +184,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--shard", default=None, metavar="K/N",
                      help="run only the K-th of N shards of the lab's devices (whole devices, sorted by name and "
                           "dealt round-robin), e.g. one CI matrix job each; merge with `hil report merge`")
+    run.add_argument("--no-health-check", action="store_true",
+                     help="do not health-check the devices first (nothing is quarantined)")
+    run.add_argument("--fail-on-quarantine", action="store_true",
+                     help="exit 1, not 6, when a device is quarantined by the health check")
+    add_limit_options(run, budget_flag="--health-budget")
     run.add_argument("--reports", type=Path, default=None, metavar="DIR",
                      help="where run directories go (default: reports/ of the source checkout, "
                           "or of the current directory for an installed wheel)")

@@ -237,9 +237,14 @@ class LabController:
     def up(self) -> None:
         """Bring every emulated core up, resuming a cut bring-up; verify a lab that is up.
 
-        Real devices are left as they are.
+        Boards are left as they are; a lab of boards gets its broker where its ``iot`` section says
+        they reach it (``hil lab provision DEVICE`` gives a board its certificate).
         """
         if not self.emulated:
+            with self._locked():
+                endpoint = self.iot.start_for(self.lab.spec.iot)
+            if endpoint is not None:
+                self.say(f"lab {self.lab.name}: MQTT broker at {endpoint[0]}:{endpoint[1]}")
             self.state_file.enter(LabState.READY)
             return
         with self._locked():

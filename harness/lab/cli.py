@@ -1,4 +1,4 @@
-"""`hil lab up|down|status|import-idt` and `hil exec DEVICE -- CMD...`."""
+"""`hil lab up|down|status|check|provision|import-idt` and `hil exec DEVICE -- CMD...`."""
 
 from __future__ import annotations
 
@@ -46,6 +46,27 @@ def _status(args: argparse.Namespace) -> int:
     return 0 if all(row["reachable"] for row in rows) else 1
 
 
+def _provision(args: argparse.Namespace) -> int:
+    from harness.mqtt.provision import provision
+
+    controller = _controller(args)
+    iot = controller.lab.spec.iot
+    if iot.endpoint:
+        print(f"hil lab provision: lab {controller.lab.name} sends results to {iot.endpoint} with your own "
+              "certificates (iot.endpoint): nothing to install", file=sys.stderr)
+        return 2
+    broker = controller.iot.endpoint  # LabError when the broker is not running: `hil lab up` first
+    endpoint = (iot.broker_address or broker[0], broker[1])
+    device = controller.device(args.device)
+    with device.transport:
+        changes = provision(device, controller.iot, endpoint, force=args.force)
+    for change in changes:
+        undo = f"   (undo: {change.undo})" if change.undo else ""
+        print(f"{change.state.lower():<9} {change.path}{undo}")
+    print(f"{args.device}: results go to the lab broker at {endpoint[0]}:{endpoint[1]}")
+    return 0
+
+
 def _import_idt(args: argparse.Namespace) -> int:
     path = Path(args.device_json)
     document = import_idt(path.read_text(), str(path), args.name, args.profile)
@@ -87,6 +108,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.set_defaults(func=func)
         if name == "status":
             parser.add_argument("--json", action="store_true", help="print one JSON document")
+    provision = lab_sub.add_parser("provision", help="install a board's thing certificate, CA and the lab broker's "
+                                                     "endpoint where its Greengrass keeps them")
+    add_lab_option(provision)
+    provision.add_argument("--force", action="store_true",
+                           help="replace files that hold other content (each kept as <file>.hil-backup)")
+    provision.add_argument("device", metavar="DEVICE")
+    provision.set_defaults(func=_provision)
+    from harness.health import cli as health_cli  # `hil lab check`
+
+    health_cli.register(lab_sub)
     idt = lab_sub.add_parser("import-idt", help="turn an IDT for Greengrass V2 device.json into a lab file")
     idt.add_argument("device_json", metavar="DEVICE_JSON")
     idt.add_argument("--name", default="idt", help="the lab's name (default: idt)")

@@ -101,9 +101,32 @@ class EngineSpec(_Strict):
     host: str | None = None
 
 
+class IoTSpec(_Strict):
+    """Where the devices' results go: the lab's own broker (``broker_address``/``port``: where boards reach
+    the controller; unset for emulated-only labs: the lab network's gateway), or the user's own AWS IoT
+    Core endpoint with their certificate, key and CA (paths only: the files are never copied into reports)."""
+
+    broker_address: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    endpoint: str | None = None
+    cert: Path | None = None
+    key: Path | None = None
+    ca: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> IoTSpec:
+        own = (self.endpoint, self.cert, self.key, self.ca)
+        if any(own) and not all(own):
+            raise ValueError("an IoT Core endpoint needs endpoint, cert, key and ca together")
+        if self.endpoint and self.broker_address:
+            raise ValueError("broker_address (the lab's broker) and endpoint (IoT Core) exclude each other")
+        return self
+
+
 class LabSpec(_Strict):
     lab: str = Field(pattern=NAME_PATTERN)
     engine: EngineSpec = EngineSpec()
+    iot: IoTSpec = IoTSpec()
     devices: list[DeviceSpec] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -165,7 +188,12 @@ def check_files(spec: LabSpec, source: Path | str) -> LabSpec:
                                  "or set auto_add_host_key: true)")
         devices.append(device.model_copy(update={
             "credentials": creds.model_copy(update={"key": key, "known_hosts": known_hosts})}))
-    return spec.model_copy(update={"devices": devices})
+    iot = spec.iot
+    paths = {name: _resolve(getattr(iot, name), base) for name in ("cert", "key", "ca")}
+    for name, path in paths.items():
+        if path is not None and not path.is_file():
+            raise InventoryError(f"{source}: iot.{name}: file not found: {path}")
+    return spec.model_copy(update={"devices": devices, "iot": iot.model_copy(update=paths)})
 
 
 def parse_lab(text: str, source: Path | str, profiles: dict[str, Profile]) -> Lab:

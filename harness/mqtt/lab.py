@@ -22,6 +22,7 @@ from harness.primitives.scratch import make_scratch
 from harness.transport.base import Transport
 
 if TYPE_CHECKING:  # cryptography and awscrt load only when certificates are made or used
+    from harness.lab.inventory import IoTSpec
     from harness.mqtt.pki import CertificateAuthority
     from harness.ondevice.link import Credentials
 
@@ -69,15 +70,27 @@ class LabIoT:
         port = int(settings.get("port", 0))  # type: ignore[arg-type]
         return Broker(self.directory, addresses, port, self.ca.ca.cert, self.ca.server(addresses))
 
-    def start(self, gateway: str | None) -> tuple[str, int]:
-        """Start the broker on ``gateway`` (the cores' way to the host) and loopback; returns the cores' endpoint."""
+    def start(self, gateway: str | None, port: int | None = None) -> tuple[str, int]:
+        """Start the broker on ``gateway`` (the devices' way to the host) and loopback, on ``port`` (default: the
+        last one, else a free one); returns the devices' endpoint."""
         settings = self._load()
-        port = int(settings.get("port") or free_port())  # type: ignore[arg-type]
+        port = int(port or settings.get("port") or free_port())  # type: ignore[arg-type]
         addresses = [LOOPBACK] + ([gateway] if gateway and gateway != LOOPBACK else [])
         self.directory.mkdir(parents=True, exist_ok=True)
         self._settings.write_text(json.dumps({"port": port, "addresses": addresses}))
         self.broker().start()
         return (addresses[-1], port)
+
+    def start_for(self, iot: IoTSpec) -> tuple[str, int] | None:
+        """The broker of a lab of boards, where its file says they reach it; None for an IoT Core lab."""
+        if iot.endpoint:
+            return None
+        want, current = iot.broker_address or LOOPBACK, self.cores_endpoint()
+        if self.running() and current and current[0] == want and iot.port in (None, current[1]):
+            return current
+        if self.running():
+            self.stop()
+        return self.start(iot.broker_address, iot.port)
 
     def stop(self) -> bool:
         """Stop the broker if it runs (a lab that never started one has nothing to stop)."""

@@ -12,8 +12,11 @@ fixtures    lab, device (one per selected lab device, ids = device names), compi
 hooks       parametrization over the lab, the ``lab`` marker, per-test device facts for the reports,
             the report collector (harness.report.collector) and --bench-json
 scheduler   ``-n N --dist loadgroup``: one xdist work unit per device
+quarantine  the lab health check before the first device test (--no-health-check, --fail-on-quarantine,
+            --max-clock-skew, --min-free-mib, --health-budget): a sick device's tests skip with its reasons
 
-An unreachable device errors its own tests with the device's reason; the rest of the session goes on.
+A device that fails its health check is quarantined; one that stops answering later errors its own tests
+with the device's reason; the rest of the session goes on.
 Importing the plugin switches DLR's phone-home off (harness.privacy): entry-point plugins load before any
 conftest.py or test module could import dlr.
 """
@@ -37,6 +40,7 @@ from harness.pytest_plugin.hooks import (
     pytest_sessionfinish,
 )
 from harness.pytest_plugin.options import lab_of, pytest_addoption, selected_devices
+from harness.pytest_plugin.quarantine import pytest_configure_node, pytest_sessionstart
 from harness.pytest_plugin.scheduler import pytest_xdist_make_scheduler
 
 phone_home_off()
@@ -44,6 +48,6 @@ phone_home_off()
 __all__ = [
     "_device_handles", "bench_record", "budget_overrides", "compiled_model", "device", "gg_name", "gg_run_id",
     "greengrass", "hil_record", "lab", "lab_of", "pytest_addoption", "pytest_collection_modifyitems",
-    "pytest_configure", "pytest_generate_tests", "pytest_runtest_makereport", "pytest_sessionfinish",
-    "pytest_xdist_make_scheduler", "selected_devices",
+    "pytest_configure", "pytest_configure_node", "pytest_generate_tests", "pytest_runtest_makereport",
+    "pytest_sessionfinish", "pytest_sessionstart", "pytest_xdist_make_scheduler", "selected_devices",
 ]

@@ -12,6 +12,7 @@ from harness.bench.budgets import Override, parse_override
 from harness.errors import HilError
 from harness.pytest_plugin.markers import mismatch
 from harness.pytest_plugin.options import lab_of
+from harness.pytest_plugin.quarantine import check_selected, handed_to_workers, quarantine_reason
 from harness.records import Record
 
 if TYPE_CHECKING:  # the engine and SSH clients load only in sessions that use the lab
@@ -35,6 +36,8 @@ def lab(request: pytest.FixtureRequest) -> Iterator[LabController]:
         capture = request.config.pluginmanager.getplugin("capturemanager")
         with capture.global_and_fixture_disabled():
             controller.up()
+    if not handed_to_workers(request.config):
+        check_selected(request.config, controller)
     yield controller
 
 
@@ -51,9 +54,13 @@ def _device_handles(lab: LabController) -> Iterator[dict[str, Device]]:
 def device(request: pytest.FixtureRequest, lab: LabController, _device_handles: dict[str, Device]) -> Device:
     """One lab device, reachable (its `uname -m` was read), matching the test's markers.
 
-    A device that does not answer errors this test with its reason; the next test tries it again.
+    A device quarantined by the lab health check skips the test with the check's reasons; one that does
+    not answer errors this test with its reason, and the next test tries it again.
     """
     name: str = request.param
+    quarantined = quarantine_reason(request.config, name)
+    if quarantined:
+        pytest.skip(quarantined)
     handle = _device_handles.get(name)
     if handle is None:
         handle = lab.device(name)

@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 
-from harness.pytest_plugin import markers
+from harness.pytest_plugin import markers, quarantine
 from harness.pytest_plugin.fixtures import BENCH_RESULTS
 from harness.pytest_plugin.options import check_budgets, lab_of, selected_devices
+from harness.pytest_plugin.quarantine import HEALTH
 from harness.records import redact
 from harness.report.collector import Collector
-from harness.report.results_json import ITEM_KEY
+from harness.report.results_json import ITEM_KEY, RETRY_KEY
+from harness.transport import retry
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,7 +40,10 @@ def lab_facts(config: pytest.Config) -> dict[str, Any]:
             "connection": spec.connection or f"emulated core ({spec.transport})",
             "dlr_abi": spec.image.get("runtime", profile.runtime.dlr_abi),
             "qemu": spec.emulated and profile.arch != platform.machine()})
-    return {"lab": {"name": lab.spec.lab, "file": str(lab.source)}, "devices": devices}
+    facts: dict[str, Any] = {"lab": {"name": lab.spec.lab, "file": str(lab.source)}, "devices": devices}
+    if HEALTH in config.stash:
+        facts["lab_health"] = config.stash[HEALTH]
+    return facts
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -64,8 +69,12 @@ def device_param(item: pytest.Item) -> str | None:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     """The setup report carries the test's device, scenario and connection as plain facts (``hil_item``):
-    an emulated core's address is known only once the lab started it."""
+    an emulated core's address is known only once the lab started it. Any phase carries the transient
+    faults retried since the previous one (harness.transport.retry)."""
     outcome = yield
+    retried = retry.drain()  # this process's transient faults since the last phase
+    if retried:
+        outcome.get_result().user_properties.append((RETRY_KEY, [r.as_dict() for r in retried]))
     if call.when != "setup":
         return
     module = getattr(item, "module", None)
@@ -78,7 +87,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """``--bench-json``: the recorded measurements, one file per xdist worker."""
+    """``--fail-on-quarantine``; ``--bench-json``: the recorded measurements, one file per xdist worker."""
+    quarantine.finish(session)
     path: Path | None = session.config.getoption("--bench-json")
     results = session.config.stash.get(BENCH_RESULTS, [])
     if path is None or not results:

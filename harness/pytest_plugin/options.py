@@ -32,6 +32,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write recorded measurements in pytest-benchmark's JSON format (per xdist worker)")
     group.addoption("--hil-results", type=Path, default=None, metavar="FILE",
                     help="write the run's results.json (one record per device × scenario) here")
+    from harness.pytest_plugin.quarantine import add_options  # it reads the selected devices from here
+
+    add_options(group)
 
 
 def check_budgets(config: pytest.Config) -> None:

@@ -121,21 +121,23 @@ def verdict(results: Mapping[str, Any], unexpected: Sequence[Mapping[str, Any]])
 
 
 def lab_health_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The lab health checks a run recorded (``lab_health``: a list, or a mapping by device), when present."""
+    """One row per device of the run's lab health check (results.json ``lab_health``, as harness.health
+    writes it: ``{"devices": [{name, healthy, duration_s, checks: [{name, ok, detail}]}], ...}``), with the
+    transient faults retried on that device (``retries``)."""
     health = results.get("lab_health")
-    if isinstance(health, Mapping):
-        health = [{"device": name, **(entry if isinstance(entry, Mapping) else {"healthy": entry})}
-                  for name, entry in health.items()]
+    devices = health.get("devices") if isinstance(health, Mapping) else None
+    retries = results.get("retries") if isinstance(results.get("retries"), Mapping) else {}
     rows = []
-    for entry in health or ():
+    for entry in devices or ():
         if not isinstance(entry, Mapping):
             continue
-        failed = entry.get("failed_checks", entry.get("failed")) or []
-        if isinstance(failed, Mapping):
-            failed = list(failed)
-        names = [c.get("name", str(c)) if isinstance(c, Mapping) else str(c) for c in failed]
-        rows.append({"device": entry.get("device", "?"), "healthy": bool(entry.get("healthy", not names)),
-                     "failed": names})
+        failed = [f"{c.get('name', '?')}: {c.get('detail', '')}".rstrip(": ")
+                  for c in entry.get("checks") or () if isinstance(c, Mapping) and not c.get("ok", True)]
+        name = str(entry.get("name", "?"))
+        duration = entry.get("duration_s")
+        rows.append({"device": name, "healthy": bool(entry.get("healthy", not failed)), "failed": failed,
+                     "duration_s": float(duration) if isinstance(duration, int | float) else None,
+                     "retries": len(retries.get(name) or ())})
     return rows
 
 

@@ -3,6 +3,10 @@
 A device × scenario cell gathers every test of that scenario module on that device; its status is the
 worst of its tests (error > failed > passed > skipped) and its class the diagnosis' class, else the
 first failing test's error class. Built from plain phase reports so it works the same under xdist.
+
+``lab_health`` is the health check's document (``hil lab check --json``) when the run checked its devices;
+a cell whose tests were skipped for their device's quarantine says why in ``quarantined``. ``retries``
+holds, per device, every transient link fault that was retried (harness.transport.retry).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ SCHEMA = "edge-hil/results"
 SCHEMA_VERSION = 1
 ITEM_KEY = "hil_item"      # {"device", "scenario", "connection"} of the test, set where the item is known
 ERROR_KEY = "hil_error"    # {"class", "advice"} of the exception that failed the test
+RETRY_KEY = "hil_retries"  # [{"device", "step", "cause", "delay_s", "attempt"}] retried transient faults
 NO_DEVICE = "(host)"
 STATUSES = ("error", "failed", "passed", "skipped")  # worst first
 MESSAGE_LIMIT = 4000
@@ -90,7 +95,8 @@ def build_results(phases: Iterable[Mapping[str, Any]], environment: Mapping[str,
     a test without device facts takes its device from its id and ``environment["devices"]``."""
     cells: dict[tuple[str, str], dict[str, Any]] = {}
     devices = [d["name"] for d in environment.get("devices") or () if isinstance(d, Mapping) and d.get("name")]
-    for t in _test_outcomes(phases).values():
+    phases_seen = list(phases)
+    for t in _test_outcomes(phases_seen).values():
         rec = next((r for r in t["records"] if r.get("scenario")), None)
         device, scenario = _where(t["nodeid"], t["item"] or rec, devices)
         if rec and rec.get("device"):
@@ -111,10 +117,24 @@ def build_results(phases: Iterable[Mapping[str, Any]], environment: Mapping[str,
         if named:
             cell["class"] = named[0]
     records = sorted(cells.values(), key=lambda c: (c["device"], c["scenario"]))
+    retries: dict[str, list[dict[str, Any]]] = {}
+    for ph in phases_seen:
+        for key, value in ph.get("user_properties") or ():
+            if key == RETRY_KEY and isinstance(value, list):
+                for one in value:
+                    retries.setdefault(str(one.get("device")), []).append(
+                        {**scrub_value(dict(one)), "test": ph["nodeid"], "when": ph.get("when")})
+    env = dict(environment)
+    health = env.pop("lab_health", None)  # the lab's facts carry it; it is a section of its own
+    quarantined = {q["device"]: q["reason"] for q in (health or {}).get("quarantined") or ()}
+    for cell in records:  # a device of the lab whose tests ran anyway (no `device` fixture) is not marked
+        reason = quarantined.get(cell["device"])
+        skipped = any(t["status"] == "skipped" and reason and reason in (t["message"] or "") for t in cell["tests"])
+        cell["quarantined"] = reason if skipped else None
     return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "run_id": run_id,
-            "environment": redact_command_lines(environment), "summary": summarize(records), "records": records}
-
-
+            "environment": redact_command_lines(env),
+            "lab_health": scrub_value(health) if health else None, "retries": retries,
+            "summary": summarize(records), "records": records}
 def redact_command_lines(environment: Mapping[str, Any]) -> dict[str, Any]:
     """``environment`` with its command lines (pytest's argv, the rerun line) redacted like any log."""
     env = dict(environment)

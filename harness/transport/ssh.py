@@ -7,6 +7,8 @@ a changed key is always refused. paramiko waits without a deadline for the reply
 that closes the channel at the deadline: a peer that stops answering costs the timeout, not forever.
 TCP_NODELAY is set: without it every exec waits on
 Nagle's algorithm and a delayed ACK, and costs ~44 ms instead of ~2.4 ms.
+A reset or dropped link is retried where that is safe (harness.transport.retry) and each retry
+recorded.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from harness.primitives.progress import TransferProgress
 from harness.transport.base import DEFAULT_TIMEOUT, Command, CommandResult, Transport, bounded, to_shell
 from harness.transport.known_hosts import TrustOnFirstUse, load
 from harness.transport.registry import TransportSpec, register
+from harness.transport.retry import retrying, transient
 
 CONNECT_TIMEOUT = 10.0
 _READ = 65536
@@ -122,12 +125,12 @@ class SSHTransport(Transport):
             client.set_missing_host_key_policy(paramiko.RejectPolicy())
         where = f"{opts.user}@{opts.host}:{opts.port}"
         try:
-            client.connect(
+            retrying(self.device, "connect", lambda: client.connect(
                 opts.host, port=opts.port, username=opts.user,
                 key_filename=str(opts.key_file) if opts.key_file else None, password=opts.password,
                 timeout=opts.connect_timeout, banner_timeout=opts.connect_timeout,
                 auth_timeout=opts.connect_timeout, channel_timeout=opts.connect_timeout,
-                allow_agent=False, look_for_keys=False)
+                allow_agent=False, look_for_keys=False))
         except paramiko.BadHostKeyException as exc:
             raise HostKeyMismatch(
                 f"host key of {where} is {exc.key.get_name()} {exc.key.get_fingerprint().hex()}, "
@@ -182,7 +185,8 @@ class SSHTransport(Transport):
         line = to_shell(command)
         deadline = Timeout(timeout)
         try:
-            chan = self._session(deadline, "exec")
+            # Retried only until the command is sent: after that it may have run.
+            chan = retrying(self.device, "exec", lambda: self._session(deadline, "exec"), before_retry=self.close)
             with _watched(chan, deadline) as dog:
                 try:
                     self._exec(chan, bounded(line, timeout, env), stdin, deadline)
@@ -244,34 +248,37 @@ class SSHTransport(Transport):
             if progress:
                 progress(done, total)
 
+        def transfer() -> None:  # the whole file again: the same bytes to the same path
+            try:
+                chan = self._session(deadline, step)
+                with _watched(chan, deadline) as dog:
+                    try:
+                        chan.invoke_subsystem("sftp")
+                        chan.settimeout(max(deadline.remaining, 0.01))
+                        sftp = paramiko.SFTPClient(chan)  # the version handshake: a read under that timeout
+                    except (paramiko.SSHException, OSError, EOFError):
+                        if not dog.fired:
+                            raise
+                        self.close()
+                        raise CommandTimeout(f"{step} {src} -> {dst}: SFTP not started within {timeout:g} s",
+                                             device=self.device, step=step) from None
+            except (paramiko.SSHException, OSError, EOFError) as exc:
+                if transient(exc):
+                    raise
+                raise DeviceUnreachable(f"cannot open SFTP: {exc}", device=self.device, step=step) from None
+            try:
+                sftp.get_channel().settimeout(max(deadline.remaining, 0.01))
+                (sftp.put if step == "put" else sftp.get)(src, dst, callback=tick)
+            finally:
+                sftp.close()
+
         try:
-            chan = self._session(deadline, step)
-            with _watched(chan, deadline) as dog:
-                try:
-                    chan.invoke_subsystem("sftp")
-                    chan.settimeout(max(deadline.remaining, 0.01))
-                    sftp = paramiko.SFTPClient(chan)  # the version handshake: a read under that timeout
-                except (paramiko.SSHException, OSError, EOFError):
-                    if not dog.fired:
-                        raise
-                    self.close()
-                    raise CommandTimeout(f"{step} {src} -> {dst}: SFTP not started within {timeout:g} s",
-                                         device=self.device, step=step) from None
-        except (paramiko.SSHException, OSError, EOFError) as exc:
-            raise DeviceUnreachable(f"cannot open SFTP: {exc}", device=self.device, step=step) from None
-        try:
-            sftp.get_channel().settimeout(max(deadline.remaining, 0.01))
-            if step == "put":
-                sftp.put(src, dst, callback=tick)
-            else:
-                sftp.get(src, dst, callback=tick)
+            retrying(self.device, step, transfer, before_retry=self.close)
         except TransportError:
             raise
-        except (OSError, paramiko.SSHException) as exc:
+        except (OSError, EOFError, paramiko.SSHException) as exc:
             raise TransferError(f"{step} {src} -> {dst}: {getattr(exc, 'strerror', None) or exc}",
                                 device=self.device, step=step) from None
-        finally:
-            sftp.close()
 
     def put(self, local: Path, remote: str, *, timeout: float = DEFAULT_TIMEOUT,
             progress: TransferProgress | None = None) -> None:

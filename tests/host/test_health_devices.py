@@ -8,10 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -113,42 +110,14 @@ def test_a_spent_budget_fails_every_check_as_not_run(lab_file):
     assert all(v.detail.startswith("not run: the device's 0 s health budget") for v in health.checks)
 
 
-@pytest.fixture
-def laid_out_core(tmp_path: Path):
-    """A Greengrass core emulator's root under tmp_path; yields (root, start) where start() runs its nucleus."""
-    root = tmp_path / "greengrass" / "v2"
-    subprocess.run([sys.executable, "-m", "simulators.greengrass.layout", "--root", str(root),
-                    "--pythonpath", str(REPO), "--run-as", ""], check=True, cwd=REPO, timeout=60)
-    procs: list[subprocess.Popen] = []
-
-    def start() -> None:
-        log = open(tmp_path / "nucleus.out", "wb")  # noqa: SIM115 - the nucleus writes it until teardown
-        procs.append(subprocess.Popen([str(root / "bin" / "greengrass-nucleus")], stdout=log, stderr=log,
-                                      stdin=subprocess.DEVNULL, start_new_session=True))
-
-    yield root, start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not (REPO / "simulators" / "greengrass" / "layout.py").is_file(),
                     reason="the Greengrass emulator (simulators/greengrass) is not in this tree")
 def test_greengrass_check_tells_a_stopped_nucleus_from_a_running_one(lab_file, laid_out_core):
     root, start = laid_out_core
     device = LabController(load_lab(lab_file)).device("here")
-    lab_features = {**device.spec.features, "greengrass_root": str(root), "sudo": "no"}
-    device = replace(device, spec=device.spec.model_copy(update={"features": lab_features}))
+    device = replace(device, spec=device.spec.model_copy(
+        update={"features": {**device.spec.features, "greengrass_root": str(root), "sudo": "no"}}))
 
     def greengrass():
         return {v.name: v for v in check_device(device).checks}["greengrass"]

@@ -1,5 +1,7 @@
 """The plugin as a user meets it, through pytester: a lab of one reachable device (``local://``, this
-host) and one that refuses connections (``ssh://hil@127.0.0.1:1``), used as it is (``--no-lab-up``).
+host) and one that refuses connections (``ssh://hil@127.0.0.1:1``), used as it is (``--no-lab-up``),
+without the health check (``--no-health-check``: this host is no Greengrass core;
+tests/host/test_quarantine_run.py runs the check).
 
 Marker mismatches are skips whose reasons reach the report, the unreachable device errors only its
 own tests and the session goes on, ``--device`` / ``--arch`` choose the devices.
@@ -48,7 +50,7 @@ def lab_suite(pytester: pytest.Pytester) -> pytest.Pytester:
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest("-p", "no:cacheprovider", "--lab", str(pytester.path / "lab.yaml"), "--no-lab-up",
-                              "-rsE", "--hil-results=results.json", *args)
+                              "--no-health-check", "-rsE", "--hil-results=results.json", *args)
 
 
 def statuses(pytester: pytest.Pytester) -> dict[str, str]:

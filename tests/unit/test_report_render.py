@@ -154,15 +154,19 @@ def test_runtime_comparison_reads_dlr_against_each_runtime_per_model() -> None:
 
 
 def test_lab_health_is_rendered_when_the_run_recorded_it(tmp_path: Path) -> None:
+    from harness.health.record import DeviceHealth, HealthVerdict, LabHealth
+
+    ok = HealthVerdict("reachable", True, "answered", None, 0.1)
+    full = HealthVerdict("disk", False, "/tmp: 12 MiB free, below 512 MiB", "free space on the board", 0.2)
+    health = LabHealth((DeviceHealth("x86", (ok,), 0.3), DeviceHealth("arm", (ok, full), 0.5)), 0.5)
     doc = results_doc()
-    doc["lab_health"] = [{"device": "x86", "healthy": True, "failed_checks": []},
-                         {"device": "arm", "healthy": False, "failed_checks": [{"name": "dlr-probe"}, "disk"]}]
-    assert lab_health_rows(doc) == [{"device": "x86", "healthy": True, "failed": []},
-                                    {"device": "arm", "healthy": False, "failed": ["dlr-probe", "disk"]}]
-    assert lab_health_rows({"lab_health": {"x86": {"healthy": False, "failed": ["clock"]}}}) == \
-        [{"device": "x86", "healthy": False, "failed": ["clock"]}]
+    doc["lab_health"] = health.as_dict()  # what the plugin writes into results.json
+    doc["retries"] = {"arm": [{"device": "arm", "step": "exec", "cause": "connection reset", "delay_s": 0.5}]}
+    rows = lab_health_rows(doc)
+    assert [(r["device"], r["healthy"], r["retries"]) for r in rows] == [("x86", True, 0), ("arm", False, 1)]
+    assert rows[1]["failed"] == ["disk: /tmp: 12 MiB free, below 512 MiB"]
     html = render_index(doc, tmp_path / "index.html").read_text()
-    assert 'id="lab-health"' in html and "dlr-probe, disk" in html
+    assert 'id="lab-health"' in html and "12 MiB free" in html and "quarantined" in html
 
 
 @settings(max_examples=150, deadline=None)
