@@ -16,7 +16,8 @@ from harness.compile.input_config import ModelInput
 
 FRAMEWORKS = ("onnx", "pytorch", "tflite")
 _SUFFIXES = {".onnx": "onnx", ".pt2": "pytorch", ".pt": "pytorch", ".pth": "pytorch", ".tflite": "tflite"}
-_PACKAGES = {"pytorch": ("torch", "pip install torch==2.13.0 (CPU build)"), "tflite": ("tflite", "pip install tflite==2.18.0")}
+_PACKAGES = {"pytorch": ("torch", "pip install torch==2.13.0 (CPU build)"),
+             "tflite": ("tflite", "pip install tflite==2.18.0")}
 
 
 @dataclass
