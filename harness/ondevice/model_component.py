@@ -108,10 +108,23 @@ def read_input_sets(path: Path, specs: list[dict]) -> list[tuple[str, dict]]:
     return out
 
 
+def infer(model, names: list[str], label: str, feed: dict, seq: int) -> dict:
+    """One run of ``model`` (a dlr.DLRModel) on ``feed``: the message to publish."""
+    import numpy as np
+
+    t0 = time.perf_counter()
+    outputs = model.run(feed)
+    ms = (time.perf_counter() - t0) * 1000
+    # A little room under the limit for the keys added here.
+    message = output_summary.summarize(dict(zip(names, (np.asarray(o) for o in outputs), strict=True)),
+                                       max_bytes=output_summary.MAX_BYTES - 512)
+    message.update({"input": label, "ms": round(ms, 3), "seq": seq})
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
     args = options(argv)
     import dlr
-    import numpy as np
 
     log = component.log
     model_dir = Path(args.model_dir)
@@ -140,13 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     while True:
         tick = time.monotonic()
         label, feed = sets[seq % len(sets)]
-        t0 = time.perf_counter()
-        outputs = model.run(feed)
-        ms = (time.perf_counter() - t0) * 1000
-        message = output_summary.summarize(dict(zip(names, (np.asarray(o) for o in outputs), strict=True)))
-        message.update({"input": label, "ms": round(ms, 3), "seq": seq})
+        message = infer(model, names, label, feed, seq)
         sent = publisher.publish(args.topic, message)
-        log(f"inference input={label} outputs={len(names)} ms={ms:.1f} "
+        log(f"inference input={label} outputs={len(names)} ms={message['ms']:.1f} "
             f"{'published' if sent else 'NOT published'} on {args.topic}")
         seq += 1
         time.sleep(max(0.0, args.interval - (time.monotonic() - tick)))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab import any_models
+from tests import any_models
 
 RUN_TIMEOUT = 1800
 SCENARIOS = "deploy or inference or rollback"
