@@ -77,3 +77,18 @@ def test_onnxruntime_on_the_device(device, artifact, artifacts, hil_record, benc
     hil_record.stats("onnxruntime", figures(result))
     assert result.runtime_version.startswith("onnxruntime ") and result.machine == device.profile.arch
     assert result.latency_ms["count"] == len(result.samples_ms) > 0 and result.peak_rss_mb > 0
+
+
+def test_litert_on_the_device(device, artifact, artifacts, hil_record, bench_record):
+    from harness.bench.measure import RuntimeUnavailable
+
+    if load_meta(artifact.directory).model.framework != "tflite":
+        pytest.skip("LiteRT runs the source .tflite model: give a .tflite model")
+    try:
+        result = bench_record(measure(device, artifact.directory, runtime="litert", profile="ci",
+                                      tflite=artifacts.model.path))
+    except RuntimeUnavailable as exc:
+        pytest.skip(f"{device.name}: {exc.detail}")
+    hil_record.stats("litert", figures(result))
+    assert result.runtime_version.startswith("litert ") and result.machine == device.profile.arch
+    assert result.latency_ms["count"] == len(result.samples_ms) > 0 and result.peak_rss_mb > 0

@@ -20,8 +20,10 @@ from tests import any_models
 
 RUN_TIMEOUT = 1800
 SCENARIOS = "deploy or inference or rollback"
-#: Tests that apply only to another framework skip, saying why; these are the ones allowed to.
-FRAMEWORK_ONLY = {"tflite": ("test_onnxruntime_on_the_device",)}
+#: Tests that apply only to another framework skip, saying why; these are the ones allowed to (LiteRT also
+#: skips on a core image without ai-edge-litert, saying so).
+FRAMEWORK_ONLY = {"tflite": ("test_onnxruntime_on_the_device", "test_litert_on_the_device"),
+                  "onnx": ("test_litert_on_the_device",)}
 
 
 def _blazeface(tmp: Path) -> tuple[Path, dict]:
