@@ -1,9 +1,10 @@
 """Fixtures of the shipped scenarios: the model under test, its artifacts per Neo target, deployments.
 
-``--model PATH --input-config JSON [--inputs samples.npz]`` choose the model (default: the bundled tiny
-CNN) and its inputs (else the fixture images for an image model, else seeded random inputs). Each Neo
-target is compiled once per session through the compile cache, so xdist workers and later runs
-hit the cache. Deployments are made once per device per module and removed when the module ends.
+``--model PATH --input-config JSON [--inputs samples.npz]`` choose the model (default: the shipped
+BlazeFace detector on photographs; ``--model tinycnn``: the project's small CNN) and its inputs (else
+the fixture images for an image model, else seeded random inputs). Each Neo target is compiled once
+per session through the compile cache, so xdist workers and later runs hit the cache. Deployments
+are made once per device per module and removed when the module ends.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.compile.bundled import BUNDLED_INPUT_CONFIG, BUNDLED_MODEL, IMAGES_DIR
+from harness.compile.bundled import IMAGES_DIR
 from harness.greengrass.builders import unique_name
 from harness.pytest_plugin import lab_of, selected_devices
 
@@ -36,8 +37,9 @@ RESULT_WITHIN = 180.0
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hil")
-    group.addoption("--model", type=Path, default=None, metavar="PATH",
-                    help="model the scenarios compile and deploy (default: the bundled tiny CNN)")
+    group.addoption("--model", default=None, metavar="PATH",
+                    help="model the scenarios compile and deploy, or a shipped workload: blazeface (the default: "
+                         "MediaPipe's face detector on photographs) or tinycnn (the project's small CNN)")
     group.addoption("--input-config", default=None, metavar="JSON",
                     help='DataInputConfig of --model, e.g. \'{"data": [1,3,224,224]}\'')
     group.addoption("--inputs", type=Path, default=None, metavar="NPZ",
@@ -51,19 +53,35 @@ class ScenarioModel:
     input_config: Any  # parsed DataInputConfig JSON: {name: shape} or [shape, ...]
     bundled: bool
     samples: Path | None = None
+    detector: bool = False  # the shipped BlazeFace: photographs in, detections checked
+
+
+def _shipped(name: str, samples: Path | None) -> ScenarioModel:
+    from harness.errors import HilError
+    from harness.scenarios import workloads
+
+    try:
+        w = workloads.workload(name)
+    except HilError as exc:
+        raise pytest.UsageError(f"--model {name}: {exc.detail} ({exc.advice})") from None
+    return ScenarioModel(w.model, w.input_config, bundled=name == "tinycnn", samples=samples,
+                         detector=name == "blazeface")
 
 
 def scenario_model_of(config: pytest.Config) -> ScenarioModel:
     """The run's model; a bad option is a one-line usage error before any test runs."""
-    path, text = config.getoption("--model"), config.getoption("--input-config")
+    from harness.scenarios import workloads
+
+    name, text = config.getoption("--model"), config.getoption("--input-config")
     samples = config.getoption("--inputs")
     if samples is not None and not samples.is_file():
         raise pytest.UsageError(f"--inputs {samples}: no such file")
     samples = samples.resolve() if samples is not None else None
-    if path is None:
+    if name is None or name in workloads.NAMES:
         if text is not None:
-            raise pytest.UsageError("--input-config needs --model (the bundled model has its own)")
-        return ScenarioModel(BUNDLED_MODEL, BUNDLED_INPUT_CONFIG, bundled=True, samples=samples)
+            raise pytest.UsageError("--input-config needs --model PATH (a shipped workload has its own)")
+        return _shipped(name or workloads.NAMES[0], samples)
+    path = Path(name)
     if text is None:
         raise pytest.UsageError("--model needs --input-config, e.g. --input-config '{\"data\": [1,3,224,224]}'")
     if not path.is_file():
@@ -75,7 +93,8 @@ def scenario_model_of(config: pytest.Config) -> ScenarioModel:
         parse_input_config(text)
     except HilError as exc:
         raise pytest.UsageError(f"--input-config: {exc.detail}") from None
-    return ScenarioModel(path.resolve(), json.loads(text), bundled=False, samples=samples)
+    return ScenarioModel(path.resolve(), json.loads(text), bundled=False, samples=samples,
+                         detector=workloads.is_detector(path))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -156,8 +175,11 @@ def input_sets(artifact: Artifact, model: ScenarioModel) -> list[InputSet]:
     model taking one image, else seeded random inputs (harness.models.samples)."""
     from harness.artifact.meta import load_meta
     from harness.models.samples import choose_inputs, specs_from
+    from harness.scenarios.workloads import photograph_inputs
 
     specs = specs_from(load_meta(artifact.directory).inputs)
+    if model.detector and model.samples is None:
+        return photograph_inputs(specs[0].name)
     return choose_inputs(specs, samples=model.samples, images=sorted(IMAGES.glob("*.png")), seed=0)
 
 
@@ -189,6 +211,20 @@ class Deployed:
     base: str
     names: list[str] = field(default_factory=list)
     reference: dict[str, dict[str, Any]] = field(default_factory=dict)  # host outputs per input set label
+    detector: bool = False
+
+    def problems(self, message: dict[str, Any]) -> list[str]:
+        """Why a published message disagrees with the host reference (and, for the detector, with the faces
+        in the photograph); empty when it agrees."""
+        from harness.models.compare import compare_payload
+        from harness.scenarios.workloads import detection_problems
+
+        label = message.get("input")
+        if label not in self.reference:
+            return [f"message for unknown input {label!r}"]
+        verdict = compare_payload(message, self.reference[label])
+        problems = [] if verdict.ok else [f"{label}: {verdict.describe()}"]
+        return problems + (detection_problems(label, message, self.reference[label]) if self.detector else [])
 
     @property
     def inference_name(self) -> str:
@@ -237,7 +273,7 @@ class Deployments:
             inputs_file=save_input_sets(sets, work / "inputs.npz"), inference_interval=2, topic=topic)
         deployed = Deployed(device, client, model, inference, topic, base,
                             [inference.recipe.component_name, model.recipe.component_name],
-                            host_reference(self.scenario_model, sets))
+                            host_reference(self.scenario_model, sets), self.scenario_model.detector)
         self._attempted.append(deployed)
         device.transport.check(["mkdir", "-p", base], timeout=30, step="stage work dir")
         device.transport.check(["chmod", "0755", base], timeout=30, step="stage work dir")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from harness.greengrass import steps
+from harness.scenarios.conftest import RESULT_WITHIN
 
 PROBLEM_RE = re.compile(r"\bERROR\b|\berror: |Traceback \(most recent call last\)")
 
@@ -30,3 +31,17 @@ def test_inference_logs_a_published_result_and_no_errors(device, deployed, hil_r
     problems = [f"{log_name}: {line}" for log_name, text in logs.items() for line in text.splitlines()
                 if PROBLEM_RE.search(line)]
     assert not problems, "error lines in the deployment's logs:\n" + "\n".join(problems[:10])
+
+
+def test_published_outputs_agree_with_the_host_reference(device, deployed, inference_results, hil_record):
+    """One message per input set (each photograph for the detector), checked output by output against the
+    user's model on the host, and for the detector, its faces against host LiteRT's and the ground truth."""
+    labels = set(deployed.reference)
+    with inference_results(deployed.topic) as subscriber:
+        messages = subscriber.expect_json(lambda m: m.get("input") in labels, within=RESULT_WITHIN + 30 * len(labels),
+                                          device=device.name, count=len(labels))
+    by_label = {m["input"]: m for m in messages}
+    problems = [p for m in by_label.values() for p in deployed.problems(m)]
+    hil_record.fact("outputs", {label: {"ms": m.get("ms"), "encodings": [e["encoding"] for e in m["outputs"]]}
+                                for label, m in by_label.items()})
+    assert not problems, f"{device.name}: " + "; ".join(problems)
