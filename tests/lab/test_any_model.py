@@ -19,7 +19,7 @@ import pytest
 from tests import any_models
 
 RUN_TIMEOUT = 1800
-SCENARIOS = "deploy or inference or rollback"
+SCENARIOS = "test_deploy or test_inference or test_rollback"
 #: Tests that apply only to another framework skip, saying why; these are the ones allowed to (LiteRT also
 #: skips on a core image without ai-edge-litert, saying so).
 FRAMEWORK_ONLY = {"tflite": ("test_onnxruntime_on_the_device", "test_litert_on_the_device"),
