@@ -51,7 +51,8 @@ def rerun_command(args: argparse.Namespace) -> str:
     """The exact `hil run` line that repeats this run (same lab, model, baseline and pytest arguments)."""
     words = ["hil", "run"]
     for flag, value in (("--lab", args.lab), ("--model", args.model), ("--input-config", args.input_config),
-                        ("--baseline", args.baseline), ("--reports", args.reports), ("--shard", args.shard)):
+                        ("--inputs", args.inputs), ("--baseline", args.baseline), ("--reports", args.reports),
+                        ("--shard", args.shard)):
         if value is not None:
             words += [flag, str(value)]
     if args.baseline is not None:
@@ -67,7 +68,8 @@ def pytest_argv(args: argparse.Namespace, run_dir: Path, *, devices: int = 1, la
             "-W", f"ignore:Module already imported so cannot be rewritten; harness:{REWRITE_WARNING}",
             f"--hil-results={run_dir / 'results.json'}", "-rfEs", f"--html={run_dir / 'pytest.html'}",
             "--self-contained-html", f"--junitxml={run_dir / 'junit.xml'}", "-o", "junit_family=xunit1"]
-    for flag, value in (("--lab", args.lab), ("--model", args.model), ("--input-config", args.input_config)):
+    for flag, value in (("--lab", args.lab), ("--model", args.model), ("--input-config", args.input_config),
+                        ("--inputs", args.inputs)):
         if value is not None:
             argv.append(f"{flag}={value}")
     argv += health_argv(args)
@@ -178,6 +180,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="model to compile and run instead of the bundled one (passed to the scenarios)")
     run.add_argument("--input-config", default=None, metavar="JSON",
                      help='Neo DataInputConfig of --model, e.g. \'{"input": [1, 3, 224, 224]}\'')
+    run.add_argument("--inputs", type=Path, default=None, metavar="NPZ",
+                     help="inputs of the model (numpy.savez, keys = input names), fed on the devices and on the host")
     run.add_argument("--baseline", type=Path, default=None, metavar="FILE",
                      help="results.json of an earlier run: fail on latency regressions and new failures")
     add_threshold_options(run)

@@ -80,6 +80,10 @@ def compile_model(model: Path | str, target: str | dict, input_config: str | dic
     def produce(tmp: Path) -> None:
         check_cpu_known(resolved)
         report(f"importing {fw} model {model.name} ({len(data)} B)")
+        if fw == "onnx":  # with every input bound, shape subgraphs of dynamic exports are constants
+            from harness.compile.fold import bind_and_fold
+
+            loaded.handle = bind_and_fold(loaded.handle, {i.name: list(i.shape) for i in inputs})
         mod = to_relax(loaded, inputs)
         outputs = tvm_backend.output_specs(mod, loaded.output_names)
         report(f"building for {resolved.neo}: {resolved.tvm} with {cc}")

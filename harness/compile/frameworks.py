@@ -1,7 +1,7 @@
 """Which framework a model file is, and each framework's importer behind one signature.
 
-ONNX is complete. PyTorch (torch.export programs) and TFLite need packages this harness does
-not install (torch, tflite); without them the user gets one clear line saying which package.
+ONNX and TFLite (the ``tflite`` flatbuffer package, a dependency) are complete. PyTorch (torch.export
+programs) needs torch, which this harness does not install; without it the user gets one clear line.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from harness.compile.input_config import ModelInput
 
 FRAMEWORKS = ("onnx", "pytorch", "tflite")
 _SUFFIXES = {".onnx": "onnx", ".pt2": "pytorch", ".pt": "pytorch", ".pth": "pytorch", ".tflite": "tflite"}
-_PACKAGES = {"pytorch": ("torch", "pip install torch==2.13.0 (CPU build)"), "tflite": ("tflite", "pip install tflite")}
+_PACKAGES = {"pytorch": ("torch", "pip install torch==2.13.0 (CPU build)"),
+             "tflite": ("tflite", "pip install tflite==2.18.0")}
 
 
 @dataclass

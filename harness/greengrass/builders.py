@@ -191,3 +191,24 @@ def script_component(name: str, version: str, script: Path, *, manifest_platform
                        "Lifecycle": {"Setenv": setenv, "Run": f"sh {{artifacts:path}}/{script.name}"},
                        "Artifacts": [{"URI": f"{DEFAULT_URI_PREFIX}/{name}/{version}/{script.name}"}]}]})
     return Component(recipe, {script.name: script}).sealed()
+
+
+def model_inference_component(name: str, version: str, model: Component, script: Path, *,
+                              extra_files: Sequence[Path] = (), inputs_file: Path | None = None, seed: int = 0,
+                              **options) -> Component:
+    """The generic inference component for any model (harness/ondevice/model_component.py): the
+    inference component's recipe, with its inputs taken from ``inputs_file`` (an .npz shipped as an
+    artifact) or, without one, seeded random inputs (configuration ``InputSeed``).
+
+    ``options`` are :func:`inference_component`'s (interval, topic, accelerator, platform...).
+    """
+    files = [*extra_files, *([Path(inputs_file)] if inputs_file is not None else [])]
+    base = inference_component(name, version, model, script, extra_files=files, **options)
+    raw = base.recipe.to_dict()
+    raw["ComponentDescription"] = options.get("description") or f"DLR inference of {model.recipe.component_name}"
+    raw["ComponentConfiguration"]["DefaultConfiguration"]["InputSeed"] = str(int(seed))
+    lifecycle = raw["Manifests"][0]["Lifecycle"]
+    lifecycle["Setenv"]["HIL_INPUTS_FILE"] = f"{{artifacts:path}}/{Path(inputs_file).name}" if inputs_file else ""
+    lifecycle["Setenv"]["HIL_INPUT_SEED"] = "{configuration:/InputSeed}"
+    lifecycle["Run"]["Script"] += ' --inputs "$HIL_INPUTS_FILE" --seed "$HIL_INPUT_SEED"'
+    return Component(parse_recipe(raw, source=f"builder {name}"), dict(base.files)).sealed()

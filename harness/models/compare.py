@@ -1,4 +1,4 @@
-"""Check a device's output message (harness.models.output_summary) against the host reference outputs.
+"""Check a device's output message (harness.ondevice.output_summary) against the host reference outputs.
 
 Whole outputs ("values", "base64") are compared element by element with the dtype's rule
 (harness.models.tolerance). A fingerprint ("summary") is compared on what it carries: the checksum
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.models import output_summary
 from harness.models.tolerance import Agreement, Rule, compare, rule_for
+from harness.ondevice import output_summary
 
 
 @dataclass(frozen=True)

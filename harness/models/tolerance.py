@@ -23,7 +23,7 @@ class Rule:
 
 RULES: dict[str, Rule] = {
     "float64": Rule(atol=1e-6, rtol=1e-6),
-    "float32": Rule(atol=1e-4, rtol=1e-3),
+    "float32": Rule(atol=1e-3, rtol=1e-3),
     "float16": Rule(atol=1e-2, rtol=1e-2),
     "int8": Rule(atol=1),
     "uint8": Rule(atol=1),

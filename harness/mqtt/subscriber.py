@@ -10,6 +10,7 @@ delayed ACKs.)
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 import time
@@ -100,4 +101,31 @@ class ResultSubscriber:
                 continue
             if match(result):
                 matched.append(result)
+        return matched
+
+    def expect_json(self, match: Callable[[dict], bool] = lambda _: True, *, within: float,
+                    device: str | None = None, count: int = 1) -> list[dict]:
+        """Like :meth:`expect` for any JSON object message (e.g. hil.model-outputs/1), not only classifications."""
+        deadline = Timeout(within)
+        matched: list[dict] = []
+        seen = 0
+        while len(matched) < count:
+            if deadline.expired:
+                raise ResultsError(f"{len(matched)}/{count} matching messages on {self.topic} within {within:g} s "
+                                   f"({seen} messages seen)", device=device, step="mqtt results",
+                                   advice="read the inference component's log (greengrass logs/<component>.log)")
+            try:
+                message = self._queue.get(timeout=min(deadline.remaining, 0.5))
+            except queue.Empty:
+                continue
+            seen += 1
+            with self._lock:
+                self.received.append(message)
+            try:
+                value = json.loads(message.payload)
+            except ValueError as exc:
+                self.rejected.append(f"not JSON: {exc}")
+                continue
+            if isinstance(value, dict) and match(value):
+                matched.append(value)
         return matched

@@ -1,8 +1,10 @@
 """Fixtures of the shipped scenarios: the model under test, its artifacts per Neo target, deployments.
 
-``--model PATH --input-config JSON`` choose the model (default: the bundled tiny CNN). Each Neo
-target is compiled once per session through the compile cache, so xdist workers and later runs
-hit the cache. Deployments are made once per device per module and removed when the module ends.
+``--model PATH --input-config JSON [--inputs samples.npz]`` choose the model (default: the shipped
+BlazeFace detector on photographs; ``--model tinycnn``: the project's small CNN) and its inputs (else
+the fixture images for an image model, else seeded random inputs). Each Neo target is compiled once
+per session through the compile cache, so xdist workers and later runs hit the cache. Deployments
+are made once per device per module and removed when the module ends.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.compile.bundled import BUNDLED_INPUT_CONFIG, BUNDLED_MODEL, IMAGES_DIR, INPUT_DTYPE, INPUT_SHAPE
+from harness.compile.bundled import IMAGES_DIR
 from harness.greengrass.builders import unique_name
 from harness.primitives.scratch import make_scratch, remove_scratch
 from harness.pytest_plugin import lab_of, selected_devices
@@ -26,11 +28,9 @@ if TYPE_CHECKING:
     from harness.greengrass.artifacts import Component
     from harness.greengrass.client import GreengrassClient
     from harness.lab.device import Device
+    from harness.models.samples import InputSet
 
 IMAGES = IMAGES_DIR
-FIXTURE_IMAGE = "red_circle.png"
-#: The inference component's preprocessing (harness.ondevice.preprocess) makes this input.
-IMAGE_INPUT = (list(INPUT_SHAPE), INPUT_DTYPE)
 #: arm64 cores start python + numpy + OpenCV + the TVM runtime under qemu-user.
 DEPLOY_WITHIN = 240.0
 RESULT_WITHIN = 180.0
@@ -38,10 +38,14 @@ RESULT_WITHIN = 180.0
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hil")
-    group.addoption("--model", type=Path, default=None, metavar="PATH",
-                    help="model the scenarios compile and deploy (default: the bundled tiny CNN)")
+    group.addoption("--model", default=None, metavar="PATH",
+                    help="model the scenarios compile and deploy, or a shipped workload: blazeface (the default: "
+                         "MediaPipe's face detector on photographs) or tinycnn (the project's small CNN)")
     group.addoption("--input-config", default=None, metavar="JSON",
                     help='DataInputConfig of --model, e.g. \'{"data": [1,3,224,224]}\'')
+    group.addoption("--inputs", type=Path, default=None, metavar="NPZ",
+                    help="the model's inputs: one array per input name (numpy.savez), fed on the devices and "
+                         "to the host reference")
 
 
 @dataclass(frozen=True)
@@ -49,15 +53,36 @@ class ScenarioModel:
     path: Path
     input_config: Any  # parsed DataInputConfig JSON: {name: shape} or [shape, ...]
     bundled: bool
+    samples: Path | None = None
+    detector: bool = False  # the shipped BlazeFace: photographs in, detections checked
+
+
+def _shipped(name: str, samples: Path | None) -> ScenarioModel:
+    from harness.errors import HilError
+    from harness.scenarios import workloads
+
+    try:
+        w = workloads.workload(name)
+    except HilError as exc:
+        raise pytest.UsageError(f"--model {name}: {exc.detail} ({exc.advice})") from None
+    return ScenarioModel(w.model, w.input_config, bundled=name == "tinycnn", samples=samples,
+                         detector=name == "blazeface")
 
 
 def scenario_model_of(config: pytest.Config) -> ScenarioModel:
     """The run's model; a bad option is a one-line usage error before any test runs."""
-    path, text = config.getoption("--model"), config.getoption("--input-config")
-    if path is None:
+    from harness.scenarios import workloads
+
+    name, text = config.getoption("--model"), config.getoption("--input-config")
+    samples = config.getoption("--inputs")
+    if samples is not None and not samples.is_file():
+        raise pytest.UsageError(f"--inputs {samples}: no such file")
+    samples = samples.resolve() if samples is not None else None
+    if name is None or name in workloads.NAMES:
         if text is not None:
-            raise pytest.UsageError("--input-config needs --model (the bundled model has its own)")
-        return ScenarioModel(BUNDLED_MODEL, BUNDLED_INPUT_CONFIG, bundled=True)
+            raise pytest.UsageError("--input-config needs --model PATH (a shipped workload has its own)")
+        return _shipped(name or workloads.NAMES[0], samples)
+    path = Path(name)
     if text is None:
         raise pytest.UsageError("--model needs --input-config, e.g. --input-config '{\"data\": [1,3,224,224]}'")
     if not path.is_file():
@@ -69,7 +94,8 @@ def scenario_model_of(config: pytest.Config) -> ScenarioModel:
         parse_input_config(text)
     except HilError as exc:
         raise pytest.UsageError(f"--input-config: {exc.detail}") from None
-    return ScenarioModel(path.resolve(), json.loads(text), bundled=False)
+    return ScenarioModel(path.resolve(), json.loads(text), bundled=False, samples=samples,
+                         detector=workloads.is_detector(path))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -145,26 +171,61 @@ def artifact(device: Device, artifacts: Artifacts) -> Artifact:
     return artifacts.for_target(device.profile.neo_target)
 
 
-def takes_images(artifact: Artifact) -> bool:
-    """The inference component feeds preprocessed images: the model must take one [1,3,224,224] float32."""
+def input_sets(artifact: Artifact, model: ScenarioModel) -> list[InputSet]:
+    """What the devices and the host reference are fed: the user's samples, else the fixture images for a
+    model taking one image, else seeded random inputs (harness.models.samples)."""
     from harness.artifact.meta import load_meta
+    from harness.models.samples import choose_inputs, specs_from
+    from harness.scenarios.workloads import photograph_inputs
 
-    inputs = load_meta(artifact.directory).inputs
-    return len(inputs) == 1 and (list(inputs[0].shape), inputs[0].dtype) == IMAGE_INPUT
+    specs = specs_from(load_meta(artifact.directory).inputs)
+    if model.detector and model.samples is None:
+        return photograph_inputs(specs[0].name)
+    return choose_inputs(specs, samples=model.samples, images=sorted(IMAGES.glob("*.png")), seed=0)
+
+
+def save_input_sets(sets: list[InputSet], path: Path) -> Path:
+    """The sets as the generic model component reads them: keys '<set>/<input name>', labels in 'labels'."""
+    import numpy as np
+
+    np.savez(path, labels=np.array([s.label for s in sets]),
+             **{f"{i}/{name}": a for i, s in enumerate(sets) for name, a in s.arrays.items()})
+    return path
+
+
+def host_reference(model: ScenarioModel, sets: list[InputSet]) -> dict[str, dict[str, Any]]:
+    """The user's own model on the host (ONNX Runtime or LiteRT), per input set label."""
+    from harness.models.reference import run_reference
+
+    return {s.label: run_reference(model.path, s.arrays) for s in sets}
 
 
 @dataclass
 class Deployed:
-    """A model component and a DLR inference component classifying the fixture image on one device."""
+    """A model component and the generic DLR model component running the run's inputs on one device."""
 
     device: Device
     client: GreengrassClient
     model: Component
     inference: Component
     topic: str
-    image_dir: str
     base: str
     names: list[str] = field(default_factory=list)
+    reference: dict[str, dict[str, Any]] = field(default_factory=dict)  # host outputs per input set label
+    detector: bool = False
+
+    def problems(self, message: dict[str, Any]) -> list[str]:
+        """Why a published message disagrees with the host reference (and, for the detector, with the faces
+        in the photograph); empty when it agrees."""
+        from harness.models.compare import compare_payload
+        from harness.scenarios.workloads import detection_problems
+
+        label = message.get("input")
+        if label not in self.reference:
+            return [f"message for unknown input {label!r}"]
+        verdict = compare_payload(message, self.reference[label])
+        problems = [] if verdict.ok else [f"{label}: {verdict.describe()}"]
+        return problems + (detection_problems(label, message, self.reference[label]) if self.detector else [])
 
     @property
     def inference_name(self) -> str:
@@ -174,8 +235,8 @@ class Deployed:
 class Deployments:
     """Deployments of one module, made once per device, removed (with their files) at the module's end."""
 
-    def __init__(self, run_id: str, work: Path, scenario: str) -> None:
-        self.run_id, self.work, self.scenario = run_id, work, scenario
+    def __init__(self, run_id: str, work: Path, scenario: str, model: ScenarioModel) -> None:
+        self.run_id, self.work, self.scenario, self.scenario_model = run_id, work, scenario, model
         self._by_device: dict[str, Deployed] = {}
         self._failed: dict[str, Exception] = {}
         self._attempted: list[Deployed] = []  # removed at the end, deployed or not: a failed deploy leaves parts
@@ -201,24 +262,23 @@ class Deployments:
 
         client = steps.client_for(device)
         # A private mktemp directory, not a fixed /tmp name another local user could create first and
-        # fill with images of their own; opened to 0755 below for the component's user.
+        # fill with files of their own; opened to 0755 below for the component's user.
         base = make_scratch(device.transport, re.sub(r"[^a-z0-9-]", "-", self.scenario.lower())[:32] or "scenario")
-        image_dir = f"{base}/images"
         work = self.work / device.name
+        work.mkdir(parents=True, exist_ok=True)
         model = builders.model_component(self.name(f"com.example.{self.scenario.title()}Model"), "1.0.0",
                                          artifact.directory, work)
-        topic = f"ml/dlr/image-classification/{self.name(device.name)}"
-        script, siblings = component_artifacts()
-        inference = builders.inference_component(
+        sets = input_sets(artifact, self.scenario_model)
+        topic = f"ml/dlr/model-outputs/{self.name(device.name)}"
+        script, siblings = component_artifacts("model_component")
+        inference = builders.model_inference_component(
             self.name(f"com.example.{self.scenario.title()}Dlr"), "1.0.0", model, script, extra_files=siblings,
-            inference_interval=2, topic=topic, image_directory=image_dir, image_name=FIXTURE_IMAGE)
-        deployed = Deployed(device, client, model, inference, topic, image_dir, base,
-                            [inference.recipe.component_name, model.recipe.component_name])
+            inputs_file=save_input_sets(sets, work / "inputs.npz"), inference_interval=2, topic=topic)
+        deployed = Deployed(device, client, model, inference, topic, base,
+                            [inference.recipe.component_name, model.recipe.component_name],
+                            host_reference(self.scenario_model, sets), self.scenario_model.detector)
         self._attempted.append(deployed)
-        device.transport.check(["mkdir", "-p", image_dir], timeout=30, step="stage images")
-        device.transport.check(["chmod", "0755", base, image_dir], timeout=30, step="stage images")
-        device.transport.put(IMAGES / FIXTURE_IMAGE, f"{image_dir}/{FIXTURE_IMAGE}", timeout=60)
-        device.transport.check(["chmod", "0644", f"{image_dir}/{FIXTURE_IMAGE}"], timeout=30, step="stage images")
+        device.transport.check(["chmod", "0755", base], timeout=30, step="stage work dir")
         steps.expect_deployment(client, [model, inference], within=DEPLOY_WITHIN)
         return deployed
 
@@ -239,26 +299,23 @@ class Deployments:
 
 
 @pytest.fixture(scope="module")
-def deployments(request: pytest.FixtureRequest, gg_run_id: str,
+def deployments(request: pytest.FixtureRequest, gg_run_id: str, scenario_model: ScenarioModel,
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployments]:
     scenario = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
-    pool = Deployments(gg_run_id, tmp_path_factory.mktemp(f"components-{scenario}"), scenario)
+    pool = Deployments(gg_run_id, tmp_path_factory.mktemp(f"components-{scenario}"), scenario, scenario_model)
     yield pool
     pool.remove_all()
 
 
 @pytest.fixture
 def deployed(device: Device, artifact: Artifact, deployments: Deployments) -> Deployed:
-    """This module's model + inference components on ``device`` (deployed on first use)."""
-    if not takes_images(artifact):
-        pytest.skip(f"the model's input is not one {IMAGE_INPUT[0]} {IMAGE_INPUT[1]} image tensor: "
-                    "the DLR inference component cannot feed it")
+    """This module's model + generic inference components on ``device`` (deployed on first use)."""
     return deployments.get(device, artifact)
 
 
 @pytest.fixture
 def inference_results(lab: Any) -> Callable[[str], Any]:
-    """``inference_results(topic)``: a subscriber to the inference component's results on the lab broker
+    """``inference_results(topic)``: a subscriber to an inference component's messages on the lab broker
     (mutual TLS), as a context manager."""
     from harness.mqtt.subscriber import ResultSubscriber
 

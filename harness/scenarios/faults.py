@@ -27,9 +27,7 @@ HEALTH_CHECKED_STARTUP = """\
 if [ -n "$HIL_MODEL_RESOURCE_ROOT" ]; then HIL_MODEL_DIR="$HIL_MODEL_RESOURCE_ROOT"; fi
 log="{{work:path}}/inference.log"
 : >"$log"
-{python} {{artifacts:path}}/component.py --model-dir "$HIL_MODEL_DIR" --accelerator "$HIL_ACCELERATOR" \\
- --image-dir "$HIL_IMAGE_DIR" --image-name "$HIL_IMAGE_NAME" --interval "$HIL_INFERENCE_INTERVAL" \\
- --topic "$HIL_RESULTS_TOPIC" >>"$log" 2>&1 </dev/null &
+{command} >>"$log" 2>&1 </dev/null &
 pid=$!
 echo "$pid" >"{{work:path}}/inference.pid"
 tail -n +1 -f --pid="$pid" "$log" &
@@ -81,10 +79,13 @@ def broken(inference: Component, fault: str, work_dir: str) -> Component:
     def run_fails(lifecycle: dict[str, Any]) -> None:
         lifecycle["Run"] = {"Script": script.replace(f"exec {python} ", f"exec {MISSING_PYTHON} ", 1)}
 
-    def unhealthy(lifecycle: dict[str, Any]) -> None:  # runs, but its image directory is empty: never publishes
+    def unhealthy(lifecycle: dict[str, Any]) -> None:  # runs, but has no images / inputs: never publishes
         lifecycle["Setenv"] = {**lifecycle["Setenv"], "HIL_IMAGE_DIR": f"{work_dir}/empty"}
+        if "HIL_INPUTS_FILE" in lifecycle["Setenv"]:  # the generic model component
+            lifecycle["Setenv"]["HIL_INPUTS_FILE"] = f"{work_dir}/empty/inputs.npz"
         del lifecycle["Run"]
-        lifecycle["Startup"] = {"Script": HEALTH_CHECKED_STARTUP.format(python=python, within=HEALTH_WITHIN),
+        command = script.split("exec ", 1)[1]  # the Run command itself, started in the background
+        lifecycle["Startup"] = {"Script": HEALTH_CHECKED_STARTUP.format(command=command, within=HEALTH_WITHIN),
                                 "Timeout": HEALTH_WITHIN + 30}
         lifecycle["Shutdown"] = {"Script": HEALTH_CHECKED_SHUTDOWN}
 

@@ -1,5 +1,6 @@
-"""Inference: DLR on the device agrees with ONNX Runtime on the host; latency and memory hold the profile's
-budgets; ONNX Runtime is measured on the device too, for the runtime comparison."""
+"""Inference: DLR on the device agrees with the user's model on the host (ONNX Runtime for .onnx, LiteRT for
+.tflite) within the dtype's tolerance; latency and memory hold the profile's budgets; ONNX Runtime is measured
+on the device too, for the runtime comparison."""
 
 from __future__ import annotations
 
@@ -13,23 +14,10 @@ import pytest
 from harness.artifact.meta import load_meta
 from harness.bench.budgets import budgets_for
 from harness.bench.measure import BenchResult, assert_within_budgets, measure
+from harness.models.tolerance import compare
 from harness.primitives.scratch import scratch_dir
-from harness.scenarios.conftest import IMAGES, takes_images
+from harness.scenarios.conftest import host_reference, input_sets
 from harness.ship import ship
-
-ATOL = 1e-3  # TVM and ONNX Runtime order float32 sums differently; the logits agree far closer than this
-
-
-def host_feeds(artifact) -> dict[str, dict[str, np.ndarray]]:
-    """The fixture images (preprocessed as the component does) or, for other models, seeded random inputs."""
-    if takes_images(artifact):
-        from harness.ondevice.preprocess import load_image, preprocess
-
-        name = load_meta(artifact.directory).inputs[0].name
-        return {path.name: {name: preprocess(load_image(path))} for path in sorted(IMAGES.glob("*.png"))}
-    rng = np.random.default_rng(7)
-    return {"random": {i.name: rng.standard_normal(i.shape).astype(i.dtype)
-                       for i in load_meta(artifact.directory).inputs}}
 
 
 def figures(result: BenchResult) -> dict[str, Any]:
@@ -41,14 +29,12 @@ def figures(result: BenchResult) -> dict[str, Any]:
 
 
 def test_dlr_matches_the_host_reference(device, artifact, artifacts, hil_record, tmp_path):
-    import onnxruntime as ort
-
-    if load_meta(artifact.directory).model.framework != "onnx":
-        pytest.skip("the host reference runs ONNX Runtime: give an .onnx model")
-    feeds = host_feeds(artifact)
-    session = ort.InferenceSession(str(artifacts.model.path), providers=["CPUExecutionProvider"])
-    want = {key: session.run(None, feed)[0].ravel() for key, feed in feeds.items()}
-    np.savez(tmp_path / "inputs.npz", **{f"{key}/{n}": a for key, feed in feeds.items() for n, a in feed.items()})
+    sets = input_sets(artifact, artifacts.model)
+    first = load_meta(artifact.directory).outputs[0].name  # dlr_run returns each run's first output
+    reference = host_reference(artifacts.model, sets)
+    want = {str(i): reference[s.label][first] for i, s in enumerate(sets)}
+    labels = {str(i): s.label for i, s in enumerate(sets)}
+    np.savez(tmp_path / "inputs.npz", **{f"{i}/{n}": a for i, s in enumerate(sets) for n, a in s.arrays.items()})
 
     code = ship(device.transport)
     with scratch_dir(device.transport, "infer") as remote:
@@ -58,16 +44,14 @@ def test_dlr_matches_the_host_reference(device, artifact, artifacts, hil_record,
         out = device.transport.check(code.argv(device.python, "dlr_run", model, "--feeds", inputs),
                                      timeout=300, step="dlr run").stdout
     results = json.loads(out.strip().splitlines()[-1])["results"]
-    got = {key: np.asarray(r["values"]) for key, r in results.items()}
+    got = {key: np.asarray(r["values"]).astype(want[key].dtype).reshape(r["shape"]) for key, r in results.items()}
 
     assert set(got) == set(want)
-    diffs = {key: float(np.max(np.abs(got[key] - want[key]))) for key in want}
-    hil_record.fact("host_reference", {key: {"top1_device": int(np.argmax(got[key])),
-                                             "top1_host": int(np.argmax(want[key])), "max_abs_diff": diffs[key]}
-                                       for key in want})
-    for key in want:
-        assert int(np.argmax(got[key])) == int(np.argmax(want[key])), f"{key}: top-1 differs from ONNX Runtime"
-        assert diffs[key] <= ATOL * max(1.0, float(np.max(np.abs(want[key])))), f"{key}: max |diff| {diffs[key]}"
+    verdicts = {key: compare(first, want[key], got[key]) for key in want}
+    hil_record.fact("host_reference", {labels[key]: {"output": first, "agreement": v.describe()}
+                                       for key, v in verdicts.items()})
+    bad = [f"{labels[key]}: {v.describe()}" for key, v in verdicts.items() if not v.ok]
+    assert not bad, f"{device.name}: DLR disagrees with the host reference: " + "; ".join(bad)
 
 
 def test_latency_and_memory_within_budgets(device, artifact, hil_record, budget_overrides, bench_record):
@@ -92,4 +76,19 @@ def test_onnxruntime_on_the_device(device, artifact, artifacts, hil_record, benc
                                   onnx=artifacts.model.path))
     hil_record.stats("onnxruntime", figures(result))
     assert result.runtime_version.startswith("onnxruntime ") and result.machine == device.profile.arch
+    assert result.latency_ms["count"] == len(result.samples_ms) > 0 and result.peak_rss_mb > 0
+
+
+def test_litert_on_the_device(device, artifact, artifacts, hil_record, bench_record):
+    from harness.bench.measure import RuntimeUnavailable
+
+    if load_meta(artifact.directory).model.framework != "tflite":
+        pytest.skip("LiteRT runs the source .tflite model: give a .tflite model")
+    try:
+        result = bench_record(measure(device, artifact.directory, runtime="litert", profile="ci",
+                                      tflite=artifacts.model.path))
+    except RuntimeUnavailable as exc:
+        pytest.skip(f"{device.name}: {exc.detail}")
+    hil_record.stats("litert", figures(result))
+    assert result.runtime_version.startswith("litert ") and result.machine == device.profile.arch
     assert result.latency_ms["count"] == len(result.samples_ms) > 0 and result.peak_rss_mb > 0

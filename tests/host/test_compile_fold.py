@@ -156,3 +156,12 @@ def test_exported_attention_idioms_fold_and_quantized_weights_stay_quantized():
     assert [d.dim_value for d in folded.graph.output[0].type.tensor_type.shape.dim] == [2, 5, 4]
     x = np.random.default_rng(2).standard_normal((2, 5, 4)).astype(np.float32)
     np.testing.assert_array_equal(_ort(folded, x)[0], _ort(raw, x)[0])
+
+
+@pytest.mark.slow
+def test_compile_model_folds_a_dynamic_export_bound_by_data_input_config(tmp_path: Path):
+    onnx.save(_dynamic_model(), tmp_path / "dynamic.onnx")
+    art = compile_model(tmp_path / "dynamic.onnx", "ml_c4", {"x": [BATCH, 3, 8, 8]}, tmp_path / "out",
+                        cache_dir=tmp_path / "cache")
+    assert [(i.name, i.shape) for i in art.meta.inputs] == [("x", [BATCH, 3, 8, 8])]
+    assert [(o.name, o.shape) for o in art.meta.outputs] == [("logits", [BATCH, 10]), ("aux", [BATCH, 4])]

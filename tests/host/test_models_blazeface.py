@@ -14,9 +14,9 @@ from harness.compile import compile_model
 from harness.models import blazeface as bf
 from harness.models import catalog
 from harness.models.compare import compare_payload
-from harness.models.output_summary import MAX_BYTES, decode_entry, encode, summarize
 from harness.models.reference import run_reference
 from harness.models.tolerance import compare_all
+from harness.ondevice.output_summary import MAX_BYTES, decode_entry, encode, summarize
 
 pytestmark = pytest.mark.slow
 

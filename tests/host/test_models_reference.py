@@ -13,9 +13,9 @@ from onnx import TensorProto, helper, numpy_helper
 from harness.compile import compile_model
 from harness.models.compare import compare_payload
 from harness.models.errors import ModelWorkloadError
-from harness.models.output_summary import encode
 from harness.models.reference import run_reference, runtime_for
 from harness.models.samples import load_npz, random_inputs, specs_from
+from harness.ondevice.output_summary import encode
 
 A, B = "sensor:0", "window/feats"
 

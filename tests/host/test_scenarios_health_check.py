@@ -28,7 +28,8 @@ def start(tmp_path: Path, behaviour: str, within: int = 20) -> tuple[subprocess.
     work.mkdir()
     artifacts.mkdir()
     (artifacts / "component.py").write_text(f"import time\n{SCRIPTS[behaviour]}\ntime.sleep(60)\n")
-    script = (HEALTH_CHECKED_STARTUP.format(python=sys.executable, within=within)
+    command = f"{sys.executable} {{artifacts:path}}/component.py"  # the Run command, as faults.broken takes it
+    script = (HEALTH_CHECKED_STARTUP.format(command=command, within=within)
               .replace("{work:path}", str(work)).replace("{artifacts:path}", str(artifacts)))
     out = tmp_path / "out.log"
     env = {"PATH": os.environ["PATH"], "HIL_MODEL_DIR": "/m", "HIL_ACCELERATOR": "cpu", "HIL_IMAGE_DIR": "/x",

@@ -1,4 +1,4 @@
-"""The device's output message (harness.models.output_summary) and the host comparator (harness.models.compare)."""
+"""The device's output message (harness.ondevice.output_summary) and the host comparator (harness.models.compare)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from harness.models import output_summary
 from harness.models.compare import compare_payload
-from harness.models.output_summary import MAX_BYTES, checksum, decode_entry, encode, summarize
+from harness.ondevice import output_summary
+from harness.ondevice.output_summary import MAX_BYTES, checksum, decode_entry, encode, summarize
 
 DTYPES = ["float32", "float16", "int8", "uint8", "int32", "int64", "bool"]
 outputs = st.dictionaries(

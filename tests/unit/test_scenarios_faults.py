@@ -76,12 +76,18 @@ class Options:
 
 
 def test_model_options(tmp_path):
-    assert scenario_model_of(Options()).bundled
+    from harness.models.catalog import blazeface_model
+
+    default = scenario_model_of(Options())
+    assert default.detector and default.path == blazeface_model()
+    assert default.input_config == {"input": [1, 128, 128, 3]}
+    assert scenario_model_of(Options(**{"--model": "tinycnn"})).bundled
     model = tmp_path / "m.onnx"
     model.write_bytes(b"onnx")
     chosen = scenario_model_of(Options(**{"--model": model, "--input-config": '{"x": [1, 3]}'}))
     assert chosen.path == model.resolve() and chosen.input_config == {"x": [1, 3]} and not chosen.bundled
     for options, message in (({"--input-config": "{}"}, "--input-config needs --model"),
+                             ({"--model": "tinycnn", "--input-config": "{}"}, "a shipped workload has its own"),
                              ({"--model": model}, "--model needs --input-config"),
                              ({"--model": tmp_path / "no.onnx", "--input-config": "{}"}, "no such file"),
                              ({"--model": model, "--input-config": '{"x": [0]}'}, "--input-config: ClientError")):
