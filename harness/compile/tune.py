@@ -197,7 +197,8 @@ def _require_search_packages() -> None:
 
 
 def _trial_shares(tasks, trials: int) -> list[int]:
-    """Trials per task in proportion to its FLOPs (times its weight), at least MIN_TRIALS_PER_TASK each."""
+    """Trials per task in proportion to its FLOPs (times its weight), at least MIN_TRIALS_PER_TASK (or
+    ``trials``, if fewer) each: a search that never measures a task leaves it untuned."""
     from tvm.s_tir.analysis import estimate_tir_flops
 
     if not tasks:
@@ -209,7 +210,8 @@ def _trial_shares(tasks, trials: int) -> list[int]:
         except Exception:  # a workload the estimator cannot walk counts as small
             flops.append(1.0)
     total = sum(flops)
-    return [max(MIN_TRIALS_PER_TASK, round(trials * f / total)) for f in flops]
+    floor = min(MIN_TRIALS_PER_TASK, trials)
+    return [max(floor, round(trials * f / total)) for f in flops]
 
 
 def _tune_one(ms, task, trials: int, database, seed: int) -> None:
