@@ -9,8 +9,11 @@ re-tuning an unchanged model spends no trials. `compile_model` applies the recor
 
 from __future__ import annotations
 
+import inspect
+import linecache
 import os
 import platform
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,6 +168,7 @@ def tune_model(model: Path | str, target: str | dict, input_config: str | dict |
     database = open_database(db)
     from tvm.s_tir import meta_schedule as ms
 
+    import_tensor_intrinsics()
     tasks = ms.relax_integration.extract_tasks(fused_module(mod, tvm_target), tvm_target)
     pending = [t for t in tasks if force or not database.query_tuning_record(t.dispatched[0], tvm_target, t.task_name)]
     report(f"{len(tasks)} tasks, {len(tasks) - len(pending)} already in {db.directory}, tuning {len(pending)} "
@@ -194,6 +198,34 @@ def _require_search_packages() -> None:
     if missing:
         raise CompileError(f"MetaSchedule needs {', '.join(missing)}, which is not installed", step="tune",
                            advice="pip install 'edge-hil[tune]' (cloudpickle, psutil, xgboost-cpu)")
+
+
+def import_tensor_intrinsics() -> None:
+    """Import ``tvm.s_tir.tensor_intrin`` (every TuneContext does) with a cheap ``inspect.stack``.
+
+    The module parses a few hundred TVMScript intrinsics (CUDA, ROCm, Hexagon… whatever the target), and
+    TVMScript's ``prim_func`` calls ``inspect.stack()`` for each; that resolves every frame's module by
+    scanning ``sys.modules``, minutes of CPU on a loaded 2-CPU machine. The parser only reads each frame's
+    frame object, line number and source line, which this stack gives from ``linecache`` directly.
+    """
+    if "tvm.s_tir.tensor_intrin" in sys.modules:
+        return
+
+    def _stack(context: int = 1) -> list[inspect.FrameInfo]:
+        frames, frame = [], sys._getframe(1)
+        while frame is not None:
+            line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+            frames.append(inspect.FrameInfo(frame, frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name,
+                                            [line] if line else None, 0 if line else None))
+            frame = frame.f_back
+        return frames
+
+    original = inspect.stack
+    inspect.stack = _stack
+    try:
+        import tvm.s_tir.tensor_intrin  # noqa: F401
+    finally:
+        inspect.stack = original
 
 
 def _trial_shares(tasks, trials: int) -> list[int]:
