@@ -31,7 +31,7 @@ from harness.runtime.build import LIBS, build_libdlr  # noqa: E402
 from harness.runtime.venv import disable_phone_home  # noqa: E402
 from harness.transport.local import LocalTransport  # noqa: E402
 
-SETTINGS = {"warmup_count": 20, "warmup_seconds": 1.0, "min_count": 200, "min_seconds": 5.0}
+SETTINGS = {"warmup_count": 20, "warmup_seconds": 1.0, "min_count": 100, "min_seconds": 3.0}
 
 
 def main() -> int:

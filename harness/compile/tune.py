@@ -86,9 +86,10 @@ def tuning_target(target: ResolvedTarget):  # -> tvm.target.Target
 
 
 def fused_module(mod, tvm_target):  # (tvm.IRModule, Target) -> tvm.IRModule
-    """The module after dispatch, legalization and fusion: the fused TIR functions MetaSchedule keys records by."""
+    """The module after dispatch, legalization and fusion (TVM's CPU pipeline, which every offline target
+    uses): the fused TIR functions MetaSchedule keys records by."""
     import tvm
-    from tvm.relax import pipeline
+    from tvm.relax.backend.cpu_generic import pipeline
 
     with tvm_target:
         return tvm.transform.Sequential(pipeline.library_dispatch_passes(tvm_target)
@@ -100,7 +101,7 @@ def tuned_pipeline(database, tvm_target):  # -> tvm.transform.Pass
     relax_integration.py compile_relax does the same); functions without a record keep the default schedule."""
     import tvm
     from tvm import relax
-    from tvm.relax import pipeline
+    from tvm.relax.backend.cpu_generic import pipeline
 
     @tvm.transform.module_pass(opt_level=0)
     def _pipeline(mod, _ctx):
@@ -257,7 +258,8 @@ def _tune_one(ms, task, trials: int, database, seed: int) -> None:
             [task], work_dir=work, strategy="evolutionary", seed=seed)
         ms.tune_tasks(tasks=contexts, task_weights=weights, work_dir=work, max_trials_global=trials,
                       num_trials_per_iter=min(TRIALS_PER_ITER, trials), database=database, cost_model=cost_model,
-                      builder=ms.builder.LocalBuilder(timeout_sec=BUILDER_TIMEOUT, max_workers=1),
+                      builder=ms.builder.LocalBuilder(timeout_sec=BUILDER_TIMEOUT, max_workers=1,
+                                                      initializer=import_tensor_intrinsics),
                       runner=ms.runner.LocalRunner(timeout_sec=RUNNER_TIMEOUT,
                                                    evaluator_config=ms.runner.EvaluatorConfig(
                                                        number=3, repeat=1, min_repeat_ms=20)),
