@@ -95,6 +95,14 @@ class FileInfo(_Strict):
     size: Annotated[int, Field(ge=0)]
 
 
+class TuningInfo(_Strict):
+    """The tuning database applied at compile time (absent: every task on TVM's default schedule)."""
+
+    database: Hex64
+    tuned_tasks: Annotated[int, Field(ge=0)]
+    default_tasks: Annotated[int, Field(ge=0)]
+
+
 class ArtifactMeta(_Strict):
     schema_: Literal["hil.neo-artifact/1"] = Field(alias="schema")
     model: ModelInfo
@@ -105,6 +113,7 @@ class ArtifactMeta(_Strict):
     runtime: RuntimeInfo
     files: dict[FileName, FileInfo]
     created: datetime
+    tuning: TuningInfo | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

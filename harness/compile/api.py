@@ -32,6 +32,7 @@ from harness.compile.errors import CompileError
 from harness.compile.frameworks import detect_framework, load_model, to_relax
 from harness.compile.input_config import bind_inputs, parse_input_config
 from harness.compile.targets import ResolvedTarget, check_cpu_known, resolve_target
+from harness.compile.tune_db import combined_digest, databases_for
 from harness.primitives.digest import sha256_bytes, sha256_file
 from harness.primitives.progress import Say, say
 from harness.primitives.validation import first_error
@@ -47,8 +48,12 @@ def stderr_progress(message: str) -> None:
 def compile_model(model: Path | str, target: str | dict, input_config: str | dict | list, output_dir: Path | str,
                   *, framework: str | None = None, compiler_options: str | dict | None = None,
                   cache_dir: Path | str | None = None, use_cache: bool = True,
-                  runtime_libs: list[Path] | tuple[Path, ...] = (), progress: Say | None = None) -> Artifact:
-    """Compile ``model`` for a Neo ``target`` into ``output_dir`` (compiled.so + compiled.meta)."""
+                  runtime_libs: list[Path] | tuple[Path, ...] = (), progress: Say | None = None,
+                  tuning: bool = True, tuning_db: Path | str | None = None) -> Artifact:
+    """Compile ``model`` for a Neo ``target`` into ``output_dir`` (compiled.so + compiled.meta).
+
+    With ``tuning`` the records of the tuning databases for this target (``tuning_db`` or the user's, then
+    the shipped one) are applied; their digest enters the cache key and compiled.meta."""
     report = progress or (lambda _m: None)
     started = time.monotonic()
     model = Path(model)
@@ -68,13 +73,16 @@ def compile_model(model: Path | str, target: str | dict, input_config: str | dic
             raise CompileError(f"input {i.name!r} has dtype {i.dtype}, which DLR cannot carry",
                                advice=f"use one of {', '.join(DTYPES)} for model inputs")
     model_sha = sha256_bytes(data)
+    databases = databases_for(resolved.tvm, tvm_backend.toolchain_id(),
+                              root=Path(tuning_db) if tuning_db else None) if tuning else []
+    digest = combined_digest(databases)
     cc = resolved.compiler_command()
     key = cache_key({"schema": SCHEMA, "model": model_sha, "name": model.stem, "framework": fw,
                      "external_data": [sha256_file(p) for p in loaded.extra_files],
                      "inputs": [[i.name, list(i.shape), i.dtype] for i in inputs], "neo": resolved.neo,
                      "tvm_target": resolved.tvm, "cpu_features": list(resolved.cpu_features),
                      "compiler": tvm_backend.toolchain_id(), "cc": tvm_backend.cc_version(cc),
-                     "link": tvm_backend.LINK_OPTIONS})
+                     "link": tvm_backend.LINK_OPTIONS, **({"tuning": digest} if digest else {})})
     cache = CompileCache(Path(cache_dir) if cache_dir else default_cache_dir())
 
     def produce(tmp: Path) -> None:
@@ -87,8 +95,16 @@ def compile_model(model: Path | str, target: str | dict, input_config: str | dic
         mod = to_relax(loaded, inputs)
         outputs = tvm_backend.output_specs(mod, loaded.output_names)
         report(f"building for {resolved.neo}: {resolved.tvm} with {cc}")
-        tvm_backend.build(mod, resolved, tmp / SO_NAME)
-        meta = _meta(model, fw, model_sha, inputs, outputs, resolved, tvm_backend.compiler_versions(), tmp / SO_NAME)
+        tuned = None
+        if digest:
+            from harness.compile.tune import build_tuned
+
+            counts = build_tuned(mod, resolved, databases, tmp / SO_NAME)
+            tuned = {"database": digest, "tuned_tasks": counts[0], "default_tasks": counts[1]}
+        else:
+            tvm_backend.build(mod, resolved, tmp / SO_NAME)
+        meta = _meta(model, fw, model_sha, inputs, outputs, resolved, tvm_backend.compiler_versions(), tmp / SO_NAME,
+                     tuned)
         place_text(meta.to_json(), tmp / META_NAME)
 
     libs = [Path(p) for p in runtime_libs]
@@ -107,21 +123,29 @@ def compile_model(model: Path | str, target: str | dict, input_config: str | dic
     except OSError as exc:  # cache or output directory not writable, disk full
         raise CompileError(f"cannot write {exc.filename or 'the artifact'}: {exc.strerror or exc}",
                            advice="check --cache-dir / HIL_COMPILE_CACHE and -o point at writable space") from None
+    report(_tuning_line(artifact, resolved.neo))
     report(f"{resolved.neo}: {artifact.directory} ready in {time.monotonic() - started:.1f} s")
     return artifact
 
 
+def _tuning_line(artifact: Artifact, neo: str) -> str:
+    t = artifact.meta.tuning
+    if t is None:
+        return f"no tuning records for {neo} (`hil tune` writes them): every task on the default schedule"
+    return f"{t.tuned_tasks} tasks tuned, {t.default_tasks} on the default schedule (tuning database {t.database[:12]})"
+
+
 def _meta(model: Path, fw: str, model_sha: str, inputs, outputs, target: ResolvedTarget,
-          versions: dict[str, str], so: Path) -> ArtifactMeta:
+          versions: dict[str, str], so: Path, tuning: dict | None) -> ArtifactMeta:
     try:
-        return _describe(model, fw, model_sha, inputs, outputs, target, versions, so)
+        return _describe(model, fw, model_sha, inputs, outputs, target, versions, so, tuning)
     except ValidationError as exc:  # e.g. an empty input name or a dtype DLR cannot carry
         raise CompileError(f"cannot describe the model in compiled.meta: {first_error(exc)}",
                            advice="give the model's inputs and outputs names and numeric dtypes") from None
 
 
 def _describe(model: Path, fw: str, model_sha: str, inputs, outputs, target: ResolvedTarget,
-              versions: dict[str, str], so: Path) -> ArtifactMeta:
+              versions: dict[str, str], so: Path, tuning: dict | None) -> ArtifactMeta:
     return ArtifactMeta.model_validate({
         "schema": SCHEMA,
         "model": {"name": model.stem[:128], "framework": fw, "sha256": model_sha},
@@ -133,6 +157,7 @@ def _describe(model: Path, fw: str, model_sha: str, inputs, outputs, target: Res
         "runtime": {"dlr_abi": tvm_backend.dlr_abi(), "entry": tvm_backend.ENTRY},
         "files": {SO_NAME: {"sha256": sha256_file(so), "size": so.stat().st_size}},
         "created": datetime.now(UTC).replace(microsecond=0),
+        **({"tuning": tuning} if tuning else {}),
     })
 
 

@@ -26,6 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--cache-dir", type=Path,
                    help="compile cache (default $HIL_COMPILE_CACHE, else compile/ in the state dir)")
     p.add_argument("--no-cache", action="store_true", help="compile even when the cache has this request")
+    p.add_argument("--no-tuning", action="store_true",
+                   help="ignore the tuning databases: every task on TVM's default schedule")
+    p.add_argument("--tuning-db", type=Path,
+                   help="tuning database root (default $HIL_TUNING_DB, else tuning/ in the state dir); "
+                        "the shipped one is searched after it")
     p.add_argument("--runtime-lib", type=Path, action="append", default=[],
                    help="bundle libdlr.so / libtvm_runtime.so / libtvm_ffi.so (target arch) beside the model")
     p.add_argument("--backend", choices=("local", "sagemaker"), default="local",
@@ -33,6 +38,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--role-arn", help="SageMaker execution role (sagemaker backend)")
     p.add_argument("--s3", help="s3://bucket/prefix for model upload and output (sagemaker backend)")
     p.set_defaults(func=_compile)
+
+    t = subparsers.add_parser("tune", help="tune a model's schedules for a target with TVM MetaSchedule",
+                              description="Search schedules for MODEL's workloads, timing candidates on this "
+                                          "controller, into the tuning database `hil compile` applies.")
+    t.add_argument("model", type=Path, help="model file (.onnx; .pt2 / .tflite need torch / tflite)")
+    t.add_argument("--target", required=True, help="TargetDevice this controller's CPU can run (e.g. ml_c4)")
+    t.add_argument("--input-config", required=True, help='DataInputConfig, e.g. \'{"data": [1,3,224,224]}\'')
+    t.add_argument("--framework", choices=FRAMEWORKS, help="default: from the file")
+    t.add_argument("--compiler-options", help="CompilerOptions JSON, as for `hil compile`")
+    t.add_argument("--trials", type=int, default=64, help="candidates to time, over all tasks (default %(default)s)")
+    t.add_argument("--time-budget", type=float, metavar="S", help="start no task after S seconds")
+    t.add_argument("--tuning-db", type=Path,
+                   help="database root (default $HIL_TUNING_DB, else tuning/ in the state dir)")
+    t.add_argument("--force", action="store_true", help="tune tasks that already have records too")
+    t.set_defaults(func=_tune)
 
     q = subparsers.add_parser("inspect", help="describe a compiled artifact without loading it",
                               description="Read compiled.meta and the ELF header of compiled.so (any arch), "
@@ -63,8 +83,20 @@ def _compile(args: argparse.Namespace) -> int:
         return 0
     artifact = compile_model(args.model, args.target, args.input_config, args.output, framework=args.framework,
                              compiler_options=args.compiler_options, cache_dir=args.cache_dir,
-                             use_cache=not args.no_cache, runtime_libs=args.runtime_lib, progress=stderr_progress)
+                             use_cache=not args.no_cache, runtime_libs=args.runtime_lib, progress=stderr_progress,
+                             tuning=not args.no_tuning, tuning_db=args.tuning_db)
     print(artifact.directory)
+    return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from harness.compile.tune import tune_model
+    from harness.primitives.progress import say
+
+    result = tune_model(args.model, args.target, args.input_config, framework=args.framework,
+                        compiler_options=args.compiler_options, trials=args.trials, time_budget=args.time_budget,
+                        root=args.tuning_db, force=args.force, progress=lambda m: say(f"tune: {m}"))
+    print(result.database)
     return 0
 
 

@@ -91,8 +91,10 @@ def output_specs(mod, names: list[str]) -> list[TensorSpec]:  # mod: tvm.IRModul
     return specs
 
 
-def build(mod, target: ResolvedTarget, out_so: Path) -> None:
-    """Compile ``mod`` for ``target`` and write the shared library to ``out_so``."""
+def build(mod, target: ResolvedTarget, out_so: Path, *, pipeline=None) -> None:
+    """Compile ``mod`` for ``target`` and write the shared library to ``out_so``.
+
+    ``pipeline`` replaces TVM's default Relax pipeline (the tuned build applies a tuning database in it)."""
     global COMPILES
     import tvm
     from tvm.support import cc
@@ -101,7 +103,7 @@ def build(mod, target: ResolvedTarget, out_so: Path) -> None:
     cc_version(compiler)
     COMPILES += 1
     try:
-        executable = tvm.compile(mod, target=tvm.target.Target(target.tvm))
+        executable = tvm.compile(mod, target=tvm.target.Target(target.tvm), relax_pipeline=pipeline or "default")
     except Exception as exc:  # TVMError / ValueError from lowering
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:300]
         raise CompileError(f"TVM compilation for {target.neo} failed: {first}", step="compile") from None

@@ -1,0 +1,266 @@
+"""`hil tune`: MetaSchedule search for a model's TIR workloads, recorded in the tuning database.
+
+Candidates are built and timed on the controller, so only targets the controller's CPU can run are
+tuned here (same arch, every cpu_feature the target needs in /proc/cpuinfo). Other targets would
+need the candidates run on the device through TVM's RPC; an emulated core under qemu would time
+qemu, not the board. Tasks whose workload already has a record are skipped unless ``force``, so
+re-tuning an unchanged model spends no trials. `compile_model` applies the records (`build_tuned`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import linecache
+import os
+import platform
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.compile import tvm_backend
+from harness.compile.errors import CompileError
+from harness.compile.frameworks import detect_framework, load_model, to_relax
+from harness.compile.input_config import bind_inputs, parse_input_config
+from harness.compile.targets import ResolvedTarget, resolve_target
+from harness.compile.tune_db import TuningDatabase, default_root, target_dir_name
+from harness.primitives.deadline import Timeout
+from harness.primitives.progress import Say
+
+#: Building one candidate links it with the toolchain; on a loaded 2-CPU machine that exceeds 30 s.
+BUILDER_TIMEOUT = 300.0
+RUNNER_TIMEOUT = 120.0
+MIN_TRIALS_PER_TASK = 8
+TRIALS_PER_ITER = 16
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """What one `hil tune` did: task counts, trials spent, wall time and the database written."""
+
+    tasks: int
+    tuned_now: int
+    already_tuned: int
+    untuned: int
+    trials: int
+    seconds: float
+    database: Path
+    digest: str | None
+
+
+def host_refusal(target: ResolvedTarget, *, machine: str | None = None,
+                 flags: frozenset[str] | None = None) -> str | None:
+    """Why candidates for ``target`` cannot be timed on this controller, or None when they can."""
+    here = machine or platform.machine()
+    if target.arch != here:
+        return (f"{target.neo} is {target.arch} code and this controller is {here}: candidates would have to run on "
+                f"a device of that arch through TVM RPC, which `hil tune` does not do; the lab's emulated cores run "
+                f"under qemu, whose timings are not the board's")
+    have = host_cpu_flags() if flags is None else flags
+    missing = [f for f in target.cpu_features if f not in have]
+    if missing:
+        return (f"{target.neo} code needs {', '.join(missing)}, which this controller's CPU lacks (candidates would "
+                f"die with Illegal instruction); tune on a device with them through TVM RPC, which `hil tune` "
+                f"does not do")
+    return None
+
+
+def host_cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
+    """The ``flags`` (x86) / ``Features`` (ARM) of the first CPU in /proc/cpuinfo."""
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return frozenset(value.split())
+    return frozenset()
+
+
+def tuning_target(target: ResolvedTarget):  # -> tvm.target.Target
+    """The TVM target with ``num-cores`` (MetaSchedule's parallel rules need it): this controller's CPUs."""
+    import tvm
+
+    return tvm.target.Target({**target.tvm, "num-cores": os.cpu_count() or 1})
+
+
+def fused_module(mod, tvm_target):  # (tvm.IRModule, Target) -> tvm.IRModule
+    """The module after dispatch, legalization and fusion (TVM's CPU pipeline, which every offline target
+    uses): the fused TIR functions MetaSchedule keys records by."""
+    import tvm
+    from tvm.relax.backend.cpu_generic import pipeline
+
+    with tvm_target:
+        return tvm.transform.Sequential(pipeline.library_dispatch_passes(tvm_target)
+                                        + pipeline.legalize_passes(tvm_target))(mod)
+
+
+def tuned_pipeline(database, tvm_target):  # -> tvm.transform.Pass
+    """TVM's default CPU pipeline with MetaScheduleApplyDatabase after fusion (tvm/s_tir/meta_schedule/
+    relax_integration.py compile_relax does the same); functions without a record keep the default schedule."""
+    import tvm
+    from tvm import relax
+    from tvm.relax.backend.cpu_generic import pipeline
+
+    @tvm.transform.module_pass(opt_level=0)
+    def _pipeline(mod, _ctx):
+        with tvm_target, database:
+            mod = fused_module(mod, tvm_target)
+            mod = relax.transform.MetaScheduleApplyDatabase()(mod)
+            return tvm.transform.Sequential(pipeline.dataflow_lower_passes(tvm_target)
+                                            + pipeline.finalize_passes(tvm_target))(mod)
+
+    return _pipeline
+
+
+def open_database(db: TuningDatabase):  # -> ms.database.JSONDatabase
+    from tvm.s_tir import meta_schedule as ms
+
+    db.directory.mkdir(parents=True, exist_ok=True)
+    return ms.database.JSONDatabase(str(db.workloads), str(db.records))
+
+
+def count_tuned(fused, tvm_target, database) -> tuple[int, int]:
+    """(tasks with a record, tasks on the default schedule) for a fused module."""
+    from tvm.s_tir import meta_schedule as ms
+
+    tasks = ms.relax_integration.extract_tasks(fused, tvm_target)
+    tuned = sum(1 for t in tasks if database.query_tuning_record(t.dispatched[0], tvm_target, t.task_name))
+    return tuned, len(tasks) - tuned
+
+
+def build_tuned(mod, target: ResolvedTarget, databases: list[TuningDatabase], out_so: Path) -> tuple[int, int]:
+    """Compile ``mod`` applying the databases (first match wins) into ``out_so``; returns (tuned, default) tasks."""
+    from tvm.s_tir import meta_schedule as ms
+
+    opened = [open_database(db) for db in databases]
+    database = opened[0] if len(opened) == 1 else ms.database.OrderedUnionDatabase(*opened)
+    tvm_target = tuning_target(target)
+    counts = count_tuned(fused_module(mod, tvm_target), tvm_target, database)
+    tvm_backend.build(mod, target, out_so, pipeline=tuned_pipeline(database, tvm_target))
+    return counts
+
+
+def tune_model(model: Path | str, target: str | dict, input_config: str | dict | list, *,
+               framework: str | None = None, compiler_options: str | dict | None = None, trials: int = 64,
+               time_budget: float | None = None, root: Path | None = None, force: bool = False,
+               seed: int = 0, progress: Say | None = None) -> TuneResult:
+    """Tune the workloads of ``model`` for ``target`` into the database under ``root``."""
+    report = progress or (lambda _m: None)
+    started = Timeout(time_budget if time_budget else float("inf"))
+    resolved = resolve_target(target, compiler_options)
+    refusal = host_refusal(resolved)
+    if refusal:
+        raise CompileError(f"cannot tune {resolved.neo} here: {refusal}", step="tune",
+                           advice="tune on this controller an x86_64 target its CPU runs (e.g. ml_c4)")
+    if trials < 1:
+        raise CompileError(f"--trials must be at least 1, not {trials}", step="tune")
+    _require_search_packages()
+    model = Path(model)
+    try:
+        data = model.read_bytes()
+    except OSError as exc:
+        raise CompileError(f"ClientError: cannot read model {model}: {exc.strerror or exc}", step="tune") from None
+    loaded = load_model(framework or detect_framework(model, data), model, data)
+    mod = to_relax(loaded, bind_inputs(parse_input_config(input_config), loaded.inputs))
+    db = TuningDatabase(Path(root or default_root()) / target_dir_name(resolved.tvm, tvm_backend.toolchain_id()))
+    tvm_target = tuning_target(resolved)
+    database = open_database(db)
+    from tvm.s_tir import meta_schedule as ms
+
+    import_tensor_intrinsics()
+    tasks = ms.relax_integration.extract_tasks(fused_module(mod, tvm_target), tvm_target)
+    pending = [t for t in tasks if force or not database.query_tuning_record(t.dispatched[0], tvm_target, t.task_name)]
+    report(f"{len(tasks)} tasks, {len(tasks) - len(pending)} already in {db.directory}, tuning {len(pending)} "
+           f"with {trials} trials")
+    shares = _trial_shares(pending, trials)
+    before, done = db.record_count(), 0
+    for task, n in sorted(zip(pending, shares, strict=True), key=lambda p: -p[1]):
+        if started.expired:
+            report(f"time budget of {time_budget:g} s spent; {task.task_name} and later tasks left untuned")
+            break
+        report(f"tuning {task.task_name}: {n} trials")
+        _tune_one(ms, task, n, database, seed)
+        done += 1
+    tuned, untuned = count_tuned(fused_module(mod, tvm_target), tvm_target, database)
+    result = TuneResult(tasks=len(tasks), tuned_now=done, already_tuned=len(tasks) - len(pending), untuned=untuned,
+                        trials=db.record_count() - before, seconds=started.elapsed, database=db.directory,
+                        digest=db.digest())
+    report(f"{tuned}/{len(tasks)} tasks have records; {result.trials} trials in {result.seconds:.0f} s")
+    return result
+
+
+def _require_search_packages() -> None:
+    """MetaSchedule imports these only deep inside the search; say so before any time is spent."""
+    import importlib.util
+
+    missing = [m for m in ("cloudpickle", "psutil") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise CompileError(f"MetaSchedule needs {', '.join(missing)}, which is not installed", step="tune",
+                           advice="pip install 'edge-hil[tune]' (cloudpickle, psutil, xgboost-cpu)")
+
+
+def import_tensor_intrinsics() -> None:
+    """Import ``tvm.s_tir.tensor_intrin`` (every TuneContext does) with a cheap ``inspect.stack``.
+
+    The module parses a few hundred TVMScript intrinsics (CUDA, ROCm, Hexagon… whatever the target), and
+    TVMScript's ``prim_func`` calls ``inspect.stack()`` for each; that resolves every frame's module by
+    scanning ``sys.modules``, minutes of CPU on a loaded 2-CPU machine. The parser only reads each frame's
+    frame object, line number and source line, which this stack gives from ``linecache`` directly.
+    """
+    if "tvm.s_tir.tensor_intrin" in sys.modules:
+        return
+
+    def _stack(context: int = 1) -> list[inspect.FrameInfo]:
+        frames, frame = [], sys._getframe(1)
+        while frame is not None:
+            line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+            frames.append(inspect.FrameInfo(frame, frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name,
+                                            [line] if line else None, 0 if line else None))
+            frame = frame.f_back
+        return frames
+
+    original = inspect.stack
+    inspect.stack = _stack
+    try:
+        import tvm.s_tir.tensor_intrin  # noqa: F401
+    finally:
+        inspect.stack = original
+
+
+def _trial_shares(tasks, trials: int) -> list[int]:
+    """Trials per task in proportion to its FLOPs (times its weight), at least MIN_TRIALS_PER_TASK (or
+    ``trials``, if fewer) each: a search that never measures a task leaves it untuned."""
+    from tvm.s_tir.analysis import estimate_tir_flops
+
+    if not tasks:
+        return []
+    flops = []
+    for t in tasks:
+        try:
+            flops.append(max(float(estimate_tir_flops(t.dispatched[0])), 1.0) * t.weight)
+        except Exception:  # a workload the estimator cannot walk counts as small
+            flops.append(1.0)
+    total = sum(flops)
+    floor = min(MIN_TRIALS_PER_TASK, trials)
+    return [max(floor, round(trials * f / total)) for f in flops]
+
+
+def _tune_one(ms, task, trials: int, database, seed: int) -> None:
+    try:
+        import xgboost  # noqa: F401  (the `tune` extra)
+        cost_model = "xgb"
+    except ImportError:  # evolutionary search still works, ranking candidates at random
+        cost_model = "random"
+    with tempfile.TemporaryDirectory(prefix="hil-tune-") as work:
+        contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
+            [task], work_dir=work, strategy="evolutionary", seed=seed)
+        ms.tune_tasks(tasks=contexts, task_weights=weights, work_dir=work, max_trials_global=trials,
+                      num_trials_per_iter=min(TRIALS_PER_ITER, trials), database=database, cost_model=cost_model,
+                      builder=ms.builder.LocalBuilder(timeout_sec=BUILDER_TIMEOUT, max_workers=1,
+                                                      initializer=import_tensor_intrinsics),
+                      runner=ms.runner.LocalRunner(timeout_sec=RUNNER_TIMEOUT,
+                                                   evaluator_config=ms.runner.EvaluatorConfig(
+                                                       number=3, repeat=1, min_repeat_ms=20)),
+                      task_scheduler="round-robin")
