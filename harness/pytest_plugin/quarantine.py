@@ -3,7 +3,8 @@
 In LAVA's model a device that fails its health check is taken out of the run: its tests are reported
 as skipped with the device's reasons (``quarantined by the lab health check: …``) and the other devices
 go on. The checks run once per session: in the ``lab`` fixture without xdist, in the xdist controller
-before its workers start (the workers get ``{device: reason}`` through ``workerinput``). The session's
+before its workers start when the lab is up (the workers get ``{device: reason}`` through
+``workerinput``), else in each worker's ``lab`` fixture. The session's
 lab health is the ``lab_health`` section of results.json and the report.
 """
 
@@ -71,24 +72,28 @@ def handed_to_workers(config: pytest.Config) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Under xdist, check the lab here in the controller before xdist starts the workers (its own
-    ``pytest_sessionstart``), bringing the lab up first as the workers' ``lab`` fixture would."""
+    """Under xdist with a lab that is up (``--no-lab-up``, as ``hil run`` passes once it brought the lab
+    up), check it here in the controller before xdist starts the workers (its own ``pytest_sessionstart``).
+
+    Without ``--no-lab-up`` the workers' ``lab`` fixture brings the lab up and each worker checks the
+    devices itself: the controller never builds or starts a lab for a run that may not use it.
+    """
     config = session.config
     if hasattr(config, "workerinput") or not config.pluginmanager.has_plugin("dsession"):
+        return
+    if not config.getoption("--no-lab-up"):
         return
     from harness.lab.bringup import LabController
     from harness.primitives.progress import say
 
-    controller = LabController(lab_of(config), say)
-    if not config.getoption("--no-lab-up") and not config.getoption("--no-health-check"):
-        controller.up()
-    check_selected(config, controller)
+    check_selected(config, LabController(lab_of(config), say))
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist: every worker gets the controller's quarantine."""
-    node.workerinput[WORKER_KEY] = dict(node.config.stash.get(QUARANTINED, {}))
+    """xdist: every worker gets the controller's quarantine, when the controller checked the lab."""
+    if QUARANTINED in node.config.stash:
+        node.workerinput[WORKER_KEY] = dict(node.config.stash[QUARANTINED])
 
 
 def finish(session: pytest.Session) -> None:
