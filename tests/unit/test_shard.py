@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness import run as run_cli
 from harness.run import _shard, pytest_argv
 from harness.shard import Shard, ShardError, parse_shard, shard_devices
 
@@ -54,7 +55,10 @@ def test_shard_with_device_selection_is_refused():
 
 
 def test_run_passes_the_shard_as_device_options(tmp_path):
-    args = argparse.Namespace(lab="lab.yaml", model=None, input_config=None, pytest_args=["-k", "smoke"])
+    parser = argparse.ArgumentParser()
+    run_cli.register(parser.add_subparsers())
+    args, rest = parser.parse_known_args(["run", "--lab", "lab.yaml", "-k", "smoke"])  # every option of `hil run`
+    args.pytest_args = rest
     shard = _shard("2/2", ["c", "a", "b"], args.pytest_args)
     argv = pytest_argv(args, tmp_path, devices=len(shard), shard=shard)
     assert [a for a in argv if a.startswith("--device=")] == ["--device=b"]
