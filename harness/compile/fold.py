@@ -178,6 +178,8 @@ def _drop_unused_initializers(graph: onnx.GraphProto) -> None:
 def _check_static(model: onnx.ModelProto) -> None:
     """Every graph output must have a static shape; blame the earliest node whose output shape is unknown."""
     graph = model.graph
+    if any(not onnx.defs.has(n.op_type, n.domain or "") for n in graph.node):
+        return  # an operator ONNX does not know has no shape to infer: the importer reports it, as Neo does
     shapes = _static_shapes(graph)
     if all(shapes.get(o.name) is not None for o in graph.output):
         return

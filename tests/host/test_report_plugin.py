@@ -135,7 +135,8 @@ def test_hil_run_writes_the_report_and_fails_on_a_baseline_regression(tmp_path: 
     results = json.loads((newest / "results.json").read_text())
     assert results["comparison"]["failed"] and len(results["comparison"]["regressions"]) == 2
     html = (newest / "index.html").read_text()
-    assert "Against the baseline" in html and html.count("data:image/png;base64,") >= 6  # + trend per device
+    assert "Regressions against the baseline" in html
+    assert html.count("data:image/png;base64,") >= 6  # + trend per device
 
     tolerated = hil_run(tmp_path, "--baseline", str(baseline), "--threshold", "25", env={"P90": "6.0"})
     assert tolerated.returncode == 0, tolerated.stderr[-3000:]

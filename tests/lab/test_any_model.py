@@ -39,8 +39,9 @@ MODELS = {
     "classifier-1000": lambda tmp: (any_models.classifier_1000(tmp / "mobilenet_like.onnx"),
                                     {"input": [1, 3, 224, 224]}),
     "dynamic-batch": lambda tmp: (any_models.dynamic_batch(tmp / "exported.onnx"), {"x": [1, 3, 8, 8]}),
-    "blazeface-tflite": _blazeface,
 }
+# BlazeFace (.tflite) is the default workload: the main job (`hil run`, ./dev test's last step) takes it through
+# the same scenarios on both cores, so it is not run a second time here.
 
 
 def hil_run(model: Path, input_config: dict, device: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess,
@@ -70,13 +71,3 @@ def test_a_users_model_deploys_infers_and_rolls_back(name, tmp_path):
     for scenario in ("test_deploy.py", "test_inference.py", "test_rollback.py"):
         assert any(scenario in n for n in passed), f"no {scenario} test passed: {by_status}"
     assert sum("test_rollback.py" in n for n in passed) == 3  # install, run, health faults
-
-
-def test_blazeface_on_the_arm64_core(tmp_path):
-    """The default workload on the emulated Raspberry Pi 4 (arm64 under qemu-user): the long pole of a run."""
-    model, input_config = _blazeface(tmp_path)
-    run, tests = hil_run(model, input_config, "rasp4b-emu", tmp_path)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    passed = [t["nodeid"] for t in tests if t["status"] == "passed"]
-    assert any("test_published_outputs_agree_with_the_host_reference" in n for n in passed)
-    assert sum("test_rollback.py" in n for n in passed) == 3
