@@ -7,6 +7,7 @@ turns the test's outcome plus that entry into a line of results.json and a cell 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -123,14 +124,19 @@ class Record:
 
     def diagnosis(self, diagnosis: Mapping[str, Any]) -> None:
         """``{class, summary, evidence, advice}`` from harness.diagnose."""
-        self.data["diagnosis"] = dict(diagnosis)
+        self.data["diagnosis"] = _plain(dict(diagnosis))
 
     def log(self, name: str, text: str) -> None:
         """A device log (greengrass.log, a component log); redacted, the last 64 KiB kept."""
         self.data["logs"][name] = redact(text[-65536:])
 
     def fact(self, name: str, value: Any) -> None:
-        self.data["facts"][name] = value
+        self.data["facts"][name] = _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as plain JSON types: xdist's wire format refuses str subclasses such as FailureClass."""
+    return json.loads(json.dumps(value, default=str))
 
 
 def records_of(user_properties: list[tuple[str, Any]]) -> list[dict[str, Any]]:
