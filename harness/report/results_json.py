@@ -12,13 +12,12 @@ holds, per device, every transient link fault that was retried (harness.transpor
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from harness.errors import FailureClass, HilError
+from harness.primitives.atomic import write_atomically
 from harness.records import KEY, device_of, redact, redact_argv
 from harness.report.scrub import scrub_value
 
@@ -153,22 +152,7 @@ def write_results(path: Path, results: Mapping[str, Any]) -> None:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     data = (json.dumps(results, indent=1, default=str) + "\n").encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomically(path, data)
 
 
 def summarize(records: list[Mapping[str, Any]]) -> dict[str, int]:

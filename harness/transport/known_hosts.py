@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import fcntl
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import paramiko
+
+from harness.primitives.atomic import write_atomically
 
 
 def host_key_line(hostname: str, key: paramiko.PKey) -> str:
@@ -67,25 +68,6 @@ def _locked(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def remember(path: Path, hostname: str, key: paramiko.PKey) -> paramiko.PKey | None:
     """Append ``hostname``'s ``key`` to ``path`` unless the file already names that host.
 
@@ -104,7 +86,7 @@ def remember(path: Path, hostname: str, key: paramiko.PKey) -> paramiko.PKey | N
             return None if held == key else held
         if old and not old.endswith(b"\n"):
             old += b"\n"
-        _write_atomically(path, old + host_key_line(hostname, key).encode(), mode)
+        write_atomically(path, old + host_key_line(hostname, key).encode(), mode)
     return None
 
 
