@@ -3,7 +3,8 @@
 Only idempotent operations are retried: the SSH connection itself (TCP connect, banner, key exchange),
 opening a session before its command was sent, and whole file transfers (the same bytes to the same
 path). A command whose connection drops after it was sent is never run again: it may have run. A
-refused connection is not transient (the board is off or sshd is down) and fails at once.
+refused connection is not transient (the board is off or sshd is down) and fails at once; neither is a
+peer that stays silent past the connect timeout (retrying would multiply the bound the user set).
 
 Each retry is a finding (a flaky board, cable or switch): it is recorded with the device, the step,
 the cause and the delay, and the pytest plugin hands the records to results.json per device.
@@ -25,7 +26,7 @@ FIRST_DELAY_S = 0.5
 BACKOFF = 2.0
 #: paramiko's words for a link that went away: "Error reading SSH protocol banner", "SSH session not
 #: active", "Server connection dropped", "Connection reset by peer" (paramiko/transport.py, sftp_client.py).
-_SSH_TRANSIENT = ("banner", "not active", "dropped", "reset", "closed", "eof")
+_SSH_TRANSIENT = ("error reading ssh protocol banner", "not active", "dropped", "reset", "closed", "eof")
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,8 @@ def drain() -> list[Retry]:
 
 def transient(exc: BaseException) -> str | None:
     """Why ``exc`` is a transient link fault worth one more attempt, or None."""
-    if isinstance(exc, ConnectionRefusedError):
-        return None
+    if isinstance(exc, ConnectionRefusedError | TimeoutError) or isinstance(exc.__context__, TimeoutError):
+        return None  # paramiko wraps a banner timeout in SSHException("Error reading SSH protocol banner")
     if isinstance(exc, ConnectionResetError | ConnectionAbortedError | BrokenPipeError):
         return f"connection reset ({exc.__class__.__name__})"
     if isinstance(exc, EOFError):

@@ -11,7 +11,6 @@ import os
 import shutil
 import socket
 import struct
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -21,16 +20,10 @@ import pytest
 from harness.errors import DeviceUnreachable
 from harness.transport import retry
 from harness.transport.ssh import SSHOptions, SSHTransport
+from tests.host.sshd import SSHD, Sshd, free_port, start_sshd
 
-SSHD = "/usr/sbin/sshd"
-pytestmark = pytest.mark.skipif(not Path(SSHD).exists() or os.geteuid() != 0 or shutil.which("ssh-keygen") is None,
-                                reason="needs OpenSSH's sshd and ssh-keygen, run as root")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+pytestmark = pytest.mark.skipif(not Path(SSHD).exists() or shutil.which("ssh-keygen") is None,
+                                reason="needs OpenSSH's sshd and ssh-keygen")
 
 
 class ResettingProxy:
@@ -77,40 +70,25 @@ class ResettingProxy:
 
 @pytest.fixture
 def sshd(tmp_path: Path):
-    """A private sshd on a loopback port that lets root in with a key made here."""
-    for name in ("host", "user"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / name)], check=True)
-    (tmp_path / "authorized_keys").write_text((tmp_path / "user.pub").read_text())
-    port = free_port()
-    config = tmp_path / "sshd_config"
-    config.write_text(f"Port {port}\nListenAddress 127.0.0.1\nHostKey {tmp_path / 'host'}\n"
-                      f"AuthorizedKeysFile {tmp_path / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
-                      f"StrictModes no\nUsePAM no\nPidFile {tmp_path / 'sshd.pid'}\nSubsystem sftp internal-sftp\n")
-    proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield port, tmp_path
-    proc.terminate()
-    proc.wait(timeout=10)
+    """A private sshd on a loopback port (tests.host.sshd) that lets this user in with a key made here."""
+    server = start_sshd(tmp_path / "sshd")
+    yield server, tmp_path
+    server.stop()
 
 
-def transport_via(proxy: ResettingProxy, tmp_path: Path) -> SSHTransport:
-    host_key = (tmp_path / "host.pub").read_text().split()
-    known = tmp_path / "known_hosts"
-    known.write_text(f"[127.0.0.1]:{proxy.port} {host_key[0]} {host_key[1]}\n")
-    return SSHTransport("flaky-pi", SSHOptions("127.0.0.1", "root", proxy.port, tmp_path / "user", None, known))
+def transport_via(proxy: ResettingProxy, server: Sshd) -> SSHTransport:
+    known = server.client_key.parent / "known_hosts"
+    kind, b64 = server.host_key.with_suffix(".pub").read_text().split()[:2]
+    known.write_text(f"[127.0.0.1]:{proxy.port} {kind} {b64}\n")
+    return SSHTransport("flaky-pi", SSHOptions("127.0.0.1", server.user, proxy.port, server.client_key, None, known))
 
 
 def test_a_reset_connection_is_retried_with_backoff_and_recorded(sshd):
-    port, tmp_path = sshd
-    proxy = ResettingProxy(port, resets=2)
+    server, tmp_path = sshd
+    proxy = ResettingProxy(server.port, resets=2)
     retry.drain()
     start = time.monotonic()
-    with transport_via(proxy, tmp_path) as transport:
+    with transport_via(proxy, server) as transport:
         result = transport.check(["echo", "through"], timeout=30, step="echo")
         (tmp_path / "payload").write_bytes(os.urandom(1 << 20))
         transport.put(tmp_path / "payload", str(tmp_path / "copy"), timeout=30)
@@ -128,14 +106,14 @@ def test_a_reset_connection_is_retried_with_backoff_and_recorded(sshd):
 
 
 def test_resets_beyond_the_bound_fail_and_a_refused_port_is_not_retried(sshd):
-    port, tmp_path = sshd
-    proxy = ResettingProxy(port, resets=retry.ATTEMPTS)
+    server, tmp_path = sshd
+    proxy = ResettingProxy(server.port, resets=retry.ATTEMPTS)
     retry.drain()
-    with pytest.raises(DeviceUnreachable), transport_via(proxy, tmp_path) as transport:
+    with pytest.raises(DeviceUnreachable), transport_via(proxy, server) as transport:
         transport.run(["true"], timeout=30)
     assert len(retry.drain()) == retry.ATTEMPTS - 1 and proxy.accepted == retry.ATTEMPTS
     proxy.close()
-    closed = SSHTransport("off-pi", SSHOptions("127.0.0.1", "root", free_port(), tmp_path / "user", None, None))
+    closed = SSHTransport("off-pi", SSHOptions("127.0.0.1", server.user, free_port(), server.client_key, None, None))
     with pytest.raises(DeviceUnreachable):
         closed.run(["true"], timeout=10)
     assert retry.drain() == []
