@@ -1,6 +1,7 @@
 """The emulator's name, version and variable-name checks match whole strings: Python's ``$`` also matches
 before a trailing newline, so ``re.match(r"^...$")`` took ``"com.example.A\\n"`` and ``"1.0.0\\n"``, and ``\\d``
-took any script's digits (``"١.0.0"``); the real nucleus's Java patterns take neither."""
+took any script's digits (``"١.0.0"``); neither the component-name rule (ASCII letters, digits, '.', '_', '-')
+nor semver.org's grammar (ASCII digits) admits them."""
 
 from __future__ import annotations
 
