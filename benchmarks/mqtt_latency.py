@@ -21,6 +21,7 @@ import uuid
 
 from harness.lab.bringup import LabController
 from harness.lab.inventory import load_lab
+from harness.mqtt.acl import thing_topic
 from harness.ondevice import link
 from harness.ondevice.stats import summarize
 from harness.primitives.deadline import poll_until
@@ -39,7 +40,7 @@ def main() -> int:
     say("bringing the lab up (a no-op when it is up)")
     lab.up()
     device = lab.device(args.device)
-    topic = f"hil/latency/{uuid.uuid4().hex[:8]}"
+    topic = thing_topic("latency", device.name, uuid.uuid4().hex[:8])  # the core may publish only on its own
     arrivals: dict[str, list[float]] = {"paced": [], "burst": []}
     lock = threading.Lock()
 

@@ -157,7 +157,7 @@ class BringUp:
     def _ready_holds(self) -> bool:
         client = self.lab.docker_client()
         endpoint = self.lab.iot.cores_endpoint()
-        if endpoint is None or not self.lab.iot.running():
+        if endpoint is None or not self.lab.iot.current():  # a broker on an older config is restarted
             return False
         for device in self.cores:
             address = self.lab.cores.answering(client, device)

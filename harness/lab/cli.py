@@ -55,8 +55,8 @@ def _provision(args: argparse.Namespace) -> int:
         print(f"hil lab provision: lab {controller.lab.name} sends results to {iot.endpoint} with your own "
               "certificates (iot.endpoint): nothing to install", file=sys.stderr)
         return 2
-    broker = controller.iot.endpoint  # LabError when the broker is not running: `hil lab up` first
-    endpoint = (iot.broker_address or broker[0], broker[1])
+    harness = controller.iot.endpoint  # LabError when the broker is not running: `hil lab up` first
+    endpoint = (iot.broker_address or harness[0], controller.iot.broker().port)  # the things' listener
     device = controller.device(args.device)
     with device.transport:
         changes = provision(device, controller.iot, endpoint, force=args.force)

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from harness.errors import FailureClass, LabError
 from harness.lab.device import DEVICE_PYTHON
-from harness.mqtt.broker import Broker, free_port
+from harness.mqtt.acl import HARNESS_THING
+from harness.mqtt.broker import LOOPBACK, Broker, free_port
 from harness.primitives.scratch import make_scratch
 from harness.transport.base import Transport
 
@@ -27,8 +28,6 @@ if TYPE_CHECKING:  # cryptography and awscrt load only when certificates are mad
     from harness.ondevice.link import Credentials
 
 GG_ROOT = "/greengrass/v2"
-HARNESS_THING = "harness"
-LOOPBACK = "127.0.0.1"
 
 _INSTALL = """set -eu
 src=$1; root=$2
@@ -58,6 +57,13 @@ class LabIoT:
 
         return CertificateAuthority(self.directory)
 
+    @cached_property
+    def harness_ca(self) -> CertificateAuthority:
+        """The CA of the harness's identity alone: the things' listeners refuse it, the harness's accepts only it."""
+        from harness.mqtt.pki import CertificateAuthority
+
+        return CertificateAuthority(self.directory / "harness", "edge-hil harness CA")
+
     def _load(self) -> dict[str, object]:
         try:
             return dict(json.loads(self._settings.read_text()))
@@ -68,16 +74,21 @@ class LabIoT:
         settings = self._load()
         addresses = [str(a) for a in settings.get("addresses", [LOOPBACK])]  # type: ignore[union-attr]
         port = int(settings.get("port", 0))  # type: ignore[arg-type]
-        return Broker(self.directory, addresses, port, self.ca.ca.cert, self.ca.server(addresses))
+        harness_port = int(settings.get("harness_port", 0))  # type: ignore[arg-type]
+        return Broker(self.directory, addresses, port, self.ca.ca.cert, self.ca.server(addresses), harness_port,
+                      self.harness_ca.ca.cert)
 
     def start(self, gateway: str | None, port: int | None = None) -> tuple[str, int]:
         """Start the broker on ``gateway`` (the devices' way to the host) and loopback, on ``port`` (default: the
         last one, else a free one); returns the devices' endpoint."""
         settings = self._load()
         port = int(port or settings.get("port") or free_port())  # type: ignore[arg-type]
+        harness_port = int(settings.get("harness_port") or 0)  # type: ignore[arg-type]
+        while harness_port in (0, port):
+            harness_port = free_port()
         addresses = [LOOPBACK] + ([gateway] if gateway and gateway != LOOPBACK else [])
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._settings.write_text(json.dumps({"port": port, "addresses": addresses}))
+        self._settings.write_text(json.dumps({"port": port, "harness_port": harness_port, "addresses": addresses}))
         self.broker().start()
         return (addresses[-1], port)
 
@@ -86,7 +97,7 @@ class LabIoT:
         if iot.endpoint:
             return None
         want, current = iot.broker_address or LOOPBACK, self.cores_endpoint()
-        if self.running() and current and current[0] == want and iot.port in (None, current[1]):
+        if self.current() and current and current[0] == want and iot.port in (None, current[1]):
             return current
         if self.running():
             self.stop()
@@ -107,6 +118,10 @@ class LabIoT:
     def running(self) -> bool:
         return self._settings.exists() and self.broker().pid() is not None
 
+    def current(self) -> bool:
+        """Running with the configuration this code writes (certificates, ACLs, user): else `start` restarts it."""
+        return self._settings.exists() and self.broker().current()
+
     def provisioned(self, transport: Transport, endpoint: tuple[str, int]) -> bool:
         """True when the core holds a certificate and ``endpoint`` (one cheap command, no changes)."""
         result = transport.run(f"test -s {GG_ROOT}/thingCert.crt && cat {GG_ROOT}/iot-endpoint", timeout=15)
@@ -114,22 +129,31 @@ class LabIoT:
 
     @property
     def endpoint(self) -> tuple[str, int]:
-        """The harness's endpoint (loopback)."""
+        """The harness's endpoint (its own listener, on loopback)."""
         broker = self.broker()
         if broker.pid() is None:
             raise LabError("the lab's MQTT broker is not running", step="iot broker",
                            failure_class=FailureClass.UNREACHABLE, advice="run `hil lab up`")
-        return (LOOPBACK, broker.port)
+        return (LOOPBACK, broker.harness_port)
 
     def credentials(self, thing: str = HARNESS_THING) -> Credentials:
+        """``thing``'s certificate and key (the harness's from the harness CA), and the CA of the broker's own."""
         from harness.ondevice.link import Credentials
 
-        pair = self.ca.thing(thing)
+        pair = (self.harness_ca if thing == HARNESS_THING else self.ca).thing(thing)
         return Credentials(pair.cert, pair.key, self.ca.ca.cert)
+
+    def device_credentials(self, device: str) -> Credentials:
+        """A device's thing credentials; the harness's name is refused (it is not a thing's to hold)."""
+        if device == HARNESS_THING:
+            raise LabError(f"a device may not be named {HARNESS_THING!r}: that is the harness's MQTT identity",
+                           device=device, step="iot certificates", failure_class=FailureClass.INVENTORY,
+                           advice="rename the device in the lab file")
+        return self.credentials(device)
 
     def provision(self, transport: Transport, thing: str, endpoint: tuple[str, int]) -> None:
         """Install ``thing``'s certificate, key, the CA and the endpoint on a core; check it reaches the broker."""
-        creds = self.credentials(thing)
+        creds = self.device_credentials(thing)
         staging = self.directory / "staging" / thing
         staging.mkdir(parents=True, exist_ok=True)
         (staging / "iot-endpoint").write_text(f"{endpoint[0]}:{endpoint[1]}\n")

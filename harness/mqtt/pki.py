@@ -2,7 +2,8 @@
 thing (CN = thing name, like an AWS IoT thing certificate), made with ``cryptography``.
 
 Files live in one directory (``<state>/labs/<lab>/iot``): ``ca.pem``/``ca.key``,
-``server.pem``/``server.key``, ``things/<name>.pem``/``.key``. Private keys are written 0600 and
+``server.pem``/``server.key``, ``things/<name>.pem``/``.key`` (the harness's identity comes from a second
+CA in ``harness/``, see harness.mqtt.lab). Private keys are written 0600 and
 never logged. Existing files are reused, so certificates stay put across ``lab up`` runs.
 """
 

@@ -103,7 +103,7 @@ def provision(device: Device, iot: LabIoT, endpoint: tuple[str, int], *, force: 
 
     Raises LabError (naming the files) when a file holds other content and ``force`` is not given.
     """
-    creds = iot.credentials(device.name)
+    creds = iot.device_credentials(device.name)
     staging = iot.directory / "staging" / device.name
     staging.mkdir(parents=True, exist_ok=True)
     (staging / "iot-endpoint").write_text(f"{endpoint[0]}:{endpoint[1]}\n")

@@ -1,6 +1,6 @@
 """The harness's side of the results topic: subscribe with its own certificate, collect, assert.
 
-    with ResultSubscriber(endpoint, creds, "ml/dlr/image-classification") as results:
+    with ResultSubscriber(endpoint, creds, thing_topic("image-classification", "x86", run_id)) as results:
         result = results.expect(lambda r: r.image == "red_circle.png", within=60, device="x86")
         assert result.top1 == 4
 

@@ -54,8 +54,9 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cert", default=env("HIL_THING_CERT") or str(GG_ROOT / "thingCert.crt"))
     p.add_argument("--key", default=env("HIL_THING_KEY") or str(GG_ROOT / "privKey.key"))
     p.add_argument("--ca", default=env("HIL_ROOT_CA") or str(GG_ROOT / "rootCA.pem"))
-    # Unique per process: cores may share a Greengrass thing name, and a broker drops the older of two
-    # clients with one id.
+    # Unique per process where the broker keeps the id it is given; the lab broker replaces it with the
+    # certificate's CN (as an IoT policy on `client/${iot:Connection.Thing.ThingName}` would), so there each thing
+    # holds one connection at a time and publishes on its own topics only (harness.mqtt.acl).
     p.add_argument("--client-id", default=env("HIL_MQTT_CLIENT_ID") or f"{socket.gethostname()}-dlr-{os.getpid()}")
     p.add_argument("--max-results", type=int, default=5)
     args = p.parse_args(argv)

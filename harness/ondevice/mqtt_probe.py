@@ -2,7 +2,9 @@
 
 ``mqtt_probe.py TOPIC COUNT INTERVAL_S`` (as root: the thing key is readable by the components' group
 only). Each message is ``{"mode": "paced"|"burst", "i": N, "t": unix time}``; the receiver's own
-clock stamps the arrival (benchmarks/mqtt_latency.py).
+clock stamps the arrival (benchmarks/mqtt_latency.py). TOPIC must be the thing's own (``ml/dlr/<kind>/<thing>/…``);
+the lab broker makes the certificate's CN the client id, so the probe takes over the connection of an
+inference component running on the same core: measure on a core without one.
 """
 
 from __future__ import annotations

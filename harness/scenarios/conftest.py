@@ -20,6 +20,7 @@ import pytest
 
 from harness.compile.bundled import IMAGES_DIR
 from harness.greengrass.builders import unique_name
+from harness.mqtt.acl import thing_topic
 from harness.primitives.scratch import make_scratch, remove_scratch
 from harness.pytest_plugin import lab_of, selected_devices
 
@@ -269,7 +270,7 @@ class Deployments:
         model = builders.model_component(self.name(f"com.example.{self.scenario.title()}Model"), "1.0.0",
                                          artifact.directory, work)
         sets = input_sets(artifact, self.scenario_model)
-        topic = f"ml/dlr/model-outputs/{self.name(device.name)}"
+        topic = thing_topic("model-outputs", device.name, self.run_id)  # the broker's ACL: its own topics only
         script, siblings = component_artifacts("model_component")
         inference = builders.model_inference_component(
             self.name(f"com.example.{self.scenario.title()}Dlr"), "1.0.0", model, script, extra_files=siblings,

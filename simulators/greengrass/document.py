@@ -53,7 +53,7 @@ def parse_document(raw: Any) -> DeploymentDocument:
     if not isinstance(merge, dict):
         raise DocumentError("--merge must map component names to versions")
     for name, version in merge.items():
-        if not isinstance(name, str) or not NAME_RE.match(name):
+        if not isinstance(name, str) or not NAME_RE.fullmatch(name):
             raise DocumentError(f"--merge: {name!r} is not a valid component name")
         try:
             Version.parse(version)
@@ -70,7 +70,7 @@ def parse_document(raw: Any) -> DeploymentDocument:
     if not isinstance(update, dict):
         raise DocumentError("--update-config must be a JSON object of component names")
     for name, spec in update.items():
-        if not isinstance(name, str) or not NAME_RE.match(name):
+        if not isinstance(name, str) or not NAME_RE.fullmatch(name):
             raise DocumentError(f"--update-config: {name!r} is not a valid component name")
         if not isinstance(spec, dict) or set(spec) - {"MERGE", "RESET"}:
             raise DocumentError(f"--update-config {name}: only MERGE (object) and RESET (list) are allowed")

@@ -18,7 +18,8 @@ from simulators.greengrass.semver import Requirement, Version
 
 FORMAT_VERSION = "2020-01-25"
 MAX_RECIPE_BYTES = 1 << 20
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", re.ASCII)  # fullmatch: `$` would take "name\n"
+ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 STEP_NAMES = ("Bootstrap", "Install", "Startup", "Run", "Shutdown", "Recover")
 # Greengrass defaults (component recipe reference); Run has no timeout unless one is given
 DEFAULT_TIMEOUTS = {"Bootstrap": 120.0, "Install": 120.0, "Startup": 120.0, "Shutdown": 15.0, "Recover": 60.0}
@@ -142,12 +143,12 @@ def _parse(doc: Any, text: str) -> Recipe:
     if str(fmt_version) != FORMAT_VERSION:
         raise RecipeError(f"RecipeFormatVersion must be '{FORMAT_VERSION}', got {fmt_version!r}")
     name = _get(doc, "ComponentName")
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise RecipeError(f"ComponentName {name!r} is missing or not a valid component name")
     version = Version.parse(_get(doc, "ComponentVersion"))
     deps: dict[str, Dependency] = {}
     for dep_name, spec in _map(_get(doc, "ComponentDependencies"), "ComponentDependencies").items():
-        if not NAME_RE.match(dep_name):
+        if not NAME_RE.fullmatch(dep_name):
             raise RecipeError(f"Dependency name {dep_name!r} is not a valid component name")
         spec = _map(spec, f"ComponentDependencies.{dep_name}")
         kind = _text(_get(spec, "DependencyType", "HARD"), "DependencyType").upper()
@@ -248,7 +249,7 @@ def _env(raw: Any, what: str) -> dict[str, str]:
     env = _map(raw, what)
     out = {}
     for k, v in env.items():
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", k) or isinstance(v, (dict, list)):
+        if not isinstance(k, str) or not ENV_KEY_RE.fullmatch(k) or isinstance(v, (dict, list)):
             raise RecipeError(f"{what}: {k!r} must be a variable name with a scalar value")
         out[k] = "" if v is None else (str(v).lower() if isinstance(v, bool) else str(v))
     return out

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 from simulators.greengrass.errors import VersionError
 
+# fullmatch and ASCII: "1.0.0\n" (which `$` accepts) and non-ASCII digits are not versions.
 _SEMVER = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-((?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*))?"
-    r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$")
-_PARTIAL = re.compile(r"^v?(\d+|[xX*])(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
+    r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?", re.ASCII)
+_PARTIAL = re.compile(r"v?(\d+|[xX*])(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?",
+                      re.ASCII)
 _OPS = (">=", "<=", ">", "<", "=", "^", "~")
 
 
@@ -31,7 +33,7 @@ class Version:
     def parse(cls, text: object) -> Version:
         if not isinstance(text, str) or len(text) > 64:
             raise VersionError(f"Component version {text!r} is not a valid semantic version (MAJOR.MINOR.PATCH)")
-        m = _SEMVER.match(text)
+        m = _SEMVER.fullmatch(text)
         if not m:
             raise VersionError(f"Component version '{text}' is not a valid semantic version (MAJOR.MINOR.PATCH)")
         pre = tuple(int(p) if p.isdigit() else p for p in m.group(4).split(".")) if m.group(4) else ()
@@ -60,7 +62,7 @@ class Version:
 
 def _bound(op: str, partial: str) -> list[tuple[str, Version]]:
     """Expand one comparator (with x-ranges, ^ and ~) into plain (op, version) bounds."""
-    m = _PARTIAL.match(partial)
+    m = _PARTIAL.fullmatch(partial)
     if not m:
         raise VersionError(f"Version requirement term '{op}{partial}' is not valid")
     parts = [None if p is None or p in "xX*" else int(p) for p in m.group(1, 2, 3)]

@@ -17,6 +17,7 @@ from harness.compile.bundled import IMAGES_DIR, INPUT_NAME, REFERENCE
 from harness.greengrass import builders, steps
 from harness.greengrass.errors import ComponentNotFound
 from harness.lab.device import DEVICE_PYTHON
+from harness.mqtt.acl import thing_topic
 from harness.mqtt.pki import CertificateAuthority
 from harness.mqtt.subscriber import ResultSubscriber
 from harness.ondevice import link
@@ -55,7 +56,8 @@ def test_thing_key_is_for_components_only(device):
     assert f"'commonName', '{device.name}'" in subject
 
 
-def test_inference_component_results_over_mtls(device, lab, greengrass, gg_name, compiled_model, tmp_path):
+def test_inference_component_results_over_mtls(device, lab, greengrass, gg_name, gg_run_id, compiled_model,
+                                               tmp_path):
     iot = lab.iot
     base = make_scratch(device.transport, "inference")  # opened to 0755 below: the component's user reads it
     fixture_dir, camera_dir = f"{base}/images", f"{base}/camera"
@@ -64,7 +66,7 @@ def test_inference_component_results_over_mtls(device, lab, greengrass, gg_name,
     device.transport.put(IMAGE, f"{fixture_dir}/{IMAGE.name}", timeout=30)
     device.transport.check(["chmod", "0644", f"{fixture_dir}/{IMAGE.name}"], timeout=30)
 
-    topic = f"ml/dlr/image-classification/{gg_name(device.name)}"
+    topic = thing_topic("image-classification", device.name, gg_run_id)  # the broker's ACL: its own topics only
     model = builders.model_component(gg_name("com.example.TinyCnn"), "1.0.0", compiled_model.directory, tmp_path)
     script, siblings = component_artifacts()
     on_fixture = builders.inference_component(gg_name("com.example.DlrFixture"), "1.0.0", model, script,
@@ -79,23 +81,26 @@ def test_inference_component_results_over_mtls(device, lab, greengrass, gg_name,
         f">{shlex.quote(base)}/camera.log 2>&1 </dev/null & echo $!", timeout=30).stdout.strip()
     try:
         with ResultSubscriber(iot.endpoint, iot.credentials(), topic) as results:
-            steps.expect_deployment(greengrass, [model, on_fixture, on_camera], within=DEPLOY_WITHIN)
-            for name in names[:2]:
-                steps.expect_component_state(greengrass, name, "RUNNING", within=60)
-
+            # One component at a time: the lab broker makes the thing's CN its client id, so a second
+            # connection with the core's certificate would take over the first (as under an IoT policy
+            # granting iot:Connect on the thing's own client id only).
+            steps.expect_deployment(greengrass, [model, on_fixture], within=DEPLOY_WITHIN)
+            steps.expect_component_state(greengrass, names[0], "RUNNING", within=60)
             (fixture,) = results.expect(lambda r: r.image == IMAGE.name, within=RESULT_WITHIN, device=device.name)
             check_against_host(fixture, load_image(IMAGE))
             assert fixture.top1 == json.loads(REFERENCE.read_text())[
                 "outputs"][IMAGE.name]["top1"]
+            steps.expect_log_line(greengrass, names[0],
+                                  rf"inference image={re.escape(IMAGE.name)} top1=\d+ .* published", within=30)
 
+            steps.expect_deployment(greengrass, [model, on_camera], remove=[names[0]], within=DEPLOY_WITHIN)
+            steps.expect_component_state(greengrass, names[1], "RUNNING", within=60)
             frames = results.expect(lambda r: bool(r.image and FRAME_RE.fullmatch(r.image)), count=3,
                                     within=RESULT_WITHIN, device=device.name)
             assert len({r.image for r in frames}) >= 2  # new frames keep flowing through the component
             for result in frames:
                 index = int(FRAME_RE.fullmatch(result.image).group(1))
                 check_against_host(result, shape_frame(index - 1))  # PNG is lossless: the host redraws it
-        steps.expect_log_line(greengrass, names[0], rf"inference image={re.escape(IMAGE.name)} top1=\d+ .* published",
-                              within=30)
     finally:
         device.transport.run(["kill", camera], timeout=30)
         steps.expect_deployment(greengrass, remove=names, within=DEPLOY_WITHIN)

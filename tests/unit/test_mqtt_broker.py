@@ -11,6 +11,7 @@ import pytest
 from awscrt import io, mqtt
 
 from harness.errors import LabError
+from harness.mqtt.acl import thing_topic
 from harness.mqtt.lab import LabIoT
 from harness.mqtt.pki import CertificateAuthority
 from harness.mqtt.subscriber import BrokerRefused, ResultsError, ResultSubscriber
@@ -47,11 +48,12 @@ def test_keys_are_private_and_certs_chain_to_the_lab_ca(iot):
 
 def test_mtls_publish_reaches_the_harness_subscriber(iot):
     device = iot.credentials("ml-c4-emu")
+    topic = thing_topic("image-classification", "ml-c4-emu")
     with ResultSubscriber(iot.endpoint, iot.credentials(), "ml/dlr/#") as results:
-        conn = link.connect(iot.endpoint, device, "ml-c4-emu")
+        conn = link.connect(iot.cores_endpoint(), device, "ml-c4-emu")
         payload = build_payload([0.1, 3.0, 0.2], None, image="frame-000001.png")
-        conn.publish("ml/dlr/image-classification", json.dumps(payload), link.QOS1)[0].result(5)
-        conn.publish("ml/dlr/image-classification", b"not json", link.QOS1)[0].result(5)
+        conn.publish(topic, json.dumps(payload), link.QOS1)[0].result(5)
+        conn.publish(topic, b"not json", link.QOS1)[0].result(5)
         (got,) = results.expect(lambda r: r.image == "frame-000001.png", within=10, device="ml-c4-emu")
         link.disconnect(conn)
         assert got.top1 == 1 and got.top_label == "1"
