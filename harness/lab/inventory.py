@@ -114,6 +114,13 @@ class IoTSpec(_Strict):
     key: Path | None = None
     ca: Path | None = None
 
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_port(cls, value: str | None) -> str | None:
+        if value and ":" in value and not 0 < int(value.rsplit(":", 1)[1]) < 65536:
+            raise ValueError(f"endpoint {value!r}: the port must be 1-65535")
+        return value
+
     @model_validator(mode="after")
     def _one_destination(self) -> IoTSpec:
         own = (self.endpoint, self.cert, self.key, self.ca)

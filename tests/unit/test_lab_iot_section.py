@@ -6,9 +6,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from harness.errors import InventoryError
-from harness.lab.inventory import load_lab
+from harness.lab.inventory import IoTSpec, load_lab
 from harness.mqtt.lab import LabIoT
 from harness.mqtt.route import ResultsRoute, component_user
 from harness.ondevice.link import Credentials
@@ -72,3 +75,14 @@ def test_an_endpoint_that_is_not_host_or_host_port_is_refused_by_the_lab_file(tm
 ])
 def test_the_component_user_comes_from_the_nucleus_configuration(config, user):
     assert component_user(config) == user
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.text(max_size=40), st.from_regex(r"[a-z0-9.-]{1,20}:[0-9]{1,6}", fullmatch=True)))
+def test_any_endpoint_text_is_refused_by_the_lab_file_or_gives_a_host_and_port(text):
+    try:
+        spec = IoTSpec(endpoint=text, cert=Path("c"), key=Path("k"), ca=Path("a"))
+    except ValidationError:
+        return
+    host, port = ResultsRoute(spec, LabIoT(Path("/nonexistent"))).endpoint()
+    assert host and 0 < port < 65536 and text.startswith(host)
