@@ -43,7 +43,8 @@ _CHECK = """set -u
 user=$1; shift
 for f; do
   if [ ! -e "$f" ]; then echo "MISSING $f"
-  elif [ "$(id -u)" = 0 ] && id "$user" >/dev/null 2>&1 && ! su -s /bin/sh -c 'test -r "$0"' "$user" "$f"; then
+  elif [ "$(id -u)" = 0 ] && command -v su >/dev/null && id "$user" >/dev/null 2>&1 &&
+       ! su -s /bin/sh -c 'test -r "$0"' "$user" "$f"; then
     echo "UNREADABLE $f"
   fi
 done

@@ -6,6 +6,7 @@ failure says which of three things is wrong, naming files and endpoints, never w
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 from pathlib import Path
@@ -42,7 +43,7 @@ def _copy(pair, directory: Path, cert: str, key: str) -> tuple[Path, Path]:
 
 
 def make_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, endpoint: str, user_ca: CertificateAuthority,
-             server_ca: Path, device_ca: CertificateAuthority) -> LabController:
+             server_ca: Path, device_ca: CertificateAuthority, posix_user: str | None = None) -> LabController:
     """A lab file naming the user's certificate (from ``user_ca``) and the CA they trust for the endpoint, and a
     board whose Greengrass root holds a thing certificate from ``device_ca`` where its effective config says."""
     monkeypatch.setenv("HIL_STATE_DIR", str(tmp_path / "state"))
@@ -56,7 +57,8 @@ def make_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, endpoint: str, use
     (root / "config" / "effectiveConfig.yaml").write_text(yaml.safe_dump({
         "system": {"certificateFilePath": str(cert), "privateKeyPath": str(key),
                    "rootCaPath": str(certs / "AmazonRootCA1.pem"), "rootpath": str(root), "thingName": "pi-07"},
-        "services": {"aws.greengrass.Nucleus": {"configuration": {"iotDataEndpoint": endpoint}}}}))
+        "services": {"aws.greengrass.Nucleus": {"configuration": {
+            "iotDataEndpoint": endpoint, **({"runWithDefault": {"posixUser": posix_user}} if posix_user else {})}}}}))
     path = tmp_path / "lab.yaml"
     path.write_text(yaml.safe_dump({
         "lab": f"own-iot-{secrets.token_hex(3)}",
@@ -143,3 +145,14 @@ def test_missing_certificate_files_are_named_never_shown(tmp_path, monkeypatch, 
     assert f"certificate file {device_cert} (system.certificateFilePath) is not found" in absent.value.detail
     for error in (missing, unusable, absent):
         no_secrets(str(error.value), kept, tmp_path / "gg-certs" / "private.pem.key")
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="the readability check runs as root (through sudo on a board)")
+def test_thing_files_the_component_user_cannot_read_are_named(tmp_path, monkeypatch, standin):
+    tmp_path.chmod(0o700)  # the component user ("nobody" here) cannot reach anything below
+    lab = make_lab(tmp_path, monkeypatch, standin.endpoint, standin.ca, standin.ca.ca.cert, standin.ca,
+                   posix_user="nobody:nogroup")
+    with pytest.raises(LabError) as unreadable:
+        lab.results.for_device(lab.device("pi-07"))
+    cert = tmp_path / "gg-certs" / "device.pem.crt"
+    assert f"certificate file {cert} (system.certificateFilePath) is not readable by nobody" in unreadable.value.detail
