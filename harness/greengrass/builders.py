@@ -12,6 +12,8 @@ Inference script contract (argv and environment, the same values):
 ``--model-dir DIR --accelerator cpu|gpu --image-dir DIR --image-name NAME --interval SECONDS
 --topic TOPIC``; env HIL_MODEL_DIR, HIL_ACCELERATOR, HIL_IMAGE_DIR, HIL_IMAGE_NAME,
 HIL_INFERENCE_INTERVAL, HIL_RESULTS_TOPIC. An empty image dir/name means the script's own default.
+Where results go is ``iot`` (harness.mqtt.route.DeviceLink.environment: HIL_IOT_ENDPOINT,
+HIL_THING_CERT, HIL_THING_KEY, HIL_ROOT_CA); without it the script reads the core's own files.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from harness.greengrass.artifacts import Component, zip_directory
@@ -33,6 +35,9 @@ DEFAULT_PUBLISHER = "edge-hil"
 DEFAULT_URI_PREFIX = "s3://edge-hil-components"
 #: Greengrass's platform ``architecture`` values (nucleus: amd64, aarch64, arm, x86).
 ARCHITECTURES = ("amd64", "aarch64", "arm", "x86")
+#: The inference script's environment for where results go (harness/ondevice/component.py's options).
+IOT_ENVIRONMENT = ("HIL_IOT_ENDPOINT", "HIL_THING_CERT", "HIL_THING_KEY", "HIL_ROOT_CA")
+IOT_VALUE_RE = re.compile(r"[^\s{}]+")
 _RUN_ID_RE = re.compile(r"[A-Za-z0-9]{1,24}", re.ASCII)
 _process_run_id: str | None = None
 
@@ -111,11 +116,12 @@ def inference_component(name: str, version: str, model: Component, script: Path,
                         image_name: str = "", accelerator: str = "cpu", model_resource_root: str = "",
                         architecture: str | None = None, architecture_detail: str | None = None,
                         description: str | None = None, publisher: str = DEFAULT_PUBLISHER,
-                        uri_prefix: str = DEFAULT_URI_PREFIX) -> Component:
+                        uri_prefix: str = DEFAULT_URI_PREFIX, iot: Mapping[str, str] | None = None) -> Component:
     """An inference component that runs ``interpreter script`` against ``model``'s files.
 
     The model directory is ``ModelResourceRoot`` when set, else the model component's unpacked
-    archive. Configuration values are strings, as Greengrass recommends for numbers.
+    archive. Configuration values are strings, as Greengrass recommends for numbers. ``iot`` is set in
+    the component's environment as it is (the endpoint and the device's thing file paths).
     """
     check_component_name(name)
     check_version(version)
@@ -125,6 +131,10 @@ def inference_component(name: str, version: str, model: Component, script: Path,
         raise ValueError(f"interpreter {interpreter!r} must be an absolute path without shell characters")
     if isinstance(inference_interval, bool) or not isinstance(inference_interval, int) or inference_interval <= 0:
         raise ValueError(f"InferenceInterval {inference_interval!r} must be a positive number of seconds")
+    for key, value in (iot or {}).items():
+        if key not in IOT_ENVIRONMENT or not IOT_VALUE_RE.fullmatch(value):
+            raise ValueError(f"iot setting {key}={value[:80]!r} must be one of {', '.join(IOT_ENVIRONMENT)} "
+                             "with a value without spaces or braces")
     files: dict[str, Path] = {}
     for path in (Path(script), *map(Path, extra_files)):
         if not path.is_file():
@@ -143,6 +153,7 @@ def inference_component(name: str, version: str, model: Component, script: Path,
         "HIL_IMAGE_NAME": "{configuration:/ImageName}",
         "HIL_INFERENCE_INTERVAL": "{configuration:/InferenceInterval}",
         "HIL_RESULTS_TOPIC": "{configuration:/PublishResultsOnTopic}",
+        **(iot or {}),
     }
     run = (
         'if [ -n "$HIL_MODEL_RESOURCE_ROOT" ]; then HIL_MODEL_DIR="$HIL_MODEL_RESOURCE_ROOT"; fi\n'

@@ -31,6 +31,7 @@ from harness.lab.paths import state_dir
 from harness.lab.state import LabState, StateFile, after, resume_point
 from harness.lab.status import status
 from harness.mqtt.lab import LabIoT, gateway_of
+from harness.mqtt.route import ResultsRoute
 from harness.primitives.progress import Say, quiet
 from harness.transport.docker import DockerTransport
 
@@ -222,6 +223,11 @@ class LabController:
     def iot(self) -> LabIoT:
         """The lab's CA, MQTT broker and thing certificates (harness.mqtt.lab)."""
         return LabIoT(self.home / "iot")
+
+    @property
+    def results(self) -> ResultsRoute:
+        """Where results go (the lab broker, or the lab file's own IoT Core endpoint): harness.mqtt.route."""
+        return ResultsRoute(self.lab.spec.iot, self.iot)
 
     @property
     def engine_url(self) -> str:

@@ -53,7 +53,8 @@ def _provision(args: argparse.Namespace) -> int:
     iot = controller.lab.spec.iot
     if iot.endpoint:
         print(f"hil lab provision: lab {controller.lab.name} sends results to {iot.endpoint} with your own "
-              "certificates (iot.endpoint): nothing to install", file=sys.stderr)
+              "certificates (iot.endpoint): nothing to install; its components use the thing certificate its "
+              "Greengrass configuration names", file=sys.stderr)
         return 2
     harness = controller.iot.endpoint  # LabError when the broker is not running: `hil lab up` first
     endpoint = (iot.broker_address or harness[0], controller.iot.broker().port)  # the things' listener

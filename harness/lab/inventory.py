@@ -108,10 +108,18 @@ class IoTSpec(_Strict):
 
     broker_address: str | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
-    endpoint: str | None = None
+    #: `host` (port 8883) or `host:port` of the account's IoT data endpoint (`aws iot describe-endpoint`).
+    endpoint: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{1,5})?$")
     cert: Path | None = None
     key: Path | None = None
     ca: Path | None = None
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_port(cls, value: str | None) -> str | None:
+        if value and ":" in value and not 0 < int(value.rsplit(":", 1)[1]) < 65536:
+            raise ValueError(f"endpoint {value!r}: the port must be 1-65535")
+        return value
 
     @model_validator(mode="after")
     def _one_destination(self) -> IoTSpec:

@@ -76,22 +76,37 @@ class Change:
         return None
 
 
-def _sudo(device: Device) -> list[str]:
+def sudo(device: Device) -> list[str]:
     wanted = device.features.get("sudo")
     return [] if wanted is not None and wanted.lower() in _NO else ["sudo", "-n"]
 
 
-def destinations(device: Device, timeout: float = 30) -> dict[str, str]:
-    """Staged name → path on the device: from its effective configuration where it can be read."""
-    root = device.features.get("greengrass_root") or DEFAULT_ROOT
-    result = device.transport.run(_sudo(device) + ["cat", f"{root}/config/effectiveConfig.yaml"], timeout=timeout)
-    system: dict[str, object] = {}
-    if result.ok:
-        try:
-            loaded = yaml.safe_load(result.stdout) or {}
-            system = dict(loaded.get("system") or {}) if isinstance(loaded, dict) else {}
-        except (yaml.YAMLError, TypeError, ValueError):
-            system = {}
+def effective_config(device: Device, timeout: float = 30) -> dict[str, object]:
+    """The nucleus's effective configuration (``<root>/config/effectiveConfig.yaml``, written by
+    aws-greengrass-nucleus Kernel.writeEffectiveConfig), or {} where it cannot be read (an emulated core
+    has only config.yaml)."""
+    result = device.transport.run(sudo(device) + ["cat", f"{greengrass_root(device)}/config/effectiveConfig.yaml"],
+                                  timeout=timeout)
+    if not result.ok:
+        return {}
+    try:
+        loaded = yaml.safe_load(result.stdout) or {}
+    except yaml.YAMLError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def greengrass_root(device: Device) -> str:
+    return device.features.get("greengrass_root") or DEFAULT_ROOT
+
+
+def destinations(device: Device, timeout: float = 30, config: dict[str, object] | None = None) -> dict[str, str]:
+    """Staged name → path on the device: from its effective configuration where it can be read
+    (``system.certificateFilePath``, ``privateKeyPath``, ``rootCaPath``: DeviceConfiguration.java)."""
+    root = greengrass_root(device)
+    config = effective_config(device, timeout) if config is None else config
+    system = config.get("system")
+    system = system if isinstance(system, dict) else {}
     paths = {name: str(system.get(key) or f"{root}/{name}") for key, name, _ in _SETTINGS}
     paths["iot-endpoint"] = f"{root}/iot-endpoint"
     return paths
@@ -116,7 +131,7 @@ def provision(device: Device, iot: LabIoT, endpoint: tuple[str, int], *, force: 
         device.transport.put(Path(path), f"{remote}/{name}", timeout=timeout)
     args = [word for name in local for word in (name, paths[name], modes[name])]
     group = device.features.get("component_group") or COMPONENT_GROUP
-    result = device.transport.run(_sudo(device) + ["sh", "-c", _INSTALL, "provision", remote, "1" if force else "0",
+    result = device.transport.run(sudo(device) + ["sh", "-c", _INSTALL, "provision", remote, "1" if force else "0",
                                                    group, *args], timeout=timeout)
     changes = [Change(*line.split(" ", 1)) for line in result.stdout.splitlines() if " " in line]
     conflicts = [c.path for c in changes if c.state == "CONFLICT"]

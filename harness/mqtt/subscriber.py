@@ -4,6 +4,10 @@
         result = results.expect(lambda r: r.image == "red_circle.png", within=60, device="x86")
         assert result.top1 == 4
 
+Where ``endpoint`` and ``creds`` come from (the lab broker, or the user's own AWS IoT Core) is
+harness.mqtt.route's to say; a connection that fails says which of three things went wrong (a
+credentials file, the endpoint, the TLS handshake / CONNECT), with advice for that destination.
+
 (Not for latency figures: MQTT over mTLS on loopback shows ~44 ms stalls, Nagle's algorithm meeting
 delayed ACKs.)
 """
@@ -15,13 +19,17 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from harness.errors import FailureClass, HilError
 from harness.ondevice import link
-from harness.ondevice.payload import ClassificationResult, PayloadError, parse_payload
+from harness.ondevice.payload import ClassificationResult, parse_payload
 from harness.primitives.deadline import Timeout
+
+T = TypeVar("T")
+STEP = "mqtt subscribe"
 
 
 class ResultsError(HilError):
@@ -30,6 +38,26 @@ class ResultsError(HilError):
 
 class BrokerRefused(HilError):
     failure_class = FailureClass.AUTH
+
+
+class BrokerUnreachable(HilError):
+    failure_class = FailureClass.UNREACHABLE
+
+
+class CredentialsMissing(HilError):
+    failure_class = FailureClass.INVENTORY
+
+
+#: The harness's error for each way a connection fails.
+ERRORS: dict[type[link.LinkError], type[HilError]] = {
+    link.CredentialsError: CredentialsMissing, link.EndpointUnreachable: BrokerUnreachable,
+    link.HandshakeRefused: BrokerRefused}
+#: What to do about each, on the lab's own broker.
+LAB_ADVICE: Mapping[type[link.LinkError], str] = {
+    link.CredentialsError: "the lab's certificates live under its state directory: run `hil lab up` to remake them",
+    link.EndpointUnreachable: "is the lab broker up? run `hil lab up`",
+    link.HandshakeRefused: "is the lab broker up (`hil lab up`) and this certificate from the lab CA?",
+}
 
 
 @dataclass(frozen=True)
@@ -43,10 +71,11 @@ class ResultSubscriber:
     """Collects every message on ``topic`` (MQTT wildcards allowed) from connect until close."""
 
     def __init__(self, endpoint: tuple[str, int], creds: link.Credentials, topic: str, *,
-                 client_id: str | None = None, timeout: float = 10.0) -> None:
+                 client_id: str | None = None, timeout: float = 10.0,
+                 advice: Mapping[type[link.LinkError], str] = LAB_ADVICE) -> None:
         self.endpoint, self.creds, self.topic = endpoint, creds, topic
         self.client_id = client_id or f"harness-{uuid.uuid4().hex[:8]}"
-        self.timeout = timeout
+        self.timeout, self.advice = timeout, advice
         self._queue: queue.Queue[Received] = queue.Queue()
         self.received: list[Received] = []
         self.rejected: list[str] = []
@@ -57,9 +86,8 @@ class ResultSubscriber:
         try:
             self._connection = link.connect(self.endpoint, self.creds, self.client_id, timeout=self.timeout)
         except link.LinkError as exc:
-            raise BrokerRefused(str(exc), step="mqtt subscribe",
-                                advice="is the lab broker up (`hil lab up`) and this certificate from the lab CA?"
-                                ) from None
+            kind = next((k for k in ERRORS if isinstance(exc, k)), link.HandshakeRefused)
+            raise ERRORS[kind](str(exc), step=STEP, advice=self.advice.get(kind)) from None
         future, _ = self._connection.subscribe(self.topic, link.QOS1, callback=self._on_message)
         future.result(self.timeout)
         return self
@@ -72,19 +100,17 @@ class ResultSubscriber:
     def _on_message(self, topic: str, payload: bytes, **_: object) -> None:
         self._queue.put(Received(topic, bytes(payload), time.monotonic()))
 
-    def expect(self, match: Callable[[ClassificationResult], bool] = lambda _: True, *, within: float,
-               device: str | None = None, count: int = 1) -> list[ClassificationResult]:
-        """``count`` well-formed results for which ``match`` holds, within ``within`` s; else ResultsError.
-
-        Messages that do not parse are kept in ``rejected`` (and named in the error), never crash.
-        """
+    def _collect(self, parse: Callable[[bytes], T], match: Callable[[T], bool], *, within: float,
+                 device: str | None, count: int, what: str) -> list[T]:
+        """The one wait: ``count`` messages that ``parse`` accepts and ``match`` holds for, within ``within``
+        s, else ResultsError. A message ``parse`` refuses (ValueError) is kept in ``rejected``, never fatal."""
         deadline = Timeout(within)
-        matched: list[ClassificationResult] = []
+        matched: list[T] = []
         seen = 0
         while len(matched) < count:
             if deadline.expired:
                 bad = f"; {len(self.rejected)} malformed, first: {self.rejected[0]}" if self.rejected else ""
-                raise ResultsError(f"{len(matched)}/{count} matching results on {self.topic} within {within:g} s "
+                raise ResultsError(f"{len(matched)}/{count} matching {what} on {self.topic} within {within:g} s "
                                    f"({seen} messages seen{bad})", device=device, step="mqtt results",
                                    advice="read the inference component's log (greengrass logs/<component>.log)")
             try:
@@ -95,37 +121,30 @@ class ResultSubscriber:
             with self._lock:
                 self.received.append(message)
             try:
-                result = parse_payload(message.payload)
-            except PayloadError as exc:
+                value = parse(message.payload)
+            except ValueError as exc:
                 self.rejected.append(str(exc))
                 continue
-            if match(result):
-                matched.append(result)
+            if match(value):
+                matched.append(value)
         return matched
+
+    def expect(self, match: Callable[[ClassificationResult], bool] = lambda _: True, *, within: float,
+               device: str | None = None, count: int = 1) -> list[ClassificationResult]:
+        """``count`` well-formed classification results for which ``match`` holds, within ``within`` s."""
+        return self._collect(parse_payload, match, within=within, device=device, count=count, what="results")
 
     def expect_json(self, match: Callable[[dict], bool] = lambda _: True, *, within: float,
                     device: str | None = None, count: int = 1) -> list[dict]:
         """Like :meth:`expect` for any JSON object message (e.g. hil.model-outputs/1), not only classifications."""
-        deadline = Timeout(within)
-        matched: list[dict] = []
-        seen = 0
-        while len(matched) < count:
-            if deadline.expired:
-                raise ResultsError(f"{len(matched)}/{count} matching messages on {self.topic} within {within:g} s "
-                                   f"({seen} messages seen)", device=device, step="mqtt results",
-                                   advice="read the inference component's log (greengrass logs/<component>.log)")
-            try:
-                message = self._queue.get(timeout=min(deadline.remaining, 0.5))
-            except queue.Empty:
-                continue
-            seen += 1
-            with self._lock:
-                self.received.append(message)
-            try:
-                value = json.loads(message.payload)
-            except ValueError as exc:
-                self.rejected.append(f"not JSON: {exc}")
-                continue
-            if isinstance(value, dict) and match(value):
-                matched.append(value)
-        return matched
+        return self._collect(_json_object, match, within=within, device=device, count=count, what="messages")
+
+
+def _json_object(payload: bytes) -> dict:
+    try:
+        value = json.loads(payload)
+    except ValueError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"not a JSON object: {type(value).__name__}")
+    return value

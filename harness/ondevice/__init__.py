@@ -3,6 +3,8 @@
 agent       the bench agent: single-stream latency, peak RSS and load time of one model with one runtime
 stats       latency percentiles (MLPerf LoadGen's rule), shared with the host
 component   the DLR inference component's script (Greengrass runs it), with link, payload and preprocess
+model_component  the generic model component's script (any Neo model's outputs)
+publisher   the components' MQTT publisher (reconnects with backoff) and their publish-every-interval loop
 link        one MQTT 3.1.1 connection over mutual TLS with awscrt (the host's subscriber uses it too)
 payload     the classification result message (built on the device, parsed on the host)
 preprocess  the bundled model's preprocessing (the device component and the host reference)

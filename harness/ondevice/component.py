@@ -4,19 +4,19 @@ Greengrass runs it as ``/opt/hil/venv/bin/python component.py --model-dir DIR --
 --image-dir DIR --image-name NAME --interval S --topic T`` (harness.greengrass.builders'
 contract; HIL_* environment variables carry the same values). The broker and the thing's
 credentials come from ``--endpoint``/``--cert``/``--key``/``--ca`` or HIL_IOT_ENDPOINT,
-HIL_THING_CERT, HIL_THING_KEY, HIL_ROOT_CA, else from the core's files
-(/greengrass/v2/iot-endpoint, thingCert.crt, privKey.key, rootCA.pem), as a real core keeps them.
-Its siblings (link, payload, preprocess) are the component's other artifacts, beside it.
+HIL_THING_CERT, HIL_THING_KEY, HIL_ROOT_CA (the harness sets them in the recipe from the lab file's
+endpoint and the paths the device's Greengrass configuration names: harness.mqtt.route), else from
+the core's files (/greengrass/v2/iot-endpoint, thingCert.crt, privKey.key, rootCA.pem).
+Its siblings (link, payload, preprocess, publisher) are the component's other artifacts, beside it.
 
 Every interval it classifies ``image-dir/image-name`` (or, without a name, the newest frame in
-``image-dir``: the camera simulator's output) and publishes one result. A broker that is down is
-retried with backoff and logged; the script never exits for it.
+``image-dir``: the camera simulator's output) and publishes one result (publisher.publish_every: a
+broker that is down is retried with backoff and logged; the script never exits for it).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import sys
@@ -27,18 +27,16 @@ try:  # imported from the host as harness.ondevice.component
     from . import link
     from .payload import build_payload
     from .preprocess import ImageError, load_image, newest_image, preprocess
+    from .publisher import Publisher, log, publish_every
 except ImportError:  # run on the device as a script: its siblings are its component's other artifacts
     import link  # type: ignore[no-redef]
     from payload import build_payload  # type: ignore[no-redef]
     from preprocess import ImageError, load_image, newest_image, preprocess  # type: ignore[no-redef]
+    from publisher import Publisher, log, publish_every  # type: ignore[no-redef]
 
 GG_ROOT = Path("/greengrass/v2")
 DEFAULT_IMAGE_DIR = "/var/lib/hil/camera"
 LABEL_FILES = ("labels.txt", "synset.txt")
-
-
-def log(message: str) -> None:
-    print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}", flush=True)
 
 
 def options(argv: list[str] | None = None) -> argparse.Namespace:
@@ -85,40 +83,6 @@ def read_labels(model_dir: Path) -> list[str] | None:
     return None
 
 
-class Publisher:
-    """Holds one MQTT connection; reconnects with capped exponential backoff, logging every failure."""
-
-    def __init__(self, endpoint: tuple[str, int], creds: object, client_id: str) -> None:
-        self.endpoint, self.creds, self.client_id = endpoint, creds, client_id
-        self.connection = None
-        self.backoff = 1.0
-
-    def ensure(self) -> bool:
-        if self.connection is not None:
-            return True
-        try:
-            self.connection = link.connect(self.endpoint, self.creds, self.client_id, on_interrupted=log)
-        except link.LinkError as exc:
-            log(f"broker unavailable, retrying in {self.backoff:g} s: {exc}")
-            time.sleep(self.backoff)
-            self.backoff = min(self.backoff * 2, 30.0)
-            return False
-        self.backoff = 1.0
-        log(f"connected to {self.endpoint[0]}:{self.endpoint[1]} as {self.client_id}")
-        return True
-
-    def publish(self, topic: str, payload: dict[str, object]) -> bool:
-        while not self.ensure():
-            pass
-        future, _ = self.connection.publish(topic, json.dumps(payload), link.QOS1)
-        try:
-            future.result(15)
-            return True
-        except Exception as exc:  # noqa: BLE001 - a timeout or an awscrt error: log, keep running
-            log(f"publish on {topic} not acknowledged: {type(exc).__name__}: {exc}")
-            return False
-
-
 def main(argv: list[str] | None = None) -> int:
     args = options(argv)
     import dlr
@@ -141,29 +105,26 @@ def main(argv: list[str] | None = None) -> int:
     log(f"model {model_dir} loaded in {time.monotonic() - started:.2f} s (input {input_name}, "
         f"dlr {model.get_version()}); images from {args.image_dir}/{args.image_name or '<newest>'}; "
         f"results on {args.topic} every {args.interval:g} s")
-    creds = link.Credentials(Path(args.cert), Path(args.key), Path(args.ca))
-    publisher = Publisher(endpoint, creds, args.client_id)
-    publisher.ensure()
-    while True:
-        tick = time.monotonic()
-        image_dir = Path(args.image_dir)
+    image_dir = Path(args.image_dir)
+
+    def classify(_seq: int) -> tuple[dict[str, object], str] | None:
         path = image_dir / args.image_name if args.image_name else newest_image(image_dir)
         if path is None:
             log(f"no image in {image_dir} yet")
-        else:
-            try:
-                x = preprocess(load_image(path))
-                t0 = time.perf_counter()
-                logits = np.asarray(model.run({input_name: x})[0]).ravel()
-                ms = (time.perf_counter() - t0) * 1000
-                payload = build_payload(logits, labels, max_results=args.max_results, image=path.name)
-                sent = publisher.publish(args.topic, payload)
-                log(f"inference image={path.name} top1={payload['top1']} "
-                    f"score={payload['inference-results'][0]['Score']} ms={ms:.1f} "
-                    f"{'published' if sent else 'NOT published'} on {args.topic}")
-            except ImageError as exc:
-                log(f"skipping image: {exc}")
-        time.sleep(max(0.0, args.interval - (time.monotonic() - tick)))
+            return None
+        try:
+            x = preprocess(load_image(path))
+        except ImageError as exc:
+            log(f"skipping image: {exc}")
+            return None
+        t0 = time.perf_counter()
+        logits = np.asarray(model.run({input_name: x})[0]).ravel()
+        ms = (time.perf_counter() - t0) * 1000
+        payload = build_payload(logits, labels, max_results=args.max_results, image=path.name)
+        return payload, (f"inference image={path.name} top1={payload['top1']} "
+                         f"score={payload['inference-results'][0]['Score']} ms={ms:.1f}")
+
+    publish_every(Publisher.for_options(args, endpoint), args.topic, args.interval, classify)
 
 
 if __name__ == "__main__":

@@ -1,23 +1,42 @@
 """One MQTT 3.1.1 connection over mutual TLS with awscrt, as an AWS IoT thing connects to IoT Core.
 
 Used by the device's inference component (publisher, thing certificate) and by the harness's
-subscriber (its own certificate from the lab CA): one implementation of the TLS settings.
+subscriber (its own certificate from the lab CA, or the user's for their own IoT Core): one
+implementation of the TLS settings, and one way of telling why a connection failed: a credentials
+file missing or unusable, the endpoint unreachable, or the TLS handshake / CONNECT refused. Errors
+name files and endpoints, never a file's content.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from awscrt import exceptions as crt_exceptions
 from awscrt import io, mqtt
 
 QOS1 = mqtt.QoS.AT_LEAST_ONCE
+ROLES = {"cert": "certificate", "key": "private key", "ca": "root CA"}
 
 
 class LinkError(ConnectionError):
     """The broker could not be reached or refused us (TLS handshake, certificate, CONNACK)."""
+
+
+class CredentialsError(LinkError):
+    """A certificate, key or CA file is missing, unreadable or not PEM (named by path only)."""
+
+
+class EndpointUnreachable(LinkError):
+    """No TCP connection to the endpoint: wrong host or port, DNS, firewall, broker down."""
+
+
+class HandshakeRefused(LinkError):
+    """TCP connected, but the TLS handshake or the MQTT CONNECT failed: a certificate the broker does not
+    accept, a CA that did not sign the broker's certificate, or a policy that refuses the client."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +46,15 @@ class Credentials:
     cert: Path
     key: Path
     ca: Path
+
+    def check(self) -> None:
+        """Raise CredentialsError naming the first file that is missing or unreadable."""
+        for role in fields(self):
+            path = Path(getattr(self, role.name))
+            if not path.is_file():
+                raise CredentialsError(f"{ROLES[role.name]} file not found: {path}")
+            if not os.access(path, os.R_OK):
+                raise CredentialsError(f"{ROLES[role.name]} file not readable by uid {os.getuid()}: {path}")
 
 
 def parse_endpoint(text: str) -> tuple[str, int]:
@@ -46,11 +74,15 @@ def connect(endpoint: tuple[str, int], creds: Credentials, client_id: str, *, ti
             on_interrupted: Callable[[str], None] | None = None) -> mqtt.Connection:
     """A connected MQTT connection (clean session, keep-alive 30 s, awscrt reconnects on its own later).
 
-    Raises LinkError when the TLS handshake or the CONNACK fails within ``timeout``.
+    Raises CredentialsError, EndpointUnreachable (no TCP connection within ``timeout``) or
+    HandshakeRefused (the TLS handshake or the CONNACK failed within ``timeout``).
     """
-    for path in (creds.cert, creds.key, creds.ca):
-        if not Path(path).is_file():
-            raise LinkError(f"{path}: certificate file not found")
+    creds.check()
+    host, port = endpoint
+    try:  # a TCP connection first: only then is a later failure the TLS handshake's or the broker's
+        socket.create_connection((host, port), timeout).close()
+    except OSError as exc:
+        raise EndpointUnreachable(f"cannot reach {host}:{port}: {exc.strerror or type(exc).__name__}") from None
     loop = io.EventLoopGroup(1)
     bootstrap = io.ClientBootstrap(loop, io.DefaultHostResolver(loop))
     try:
@@ -59,8 +91,8 @@ def connect(endpoint: tuple[str, int], creds: Credentials, client_id: str, *, ti
         options.min_tls_ver = io.TlsVersion.TLSv1_2
         tls = io.ClientTlsContext(options)
     except (crt_exceptions.AwsCrtError, RuntimeError) as exc:
-        raise LinkError(f"cannot load {creds.cert}/{creds.key}: {exc}") from None
-    host, port = endpoint
+        raise CredentialsError(f"cannot load the certificate {creds.cert} with the key {creds.key} or the root CA "
+                               f"{creds.ca}: {getattr(exc, 'name', type(exc).__name__)}") from None
 
     def interrupted(connection: mqtt.Connection, error: Exception, **_: object) -> None:
         if on_interrupted:
@@ -74,8 +106,8 @@ def connect(endpoint: tuple[str, int], creds: Credentials, client_id: str, *, ti
     try:
         connection.connect().result(timeout)
     except Exception as exc:  # noqa: BLE001 - awscrt raises AwsCrtError, MQTT exceptions or a timeout
-        raise LinkError(f"MQTT connect to {host}:{port} as {client_id!r} failed: "
-                        f"{type(exc).__name__}: {exc}") from None
+        raise HandshakeRefused(f"MQTT connect to {host}:{port} as {client_id!r} failed (TLS handshake or "
+                               f"CONNECT): {type(exc).__name__}: {exc}") from None
     return connection
 
 

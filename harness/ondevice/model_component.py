@@ -3,7 +3,7 @@
 Greengrass runs it as ``/opt/hil/venv/bin/python model_component.py --model-dir DIR --accelerator cpu
 --inputs FILE --seed N --interval S --topic T`` (harness.greengrass.builders.model_inference_component's
 contract; HIL_* environment variables carry the same values). The broker and credentials are found as
-the image-classification component finds them (component.py's options).
+the image-classification component finds them (component.py's options); publishing is publisher.py's.
 
 Inputs, for any number of inputs of any shape and dtype (compiled.meta says which):
 - ``--inputs FILE``: an .npz the host prepared (the user's samples, or photographs laid out for the
@@ -27,10 +27,13 @@ import time
 from pathlib import Path
 
 try:  # imported from the host as harness.ondevice.model_component
-    from . import component, output_summary
+    from . import component, link, output_summary
+    from .publisher import Publisher, log, publish_every
 except ImportError:  # run on the device as a script: its siblings are its component's other artifacts
     import component  # type: ignore[no-redef]
+    import link  # type: ignore[no-redef]
     import output_summary  # type: ignore[no-redef]
+    from publisher import Publisher, log, publish_every  # type: ignore[no-redef]
 
 LABELS_KEY = "labels"
 
@@ -126,10 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     args = options(argv)
     import dlr
 
-    log = component.log
     model_dir = Path(args.model_dir)
     try:
-        endpoint = component.link.parse_endpoint(args.endpoint)
+        endpoint = link.parse_endpoint(args.endpoint)
         meta = read_meta(model_dir)
         specs, names = meta["inputs"], [o["name"] for o in meta["outputs"]]
         sets = (read_input_sets(Path(args.inputs), specs) if args.inputs
@@ -146,19 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     log(f"model {model_dir} loaded in {time.monotonic() - started:.2f} s ({len(specs)} inputs, {len(names)} "
         f"outputs, dlr {model.get_version()}); {len(sets)} input sets; results on {args.topic} "
         f"every {args.interval:g} s")
-    publisher = component.Publisher(endpoint, component.link.Credentials(Path(args.cert), Path(args.key),
-                                                                         Path(args.ca)), args.client_id)
-    publisher.ensure()
-    seq = 0
-    while True:
-        tick = time.monotonic()
+
+    def run(seq: int) -> tuple[dict[str, object], str]:
         label, feed = sets[seq % len(sets)]
         message = infer(model, names, label, feed, seq)
-        sent = publisher.publish(args.topic, message)
-        log(f"inference input={label} outputs={len(names)} ms={message['ms']:.1f} "
-            f"{'published' if sent else 'NOT published'} on {args.topic}")
-        seq += 1
-        time.sleep(max(0.0, args.interval - (time.monotonic() - tick)))
+        return message, f"inference input={label} outputs={len(names)} ms={message['ms']:.1f}"
+
+    publish_every(Publisher.for_options(args, endpoint), args.topic, args.interval, run)
 
 
 if __name__ == "__main__":

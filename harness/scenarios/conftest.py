@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from harness.greengrass.client import GreengrassClient
     from harness.lab.device import Device
     from harness.models.samples import InputSet
+    from harness.mqtt.route import ResultsRoute
 
 IMAGES = IMAGES_DIR
 #: arm64 cores start python + numpy + OpenCV + the TVM runtime under qemu-user.
@@ -236,8 +237,9 @@ class Deployed:
 class Deployments:
     """Deployments of one module, made once per device, removed (with their files) at the module's end."""
 
-    def __init__(self, run_id: str, work: Path, scenario: str, model: ScenarioModel) -> None:
+    def __init__(self, run_id: str, work: Path, scenario: str, model: ScenarioModel, route: ResultsRoute) -> None:
         self.run_id, self.work, self.scenario, self.scenario_model = run_id, work, scenario, model
+        self.route = route
         self._by_device: dict[str, Deployed] = {}
         self._failed: dict[str, Exception] = {}
         self._attempted: list[Deployed] = []  # removed at the end, deployed or not: a failed deploy leaves parts
@@ -262,6 +264,7 @@ class Deployments:
         from harness.ship import component_artifacts
 
         client = steps.client_for(device)
+        iot = self.route.for_device(device)  # where its results go; its thing files checked before deploying
         # A private mktemp directory, not a fixed /tmp name another local user could create first and
         # fill with files of their own; opened to 0755 below for the component's user.
         base = make_scratch(device.transport, re.sub(r"[^a-z0-9-]", "-", self.scenario.lower())[:32] or "scenario")
@@ -274,7 +277,8 @@ class Deployments:
         script, siblings = component_artifacts("model_component")
         inference = builders.model_inference_component(
             self.name(f"com.example.{self.scenario.title()}Dlr"), "1.0.0", model, script, extra_files=siblings,
-            inputs_file=save_input_sets(sets, work / "inputs.npz"), inference_interval=2, topic=topic)
+            inputs_file=save_input_sets(sets, work / "inputs.npz"), inference_interval=2, topic=topic,
+            iot=iot.environment())
         deployed = Deployed(device, client, model, inference, topic, base,
                             [inference.recipe.component_name, model.recipe.component_name],
                             host_reference(self.scenario_model, sets), self.scenario_model.detector)
@@ -300,10 +304,11 @@ class Deployments:
 
 
 @pytest.fixture(scope="module")
-def deployments(request: pytest.FixtureRequest, gg_run_id: str, scenario_model: ScenarioModel,
+def deployments(request: pytest.FixtureRequest, lab: Any, gg_run_id: str, scenario_model: ScenarioModel,
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployments]:
     scenario = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
-    pool = Deployments(gg_run_id, tmp_path_factory.mktemp(f"components-{scenario}"), scenario, scenario_model)
+    pool = Deployments(gg_run_id, tmp_path_factory.mktemp(f"components-{scenario}"), scenario, scenario_model,
+                       lab.results)
     yield pool
     pool.remove_all()
 
@@ -316,8 +321,6 @@ def deployed(device: Device, artifact: Artifact, deployments: Deployments) -> De
 
 @pytest.fixture
 def inference_results(lab: Any) -> Callable[[str], Any]:
-    """``inference_results(topic)``: a subscriber to an inference component's messages on the lab broker
-    (mutual TLS), as a context manager."""
-    from harness.mqtt.subscriber import ResultSubscriber
-
-    return lambda topic: ResultSubscriber(lab.iot.endpoint, lab.iot.credentials(), topic)
+    """``inference_results(topic)``: a subscriber to an inference component's messages where the lab sends
+    results (its broker, or the lab file's own IoT Core endpoint; mutual TLS), as a context manager."""
+    return lab.results.subscriber

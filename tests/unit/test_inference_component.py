@@ -1,11 +1,9 @@
-"""The inference component script's contract (argv/env) and its broker-down behaviour, without a device."""
+"""The inference component script's contract (argv/env), without a device (publishing: test_ondevice_publisher)."""
 
 from __future__ import annotations
 
 import pytest
 
-from harness.mqtt.broker import free_port
-from harness.mqtt.lab import LabIoT
 from harness.ondevice import component
 
 ARGV = ["--model-dir", "/m", "--accelerator", "cpu", "--image-dir", "", "--image-name", "", "--interval", "2",
@@ -41,22 +39,3 @@ def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
 
-
-def test_broker_down_is_retried_with_backoff_then_connects(tmp_path, capsys, monkeypatch):
-    iot = LabIoT(tmp_path / "iot")
-    port = free_port()
-    iot._settings.parent.mkdir(parents=True, exist_ok=True)
-    iot._settings.write_text(f'{{"port": {port}, "addresses": ["127.0.0.1"]}}')
-    sleeps = []
-    monkeypatch.setattr(component.time, "sleep", sleeps.append)
-    publisher = component.Publisher(("127.0.0.1", port), iot.credentials("core"), "core-dlr")
-    assert not publisher.ensure() and not publisher.ensure()
-    assert sleeps == [1.0, 2.0]
-    assert capsys.readouterr().out.count("broker unavailable, retrying") == 2
-    iot.start(None)
-    try:
-        assert publisher.publish("t/x", {"hello": 1})
-        assert publisher.backoff == 1.0
-        assert "connected to 127.0.0.1" in capsys.readouterr().out
-    finally:
-        iot.stop()
