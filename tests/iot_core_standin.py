@@ -9,8 +9,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.mqtt.broker import Broker, free_port
+from harness.mqtt.broker import Broker, broker_user, free_port
 from harness.mqtt.pki import CertificateAuthority
+
+
+class PermissiveBroker(Broker):
+    """The lab broker's mosquitto setup without its per-thing ACL and client-id binding on the things' listener:
+    IoT Core under a policy that lets every authenticated client use every topic (the user's own policy)."""
+
+    def config_text(self, user) -> str:  # noqa: ANN001 (pwd.struct_passwd | None, as the base class)
+        scoped = {f"acl_file {self.run_dir / 'things.acl'}", "use_username_as_clientid true"}
+        return "\n".join(line for line in super().config_text(user).splitlines() if line not in scoped) + "\n"
 
 
 @dataclass(frozen=True)
@@ -29,8 +38,9 @@ class StandIn:
 def iot_core_standin(directory: Path, address: str = "127.0.0.1") -> Iterator[StandIn]:
     ca = CertificateAuthority(directory)
     port = free_port(address)
-    broker = Broker(directory, [address], port, ca.ca.cert, ca.server([address]))
-    config = broker.config_text()
+    broker = PermissiveBroker(directory, [address], port, ca.ca.cert, ca.server([address]),
+                              free_port("127.0.0.1"), ca.ca.cert)
+    config = broker.config_text(broker_user())
     assert "require_certificate true" in config and "tls_version tlsv1.2" in config
     broker.start()
     try:

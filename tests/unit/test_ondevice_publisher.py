@@ -10,6 +10,7 @@ import pytest
 
 from harness.mqtt.broker import free_port
 from harness.mqtt.lab import LabIoT
+from harness.mqtt.acl import thing_topic
 from harness.mqtt.subscriber import ResultSubscriber
 from harness.ondevice import link, publisher
 
@@ -67,11 +68,12 @@ def test_publish_every_publishes_what_produce_makes_and_skips_nothing_made(iot, 
         return {"seq": seq}, f"inference seq={seq}"
 
     pub = publisher.Publisher((host, port), iot.credentials("core"), "core-dlr")
-    with ResultSubscriber((host, port), iot.credentials(), "t/every") as results:
+    topic = thing_topic("model-outputs", "core", "every")  # the broker's ACL: a thing's own topics only
+    with ResultSubscriber(iot.endpoint, iot.credentials(), topic) as results:
         with pytest.raises(Done):
-            publisher.publish_every(pub, "t/every", 0.01, produce)
+            publisher.publish_every(pub, topic, 0.01, produce)
         got = results.expect_json(within=10, count=2)
     link.disconnect(pub.connection)
     assert made == [0, 1, 1, 2] and [m["seq"] for m in got] == [0, 1]
     out = capsys.readouterr().out
-    assert "inference seq=0 published on t/every" in out and "inference seq=1 published on t/every" in out
+    assert f"inference seq=0 published on {topic}" in out and f"inference seq=1 published on {topic}" in out
