@@ -70,8 +70,11 @@ def test_latency_and_memory_within_budgets(device, artifact, hil_record, budget_
 
 
 def test_onnxruntime_on_the_device(device, artifact, artifacts, hil_record, bench_record):
-    if load_meta(artifact.directory).model.framework != "onnx":
-        pytest.skip("ONNX Runtime runs the source .onnx model: give an .onnx model")
+    framework = load_meta(artifact.directory).model.framework
+    if framework != "onnx":
+        reason = f"ONNX Runtime runs .onnx models; this model is {framework}"
+        hil_record.not_measured("onnxruntime", reason)
+        pytest.skip(reason)
     result = bench_record(measure(device, artifact.directory, runtime="onnxruntime", profile="ci",
                                   onnx=artifacts.model.path))
     hil_record.stats("onnxruntime", figures(result))
@@ -82,12 +85,16 @@ def test_onnxruntime_on_the_device(device, artifact, artifacts, hil_record, benc
 def test_litert_on_the_device(device, artifact, artifacts, hil_record, bench_record):
     from harness.bench.measure import RuntimeUnavailable
 
-    if load_meta(artifact.directory).model.framework != "tflite":
-        pytest.skip("LiteRT runs the source .tflite model: give a .tflite model")
+    framework = load_meta(artifact.directory).model.framework
+    if framework != "tflite":
+        reason = f"LiteRT runs .tflite models; this model is {framework}"
+        hil_record.not_measured("litert", reason)
+        pytest.skip(reason)
     try:
         result = bench_record(measure(device, artifact.directory, runtime="litert", profile="ci",
                                       tflite=artifacts.model.path))
     except RuntimeUnavailable as exc:
+        hil_record.not_measured("litert", exc.detail)
         pytest.skip(f"{device.name}: {exc.detail}")
     hil_record.stats("litert", figures(result))
     assert result.runtime_version.startswith("litert ") and result.machine == device.profile.arch
