@@ -2,7 +2,8 @@
 
 ``--model PATH --input-config JSON [--inputs samples.npz]`` choose the model (default: the shipped
 BlazeFace detector on photographs; ``--model tinycnn``: the project's small CNN) and its inputs (else
-the fixture images for an image model, else seeded random inputs). Each Neo target is compiled once
+the fixture images for an image model, else seeded random inputs); ``--reference-model`` adds the version it
+replaces (scenario versus). Each Neo target is compiled once
 per session through the compile cache, so xdist workers and later runs hit the cache. Deployments
 are made once per device per module and removed when the module ends.
 """
