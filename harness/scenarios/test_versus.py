@@ -40,8 +40,8 @@ def test_new_model_against_the_reference(device, artifact, artifacts, reference_
     # Same inputs, same profile, one after the other under the device's measurement lock.
     runs = {role: bench_record(measure(device, a.directory, runtime="dlr", profile="ci", inputs=first))
             for role, a in (("model", artifact), ("reference", old))}
-    hil_record.stats("dlr", {**figures(runs["model"]), "model": new_name})
-    hil_record.stats("dlr:reference", {**figures(runs["reference"]), "model": old_name})
+    hil_record.stats("dlr", figures(runs["model"]))
+    hil_record.stats("dlr:reference", figures(runs["reference"]))
 
     code = ship(device.transport)
     with scratch_dir(device.transport, "versus") as remote:
