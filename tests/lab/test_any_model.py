@@ -4,7 +4,8 @@ named `data`, a dynamic-shape export bound by DataInputConfig, and MediaPipe's B
 
 Each is one `hil run` restricted to one core and the deploy/inference/rollback scenarios, so a run stays
 bounded; every device output is checked against the same model run on the host (ONNX Runtime or LiteRT).
-Measured on ml-c4-emu: about 56 s per model with all three rollback faults.
+Measured on ml-c4-emu: 56 s for the first model (every rollback fault), 43-67 s for each other one
+(first compile included).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ RUN_TIMEOUT = 1800
 SCENARIOS = "test_deploy or test_inference or test_rollback"
 #: The rollback faults (install, run, health) are the component's, not the model's: the first model goes
 #: through all three, the others through the run fault, whose check after the rollback is the model's own
-#: (its outputs against the host reference). About 55 s for the first model, 35 s for each other one.
+#: (its outputs against the host reference); that saves about 15 s per model.
 ONE_FAULT = "test_deploy or test_inference or (test_rollback and not install and not health)"
 #: Tests that apply only to another framework skip, saying why; these are the ones allowed to (LiteRT also
 #: skips on a core image without ai-edge-litert, saying so).
