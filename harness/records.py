@@ -119,6 +119,10 @@ class Record:
         """Latency/memory figures of one runtime (count, p50, p90, p99, peak_rss_mb, samples ...)."""
         self.data["stats"][runtime] = dict(figures)
 
+    def not_measured(self, runtime: str, reason: str) -> None:
+        """A runtime that does not apply here, or is missing, and why: the report shows the reason in its row."""
+        self.data["stats"][runtime] = {"not_measured": reason}
+
     def budgets(self, budgets: Mapping[str, float]) -> None:
         self.data["budgets"] = dict(budgets)
 

@@ -47,12 +47,22 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
+#: `hil run` options handed to the scenarios as they are (flag, attribute).
+MODEL_OPTIONS = (("--model", "model"), ("--input-config", "input_config"), ("--inputs", "inputs"),
+                 ("--reference-model", "reference_model"), ("--reference-input-config", "reference_input_config"),
+                 ("--max-latency-ratio", "max_latency_ratio"), ("--max-memory-ratio", "max_memory_ratio"),
+                 ("--min-agreement", "min_agreement"))
+
+
+def _model_options(args: argparse.Namespace) -> list[tuple[str, object]]:
+    return [(flag, getattr(args, name, None)) for flag, name in MODEL_OPTIONS]
+
+
 def rerun_command(args: argparse.Namespace) -> str:
     """The exact `hil run` line that repeats this run (same lab, model, baseline and pytest arguments)."""
     words = ["hil", "run"]
-    for flag, value in (("--lab", args.lab), ("--model", args.model), ("--input-config", args.input_config),
-                        ("--inputs", args.inputs), ("--baseline", args.baseline), ("--reports", args.reports),
-                        ("--shard", args.shard)):
+    for flag, value in (("--lab", args.lab), *_model_options(args), ("--baseline", args.baseline),
+                        ("--reports", args.reports), ("--shard", args.shard)):
         if value is not None:
             words += [flag, str(value)]
     if args.baseline is not None:
@@ -68,8 +78,7 @@ def pytest_argv(args: argparse.Namespace, run_dir: Path, *, devices: int = 1, la
             "-W", f"ignore:Module already imported so cannot be rewritten; harness:{REWRITE_WARNING}",
             f"--hil-results={run_dir / 'results.json'}", "-rfEs", f"--html={run_dir / 'pytest.html'}",
             "--self-contained-html", f"--junitxml={run_dir / 'junit.xml'}", "-o", "junit_family=xunit1"]
-    for flag, value in (("--lab", args.lab), ("--model", args.model), ("--input-config", args.input_config),
-                        ("--inputs", args.inputs)):
+    for flag, value in (("--lab", args.lab), *_model_options(args)):
         if value is not None:
             argv.append(f"{flag}={value}")
     argv += health_argv(args)
@@ -182,6 +191,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help='Neo DataInputConfig of --model, e.g. \'{"input": [1, 3, 224, 224]}\'')
     run.add_argument("--inputs", type=Path, default=None, metavar="NPZ",
                      help="inputs of the model (numpy.savez, keys = input names), fed on the devices and on the host")
+    run.add_argument("--reference-model", default=None, metavar="MODEL",
+                     help="the version --model replaces: both are measured on every device and NEW's outputs are "
+                          "checked against it (scenario versus; blazeface/tinycnn or a path)")
+    run.add_argument("--reference-input-config", default=None, metavar="JSON",
+                     help="DataInputConfig of --reference-model (default: --input-config)")
+    for flag, what in (("--max-latency-ratio", "p50 of --model / p50 of --reference-model at most X (default 1.1)"),
+                       ("--max-memory-ratio", "peak RSS of --model / that of --reference-model at most X "
+                                              "(default 1.1)"),
+                       ("--min-agreement", "share of input sets whose outputs agree with --reference-model's, "
+                                           "at least X (default 1.0)")):
+        run.add_argument(flag, type=float, default=None, metavar="X", help=f"model against model: {what}")
     run.add_argument("--baseline", type=Path, default=None, metavar="FILE",
                      help="results.json of an earlier run: fail on latency regressions and new failures")
     add_threshold_options(run)

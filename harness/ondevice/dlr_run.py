@@ -6,7 +6,8 @@ own exception and exit status: reproductions diagnose exactly that.
 
 ``dlr_run.py MODEL_DIR --feeds NPZ``: the npz holds ``KEY/INPUT`` arrays; one run per KEY; prints one
 JSON object: the model's input names and dtypes, output names, DLR's version and, per KEY, the first
-output's shape and values (the host compares them with ONNX Runtime).
+output's shape and values (the host compares them with ONNX Runtime); with ``--all-outputs`` also every
+output's shape, dtype and values under ``outputs``, in the model's order.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--zeros", nargs=2, metavar=("SHAPE", "DTYPE"))
     group.add_argument("--feeds", metavar="NPZ")
+    p.add_argument("--all-outputs", action="store_true", help="with --feeds: every output, not only the first")
     args = p.parse_args(argv)
     import dlr
     import numpy as np
@@ -36,8 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     with np.load(args.feeds) as feeds:
         for key in sorted({k.split("/", 1)[0] for k in feeds.files}):
             feed = {k.split("/", 1)[1]: feeds[k] for k in feeds.files if k.startswith(key + "/")}
-            y = np.asarray(model.run(feed)[0])
-            results[key] = {"shape": list(y.shape), "values": y.ravel().astype(float).tolist()}
+            ys = [np.asarray(y) for y in model.run(feed)]
+            results[key] = {"shape": list(ys[0].shape), "values": ys[0].ravel().astype(float).tolist()}
+            if args.all_outputs:
+                results[key]["outputs"] = [{"shape": list(y.shape), "dtype": str(y.dtype),
+                                            "values": y.ravel().tolist()} for y in ys]
     print(json.dumps({"inputs": model.get_input_names(), "dtypes": model.get_input_dtypes(),
                       "outputs": model.get_output_names(), "version": model.get_version(), "results": results}))
     return 0

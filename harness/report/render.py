@@ -60,7 +60,8 @@ def _device_view(device: str, records: Sequence[Mapping[str, Any]], trend: Mappi
                 if isinstance(stats, Mapping)]
     budget = next((r["budgets"]["peak_rss_mb"] for r in records
                    if isinstance((r.get("budgets") or {}).get("peak_rss_mb"), int | float)), None)
-    rows = [{"model": _model_of(rec, stats), "runtime": runtime, **{k: _figure(stats, k) for k in TABLE_KEYS}}
+    rows = [{"model": _model_of(rec, stats), "runtime": runtime, **{k: _figure(stats, k) for k in TABLE_KEYS},
+             "not_measured": str(stats["not_measured"]) if stats.get("not_measured") else None}
             for rec, runtime, stats in measured]
     several = len({row["model"] for row in rows}) > 1
     samples, rss = {}, {}
@@ -141,6 +142,18 @@ def lab_health_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def versus_rows(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Model against model, one row per device (the ``versus`` fact of harness/scenarios/test_versus.py)."""
+    rows = []
+    for rec in records:
+        v = (rec.get("facts") or {}).get("versus")
+        if isinstance(v, Mapping) and isinstance(v.get("latency_ratio"), int | float):
+            rows.append({"device": rec["device"], **{k: v.get(k) for k in (
+                "model", "reference", "latency_ratio", "memory_ratio", "agreement", "top1_agreement", "sets",
+                "ok", "breaches", "note")}})
+    return rows
+
+
 def view(results: Mapping[str, Any], history: Sequence[Mapping[str, Any]] = (), *,
          links: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Everything the template shows; ``history`` is earlier runs, oldest first (the trend lines)."""
@@ -158,7 +171,7 @@ def view(results: Mapping[str, Any], history: Sequence[Mapping[str, Any]] = (), 
         "no_device": NO_DEVICE, "runs_in_trend": len(history) + 1,
         "device_views": [_device_view(d, [r for r in records if r["device"] == d], trend)
                          for d in devices if d != NO_DEVICE],
-        "unexpected": unexpected, "expected": expected,
+        "versus": versus_rows(records), "unexpected": unexpected, "expected": expected,
         "logged": [r for r in records if r.get("logs")],
         "facts": [(r, json.dumps(r["facts"], indent=1, default=str)) for r in records if r.get("facts")],
         "emulated": any(d.get("emulated") for d in env.get("devices") or ()) or any(r.get("emulated") for r in records),

@@ -2,7 +2,8 @@
 
 ``--model PATH --input-config JSON [--inputs samples.npz]`` choose the model (default: the shipped
 BlazeFace detector on photographs; ``--model tinycnn``: the project's small CNN) and its inputs (else
-the fixture images for an image model, else seeded random inputs). Each Neo target is compiled once
+the fixture images for an image model, else seeded random inputs); ``--reference-model`` adds the version it
+replaces (scenario versus). Each Neo target is compiled once
 per session through the compile cache, so xdist workers and later runs hit the cache. Deployments
 are made once per device per module and removed when the module ends.
 """
@@ -48,6 +49,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--inputs", type=Path, default=None, metavar="NPZ",
                     help="the model's inputs: one array per input name (numpy.savez), fed on the devices and "
                          "to the host reference")
+    group.addoption("--reference-model", default=None, metavar="PATH",
+                    help="the model version --model replaces (a path, or blazeface/tinycnn): both are measured on "
+                         "every device and judged against each other (scenario versus)")
+    group.addoption("--reference-input-config", default=None, metavar="JSON",
+                    help="DataInputConfig of --reference-model (default: the --model's)")
+    for flag, default, what in (("--max-latency-ratio", 1.10, "p50 of --model / p50 of --reference-model"),
+                                ("--max-memory-ratio", 1.10, "peak RSS of --model / that of --reference-model"),
+                                ("--min-agreement", 1.0, "share of input sets on which --model's device outputs "
+                                                         "agree with --reference-model on the host")):
+        group.addoption(flag, type=float, default=default, metavar="X",
+                        help=f"model against model: {what}, {'at least' if 'min' in flag else 'at most'} X "
+                             f"(default {default:g})")
 
 
 @dataclass(frozen=True)
@@ -59,49 +72,91 @@ class ScenarioModel:
     detector: bool = False  # the shipped BlazeFace: photographs in, detections checked
 
 
-def _shipped(name: str, samples: Path | None) -> ScenarioModel:
+def _shipped(flag: str, name: str, samples: Path | None) -> ScenarioModel:
     from harness.errors import HilError
     from harness.scenarios import workloads
 
     try:
         w = workloads.workload(name)
     except HilError as exc:
-        raise pytest.UsageError(f"--model {name}: {exc.detail} ({exc.advice})") from None
+        raise pytest.UsageError(f"{flag} {name}: {exc.detail} ({exc.advice})") from None
     return ScenarioModel(w.model, w.input_config, bundled=name == "tinycnn", samples=samples,
                          detector=name == "blazeface")
 
 
 def scenario_model_of(config: pytest.Config) -> ScenarioModel:
     """The run's model; a bad option is a one-line usage error before any test runs."""
-    from harness.scenarios import workloads
-
-    name, text = config.getoption("--model"), config.getoption("--input-config")
     samples = config.getoption("--inputs")
     if samples is not None and not samples.is_file():
         raise pytest.UsageError(f"--inputs {samples}: no such file")
     samples = samples.resolve() if samples is not None else None
-    if name is None or name in workloads.NAMES:
+    return _model("--model", config.getoption("--model"), config.getoption("--input-config"), samples)
+
+
+def reference_model_of(config: pytest.Config) -> ScenarioModel | None:
+    """``--reference-model`` (None without it); its DataInputConfig defaults to the run model's."""
+    name = config.getoption("--reference-model")
+    if name is None:
+        if config.getoption("--reference-input-config") is not None:
+            raise pytest.UsageError("--reference-input-config needs --reference-model")
+        return None
+    from harness.models.errors import ModelWorkloadError
+    from harness.models.versus import Thresholds
+
+    try:
+        Thresholds(*versus_threshold_values(config))
+    except ModelWorkloadError as exc:
+        raise pytest.UsageError(f"model against model: {exc.detail}") from None
+    text = config.getoption("--reference-input-config")
+    if text is None and not _shipped_name(name):
+        text = json.dumps(scenario_model_of(config).input_config)
+    return _model("--reference-model", name, text, scenario_model_of(config).samples)
+
+
+def versus_threshold_values(config: pytest.Config) -> tuple[float, float, float]:
+    return tuple(config.getoption(f) for f in ("--max-latency-ratio", "--max-memory-ratio", "--min-agreement"))
+
+
+def _shipped_name(name: str | None) -> bool:
+    from harness.scenarios import workloads
+
+    return name is None or name in workloads.NAMES
+
+
+def _model(flag: str, name: str | None, text: str | None, samples: Path | None) -> ScenarioModel:
+    from harness.scenarios import workloads
+
+    config_flag = "--input-config" if flag == "--model" else "--reference-input-config"
+    if _shipped_name(name):
         if text is not None:
-            raise pytest.UsageError("--input-config needs --model PATH (a shipped workload has its own)")
-        return _shipped(name or workloads.NAMES[0], samples)
+            raise pytest.UsageError(f"{config_flag} needs {flag} PATH (a shipped workload has its own)")
+        return _shipped(flag, name or workloads.NAMES[0], samples)
     path = Path(name)
     if text is None:
-        raise pytest.UsageError("--model needs --input-config, e.g. --input-config '{\"data\": [1,3,224,224]}'")
+        raise pytest.UsageError(f"{flag} needs {config_flag}, e.g. {config_flag} '{{\"data\": [1,3,224,224]}}'")
     if not path.is_file():
-        raise pytest.UsageError(f"--model {path}: no such file")
+        raise pytest.UsageError(f"{flag} {path}: no such file")
     from harness.compile.input_config import parse_input_config
     from harness.errors import HilError
 
     try:
         parse_input_config(text)
     except HilError as exc:
-        raise pytest.UsageError(f"--input-config: {exc.detail}") from None
+        raise pytest.UsageError(f"{config_flag}: {exc.detail}") from None
     return ScenarioModel(path.resolve(), json.loads(text), bundled=False, samples=samples,
                          detector=workloads.is_detector(path))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     scenario_model_of(config)  # fail at start-up, not in the first compile
+    reference_model_of(config)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The model-against-model scenario runs only when a run names the model to compare with."""
+    if collection_path.name == "test_versus.py" and config.getoption("--reference-model") is None:
+        return True
+    return None
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -118,14 +173,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     from harness.compile.api import compile_model, stderr_progress
     from harness.errors import HilError
 
-    model, lab = scenario_model_of(config), lab_of(config)
+    lab = lab_of(config)
+    models = [m for m in (scenario_model_of(config), reference_model_of(config)) if m is not None]
     targets = sorted({lab.profile_of(d).neo_target for d in selected_devices(config)})
     with tempfile.TemporaryDirectory(prefix="hil-precompile-") as out:
-        for target in targets:
-            try:
-                compile_model(model.path, target, model.input_config, Path(out) / target, progress=stderr_progress)
-            except HilError as exc:
-                stderr_progress(f"{target}: {exc.detail} (the compile tests report it)")
+        for n, model in enumerate(models):
+            for target in targets:
+                try:
+                    compile_model(model.path, target, model.input_config, Path(out) / f"{n}-{target}",
+                                  progress=stderr_progress)
+                except HilError as exc:
+                    stderr_progress(f"{target}: {exc.detail} (the compile tests report it)")
 
 
 class Artifacts:
@@ -171,6 +229,20 @@ def artifacts(scenario_model: ScenarioModel, tmp_path_factory: pytest.TempPathFa
 def artifact(device: Device, artifacts: Artifacts) -> Artifact:
     """The run's model compiled for the device's Neo target."""
     return artifacts.for_target(device.profile.neo_target)
+
+
+@pytest.fixture(scope="session")
+def reference_artifacts(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Artifacts | None:
+    """``--reference-model`` compiled per Neo target, as ``artifacts`` is for ``--model`` (None without it)."""
+    model = reference_model_of(request.config)
+    return Artifacts(model, tmp_path_factory.mktemp("reference-artifacts")) if model is not None else None
+
+
+@pytest.fixture(scope="session")
+def versus_thresholds(request: pytest.FixtureRequest) -> Any:
+    from harness.models.versus import Thresholds
+
+    return Thresholds(*versus_threshold_values(request.config))
 
 
 def input_sets(artifact: Artifact, model: ScenarioModel) -> list[InputSet]:

@@ -1,11 +1,13 @@
 """Inference: DLR on the device agrees with the user's model on the host (ONNX Runtime for .onnx, LiteRT for
-.tflite) within the dtype's tolerance; latency and memory hold the profile's budgets; ONNX Runtime is measured
-on the device too, for the runtime comparison."""
+.tflite) within the dtype's tolerance; latency and memory hold the profile's budgets; ONNX Runtime (on the .onnx,
+or on a .tflite's ONNX conversion checked against LiteRT) and LiteRT (on a .tflite) are measured on the device
+too, for the runtime comparison. A runtime that does not apply is recorded as not measured, with the reason."""
 
 from __future__ import annotations
 
 import json
 import posixpath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,8 +23,8 @@ from harness.ship import ship
 
 
 def figures(result: BenchResult) -> dict[str, Any]:
-    """What the report plots and compares: percentiles (ms), the samples, memory and load."""
-    return {**result.latency_ms, "samples": result.samples_ms, "peak_rss_mb": result.peak_rss_mb,
+    """What the report plots and compares: the model, percentiles (ms), the samples, memory and load."""
+    return {**result.latency_ms, "model": result.model, "samples": result.samples_ms, "peak_rss_mb": result.peak_rss_mb,
             "load_s": result.load_s, "first_inference_ms": result.first_inference_ms,
             "runtime_version": result.runtime_version, "machine": result.machine, "note": result.note,
             "valid": result.valid, "duration_s": result.duration_s}
@@ -69,11 +71,32 @@ def test_latency_and_memory_within_budgets(device, artifact, hil_record, budget_
     assert_within_budgets(result, budgets)
 
 
-def test_onnxruntime_on_the_device(device, artifact, artifacts, hil_record, bench_record):
-    if load_meta(artifact.directory).model.framework != "onnx":
-        pytest.skip("ONNX Runtime runs the source .onnx model: give an .onnx model")
-    result = bench_record(measure(device, artifact.directory, runtime="onnxruntime", profile="ci",
-                                  onnx=artifacts.model.path))
+@pytest.fixture(scope="module")
+def onnx_model(artifacts, tmp_path_factory) -> tuple[Path | None, str]:
+    """The model ONNX Runtime runs and how it was had: the .onnx itself, or a .tflite converted to ONNX and
+    checked against LiteRT on the host (harness.models.convert); (None, why) otherwise."""
+    from harness.models import convert
+
+    path = artifacts.model.path
+    if path.suffix.lower() == ".onnx":
+        return path, "the model itself"
+    if path.suffix.lower() != ".tflite":
+        return None, f"ONNX Runtime runs .onnx models; this model is {path.suffix or path.name}"
+    try:
+        out = convert.tflite_to_onnx(path, tmp_path_factory.mktemp("onnx") / f"{path.stem}.onnx")
+        agreement = convert.check(path, out)
+    except convert.ConversionUnavailable as exc:
+        return None, f"{exc.detail}" + (f" ({exc.advice})" if exc.advice else "")
+    return out, f"converted from .tflite by {convert.REQUIREMENT}; against LiteRT on the host: {agreement}"
+
+
+def test_onnxruntime_on_the_device(device, artifact, onnx_model, hil_record, bench_record):
+    path, how = onnx_model
+    if path is None:
+        hil_record.not_measured("onnxruntime", how)
+        pytest.skip(how)
+    hil_record.fact("onnxruntime_model", how)
+    result = bench_record(measure(device, artifact.directory, runtime="onnxruntime", profile="ci", onnx=path))
     hil_record.stats("onnxruntime", figures(result))
     assert result.runtime_version.startswith("onnxruntime ") and result.machine == device.profile.arch
     assert result.latency_ms["count"] == len(result.samples_ms) > 0 and result.peak_rss_mb > 0
@@ -82,12 +105,16 @@ def test_onnxruntime_on_the_device(device, artifact, artifacts, hil_record, benc
 def test_litert_on_the_device(device, artifact, artifacts, hil_record, bench_record):
     from harness.bench.measure import RuntimeUnavailable
 
-    if load_meta(artifact.directory).model.framework != "tflite":
-        pytest.skip("LiteRT runs the source .tflite model: give a .tflite model")
+    framework = load_meta(artifact.directory).model.framework
+    if framework != "tflite":
+        reason = f"LiteRT runs .tflite models; this model is {framework}"
+        hil_record.not_measured("litert", reason)
+        pytest.skip(reason)
     try:
         result = bench_record(measure(device, artifact.directory, runtime="litert", profile="ci",
                                       tflite=artifacts.model.path))
     except RuntimeUnavailable as exc:
+        hil_record.not_measured("litert", exc.detail)
         pytest.skip(f"{device.name}: {exc.detail}")
     hil_record.stats("litert", figures(result))
     assert result.runtime_version.startswith("litert ") and result.machine == device.profile.arch

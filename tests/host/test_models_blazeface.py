@@ -93,3 +93,17 @@ def test_a_changed_output_is_caught(frames, vm_and_meta):
     wrong["regressors"][0, best, 0] += 20.0  # move the best anchor's box 20 px
     assert not compare_payload(summarize(wrong), reference).ok
     assert not bf.match(bf.detect(reference, box), bf.detect(wrong, box)).ok
+
+
+def test_the_onnx_conversion_finds_what_litert_finds(workload, frames, tmp_path):
+    """ONNX Runtime's figure for BlazeFace is of this conversion: it takes the NHWC input and gives LiteRT's
+    outputs and faces on every photograph."""
+    pytest.importorskip("tflite2onnx", reason="tflite2onnx (a dependency in pyproject.toml) is not installed")
+    from harness.models import convert
+
+    onnx_path = convert.tflite_to_onnx(workload.model, tmp_path / "blazeface.onnx")
+    assert "regressors: agrees" in convert.check(workload.model, onnx_path)
+    for name, (_, x, box, litert) in frames.items():
+        got = run_reference(onnx_path, {"input": x})
+        assert list(got) == list(litert) and all(v.ok for v in compare_all(litert, got)), name
+        assert bf.match(bf.detect(litert, box), bf.detect(got, box), min_iou=0.99, score_atol=1e-4).ok, name

@@ -4,6 +4,8 @@ named `data`, a dynamic-shape export bound by DataInputConfig, and MediaPipe's B
 
 Each is one `hil run` restricted to one core and the deploy/inference/rollback scenarios, so a run stays
 bounded; every device output is checked against the same model run on the host (ONNX Runtime or LiteRT).
+Measured on ml-c4-emu: 56 s for the first model (every rollback fault), 43-67 s for each other one
+(first compile included).
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from tests import any_models
 
 RUN_TIMEOUT = 1800
 SCENARIOS = "test_deploy or test_inference or test_rollback"
+#: The rollback faults (install, run, health) are the component's, not the model's: the first model goes
+#: through all three, the others through the run fault, whose check after the rollback is the model's own
+#: (its outputs against the host reference); that saves about 15 s per model.
+ONE_FAULT = "test_deploy or test_inference or (test_rollback and not install and not health)"
 #: Tests that apply only to another framework skip, saying why; these are the ones allowed to (LiteRT also
 #: skips on a core image without ai-edge-litert, saying so).
 FRAMEWORK_ONLY = {"tflite": ("test_onnxruntime_on_the_device", "test_litert_on_the_device"),
@@ -44,11 +50,11 @@ MODELS = {
 # the same scenarios on both cores, so it is not run a second time here.
 
 
-def hil_run(model: Path, input_config: dict, device: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess,
-                                                                                     list[dict]]:
+def hil_run(model: Path, input_config: dict, device: str, tmp_path: Path,
+            selection: str = SCENARIOS) -> tuple[subprocess.CompletedProcess, list[dict]]:
     run = subprocess.run(
         [sys.executable, "-m", "harness.cli", "run", "--model", str(model), "--input-config", json.dumps(input_config),
-         "--reports", str(tmp_path / "reports"), "--", "--device", device, "-k", SCENARIOS],
+         "--reports", str(tmp_path / "reports"), "--", "--device", device, "-k", selection],
         capture_output=True, text=True, timeout=RUN_TIMEOUT, env=dict(os.environ), cwd=Path(__file__).parents[2])
     found = sorted((tmp_path / "reports").glob("*/results.json"))
     tests = [t for r in json.loads(found[-1].read_text())["records"] for t in r["tests"]] if found else []
@@ -58,7 +64,8 @@ def hil_run(model: Path, input_config: dict, device: str, tmp_path: Path) -> tup
 @pytest.mark.parametrize("name", MODELS)
 def test_a_users_model_deploys_infers_and_rolls_back(name, tmp_path):
     model, input_config = MODELS[name](tmp_path)
-    run, tests = hil_run(model, input_config, "ml-c4-emu", tmp_path)
+    every_fault = name == next(iter(MODELS))
+    run, tests = hil_run(model, input_config, "ml-c4-emu", tmp_path, SCENARIOS if every_fault else ONE_FAULT)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     by_status: dict[str, list[str]] = {}
     for t in tests:
@@ -70,4 +77,4 @@ def test_a_users_model_deploys_infers_and_rolls_back(name, tmp_path):
     passed = by_status.get("passed", [])
     for scenario in ("test_deploy.py", "test_inference.py", "test_rollback.py"):
         assert any(scenario in n for n in passed), f"no {scenario} test passed: {by_status}"
-    assert sum("test_rollback.py" in n for n in passed) == 3  # install, run, health faults
+    assert sum("test_rollback.py" in n for n in passed) == (3 if every_fault else 1)  # install, run, health faults

@@ -153,6 +153,23 @@ def test_runtime_comparison_reads_dlr_against_each_runtime_per_model() -> None:
     assert comparisons([{"model": "m", "runtime": "onnxruntime", "p50": 1.0}]) == []
 
 
+def test_a_runtime_not_measured_shows_its_reason_in_its_row(tmp_path: Path) -> None:
+    from harness.records import Record
+
+    props: list = []
+    record = Record(props)
+    record.stats("dlr", results_doc()["records"][0]["stats"]["dlr"])
+    record.not_measured("onnxruntime", "ONNX Runtime runs .onnx models; this model is tflite")
+    doc = results_doc()
+    doc["records"][0]["stats"] = props[0][1]["stats"]
+    x86 = view(doc)["device_views"][0]
+    assert [(r["runtime"], r["not_measured"]) for r in x86["rows"]] == [
+        ("dlr", None), ("onnxruntime", "ONNX Runtime runs .onnx models; this model is tflite")]
+    assert x86["rows"][1]["p50"] is None and x86["comparisons"] == []  # no ratio against a runtime that did not run
+    html = render_index(doc, tmp_path / "index.html").read_text()
+    assert "not measured: ONNX Runtime runs .onnx models; this model is tflite" in html
+
+
 def test_lab_health_is_rendered_when_the_run_recorded_it(tmp_path: Path) -> None:
     from harness.health.record import DeviceHealth, HealthVerdict, LabHealth
 
@@ -175,3 +192,19 @@ def test_scrub_fuzz_never_leaks_a_planted_key_body(before: str, after: str, pre_
     text = f"{before}\n{KEY}\n{after}"
     clean = redact(redact(text) if pre_redacted else text)
     assert PEM_BODY not in clean
+
+
+def test_model_against_model_reads_one_table_per_device(tmp_path: Path) -> None:
+    from harness.models.versus import SetAgreement, Thresholds, judge
+
+    doc = results_doc()
+    verdict = judge("x86", "sensor-v2", "sensor-v1", p50_ms=6.0, reference_p50_ms=4.0, peak_rss_mb=40.0,
+                    reference_peak_rss_mb=40.0, sets=[SetAgreement("seed-0", True, True, "")], thresholds=Thresholds())
+    doc["records"][0]["facts"]["versus"] = {**verdict.as_dict(), "note": None}
+    (row,) = view(doc)["versus"]
+    assert (row["device"], row["model"], row["reference"], row["ok"]) == ("x86", "sensor-v2", "sensor-v1", False)
+    html = render_index(doc, tmp_path / "index.html").read_text()
+    assert 'id="versus-table"' in html and "1.50&times;" in html and "100% of 1" in html
+    assert "p50 6 ms is 1.50x the reference&#39;s 4 ms (limit 1.1x)" in html
+    plain = render_index(results_doc(), tmp_path / "plain.html").read_text()
+    assert view(results_doc())["versus"] == [] and 'id="versus"' not in plain

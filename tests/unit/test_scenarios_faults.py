@@ -93,3 +93,27 @@ def test_model_options(tmp_path):
                              ({"--model": model, "--input-config": '{"x": [0]}'}, "--input-config: ClientError")):
         with pytest.raises(pytest.UsageError, match=message):
             scenario_model_of(Options(**options))
+
+
+def test_reference_model_options(tmp_path):
+    from harness.scenarios.conftest import reference_model_of
+
+    thresholds = {"--max-latency-ratio": 1.1, "--max-memory-ratio": 1.1, "--min-agreement": 1.0}
+    new, old = tmp_path / "new.onnx", tmp_path / "old.onnx"
+    new.write_bytes(b"onnx")
+    old.write_bytes(b"onnx")
+    base = {"--model": new, "--input-config": '{"x": [1, 3]}', **thresholds}
+    assert reference_model_of(Options(**base)) is None
+    ref = reference_model_of(Options(**base, **{"--reference-model": old}))
+    assert ref.path == old.resolve() and ref.input_config == {"x": [1, 3]}  # the --model's config by default
+    own = reference_model_of(Options(**base, **{"--reference-model": old, "--reference-input-config": '{"y": [2]}'}))
+    assert own.input_config == {"y": [2]}
+    assert reference_model_of(Options(**base, **{"--reference-model": "tinycnn"})).bundled
+    for options, message in (({"--reference-input-config": "{}"}, "--reference-input-config needs --reference-model"),
+                             ({"--reference-model": tmp_path / "gone.onnx"}, "--reference-model .*: no such file"),
+                             ({"--reference-model": "tinycnn", "--reference-input-config": "{}"},
+                              "a shipped workload has its own"),
+                             ({"--reference-model": old, "--min-agreement": 2.0}, "min_agreement 2.0"),
+                             ({"--reference-model": old, "--max-latency-ratio": 0.0}, "a ratio must be above 0")):
+        with pytest.raises(pytest.UsageError, match=message):
+            reference_model_of(Options(**{**base, **options}))
