@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.mqtt.acl import thing_topic
 from harness.mqtt.broker import free_port
 from harness.mqtt.lab import LabIoT
-from harness.mqtt.acl import thing_topic
 from harness.mqtt.subscriber import ResultSubscriber
 from harness.ondevice import link, publisher
 
