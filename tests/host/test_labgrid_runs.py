@@ -128,6 +128,7 @@ def test_a_signalled_run_releases_its_place_and_writes_its_report(free_place, tm
     run.send_signal(sig)
     out, _ = run.communicate(timeout=60)
     ended = time.monotonic() - signalled
+    print(f"\n{sig.name}: the session ended and released {PLACE} {ended:.2f} s after the signal")
     assert run.returncode == pytest.ExitCode.INTERRUPTED, out[-3000:]
     assert _holder(coordinator) is None, out[-3000:]
     assert ended < 20, f"the session took {ended:.1f} s to end"
@@ -145,6 +146,7 @@ def test_sigterm_of_an_xdist_run_releases_the_places_its_workers_hold(free_place
     run.send_signal(signal.SIGTERM)  # the controller only: xdist ends its workers, they tear their sessions down
     out, _ = run.communicate(timeout=60)
     ended = time.monotonic() - signalled
+    print(f"\nSIGTERM of the xdist controller: both places released {ended:.2f} s after the signal")
     assert run.returncode == pytest.ExitCode.INTERRUPTED, out[-3000:]
     assert [_holder(coordinator, place) for place in PLACES.values()] == [None, None], out[-3000:]
     assert ended < 30, f"the session took {ended:.1f} s to end"
@@ -170,6 +172,7 @@ def test_a_second_run_on_a_held_place_waits_then_quarantines_the_device(free_pla
                                  str(reports), "--", "--no-lab-up", "-k", "smoke and board"],
                                 cwd=tmp_path, env=_env("bob"), text=True, capture_output=True, timeout=300)
         took = time.monotonic() - started
+        print(f"\nsecond hil run on a held place (wait_s {WAIT_S:g}): quarantined, run took {took:.1f} s")
         assert second.returncode == 6, second.stdout[-3000:] + second.stderr[-3000:]  # EXIT_QUARANTINED
         assert _holder(coordinator) == "alice" and first.poll() is None  # the first run kept the place throughout
         (run_dir,) = reports.iterdir()
