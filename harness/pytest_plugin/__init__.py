@@ -14,6 +14,7 @@ hooks       parametrization over the lab, the ``lab`` marker, per-test device fa
 scheduler   ``-n N --dist loadgroup``: one xdist work unit per device
 quarantine  the lab health check before the first device test (--no-health-check, --fail-on-quarantine,
             --max-clock-skew, --min-free-mib, --health-budget): a sick device's tests skip with its reasons
+interrupt   SIGTERM ends the session like Ctrl-C: fixtures torn down (labgrid places released), reports written
 
 A device that fails its health check is quarantined; one that stops answering later errors its own tests
 with the device's reason; the rest of the session goes on.
@@ -38,6 +39,7 @@ from harness.pytest_plugin.hooks import (
     pytest_generate_tests,
     pytest_runtest_makereport,
     pytest_sessionfinish,
+    pytest_unconfigure,
 )
 from harness.pytest_plugin.options import lab_of, pytest_addoption, selected_devices
 from harness.pytest_plugin.quarantine import pytest_configure_node, pytest_sessionstart
@@ -49,5 +51,6 @@ __all__ = [
     "_device_handles", "bench_record", "budget_overrides", "compiled_model", "device", "gg_name", "gg_run_id",
     "greengrass", "hil_record", "lab", "lab_of", "pytest_addoption", "pytest_collection_modifyitems",
     "pytest_configure", "pytest_configure_node", "pytest_generate_tests", "pytest_runtest_makereport",
-    "pytest_sessionfinish", "pytest_sessionstart", "pytest_xdist_make_scheduler", "selected_devices",
+    "pytest_sessionfinish", "pytest_sessionstart", "pytest_unconfigure", "pytest_xdist_make_scheduler",
+    "selected_devices",
 ]

@@ -72,6 +72,7 @@ def device(request: pytest.FixtureRequest, lab: LabController, _device_handles: 
         handle.arch  # noqa: B018 - reading it proves the device answers
     except HilError:
         _device_handles.pop(name, None)
+        handle.transport.close()  # whatever it holds (a labgrid place) is not kept for a device that failed
         raise
     return handle
 

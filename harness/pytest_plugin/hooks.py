@@ -1,6 +1,6 @@
 """The plugin's hooks: markers registered and checked at collection, ``device`` parametrized over the
 selected lab devices, each phase report tagged with its device as plain facts, the report collector
-and ``--bench-json`` wired in."""
+and ``--bench-json`` wired in, SIGTERM handled as Ctrl-C for the session (harness.pytest_plugin.interrupt)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from harness.pytest_plugin import markers, quarantine
+from harness.pytest_plugin import interrupt, markers, quarantine
 from harness.pytest_plugin.fixtures import BENCH_RESULTS
 from harness.pytest_plugin.options import check_budgets, lab_of, selected_devices
 from harness.pytest_plugin.quarantine import HEALTH
@@ -27,6 +27,11 @@ def pytest_configure(config: pytest.Config) -> None:
     check_budgets(config)
     config.stash[BENCH_RESULTS] = []
     config.pluginmanager.register(Collector(config, lambda: lab_facts(config)), "hil-report-collector")
+    interrupt.install(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    interrupt.uninstall(config)
 
 
 def lab_facts(config: pytest.Config) -> dict[str, Any]:

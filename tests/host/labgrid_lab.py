@@ -63,7 +63,8 @@ def labgrid_lab(root: Path, services: dict[str, dict]) -> Iterator[Coordinator]:
     try:
         assert poll_until(lambda: _listening(port) or None, 30), (root / "coordinator.log").read_text()
         config = root / "exporter.yaml"
-        config.write_text(yaml.safe_dump({group: {"NetworkService": params} for group, params in services.items()}))
+        config.write_text(yaml.safe_dump({group: {"NetworkService": dict(params)}  # no YAML aliases: labgrid edits each
+                                          for group, params in services.items()}))
         procs.append(subprocess.Popen([str(BIN / "labgrid-exporter"), "-c", address, "-n", "exp1", str(config)],
                                       cwd=root, stdout=open(root / "exporter.log", "w"), stderr=subprocess.STDOUT))
         coordinator = Coordinator(address, root)

@@ -16,7 +16,8 @@ import pytest
 
 from harness.primitives.deadline import poll_until
 from harness.transport.hostspec import parse_hostspec
-from harness.transport.labgrid import LabgridTransport, PlaceClient, PlaceLocked, place_info
+from harness.transport.labgrid import LabgridTransport
+from harness.transport.labgrid_client import PlaceClient, PlaceLocked, place_info
 from harness.transport.registry import TransportSpec, transport_for
 from tests.host.labgrid_lab import labgrid_lab
 
@@ -69,7 +70,7 @@ def test_a_place_held_by_another_user_is_locked_by_them_after_the_wait(lab, plac
     transport = transport_for(TransportSpec("board", parse_hostspec(f"labgrid://{lab.address}?place={place}&wait_s=2")))
     assert isinstance(transport, LabgridTransport)
     started = time.monotonic()
-    with pytest.raises(PlaceLocked, match=r"labgrid place rpi4-07 locked by alice \(on .+\) since 20\d\d-") as err:
+    with pytest.raises(PlaceLocked, match=r"labgrid place rpi4-07 locked by alice since 20\d\d-\S+ \(on .+\)") as err:
         transport.run(["true"])
     waited = time.monotonic() - started
     assert 2.0 <= waited < 10.0, waited

@@ -18,7 +18,7 @@ from harness.lab.bringup import LabController
 from harness.lab.inventory import load_lab
 from harness.primitives.progress import quiet
 from harness.transport.hostspec import parse_hostspec
-from harness.transport.labgrid import place_info
+from harness.transport.labgrid_client import place_info
 from tests.host.labgrid_lab import labgrid_lab
 
 ROOT = Path(__file__).resolve().parents[2]
