@@ -11,8 +11,10 @@ that no longer holds: a bring-up killed between two states resumes from the last
 from __future__ import annotations
 
 import fcntl
+import platform
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 
 import docker
@@ -21,13 +23,14 @@ from docker.errors import DockerException, ImageNotFound
 from harness.errors import FailureClass, HilError, LabError
 from harness.lab import engine as engines
 from harness.lab import hostsetup, images
-from harness.lab.cores import DEVICE_USER, EmulatedCores
+from harness.lab.cores import DEVICE_USER, EmulatedCores, Published
 from harness.lab.device import Device
 from harness.lab.factory import DeviceFactory
 from harness.lab.hostkeys import LabKeys
 from harness.lab.inventory import DeviceSpec, Lab
 from harness.lab.network import LabNetwork
 from harness.lab.paths import state_dir
+from harness.lab.reach import HOST_ALIAS, HOST_GATEWAY, Reach, ReachMode, choose, is_local_address
 from harness.lab.state import LabState, StateFile, after, resume_point
 from harness.lab.status import status
 from harness.mqtt.lab import LabIoT, gateway_of
@@ -89,7 +92,7 @@ class BringUp:
         return {}
 
     def _start_engine(self) -> dict[str, object]:
-        if engines.engine_url(self.lab.lab.spec.engine.host) is None:
+        if self.lab.private:
             self.lab.private_engine.start(self.say)
         self.lab.docker_client()
         return {}
@@ -131,8 +134,10 @@ class BringUp:
         self.lab.network.ensure(client, self.say)
         pub = self.lab.keys.public_key()
         tags = self.lab.state_file.data["images"]
+        published = self.lab.published()
+        self.say(f"lab {self.lab.lab.name}: cores reached {self.lab.reach.describe()}")
         for device in self.cores:
-            self.lab.cores.ensure(client, device, tags[device.name], pub, self.say)
+            self.lab.cores.ensure(client, device, tags[device.name], pub, self.say, published)
         return {}
 
     def _devices_hold(self) -> bool:
@@ -141,17 +146,25 @@ class BringUp:
         client = self.lab.docker_client()
         pub = self.lab.keys.public_key()
         tags = self.lab.state_file.data["images"]
-        return self.lab.network.exists(client) and all(
-            self.lab.cores.running_as(client, device, tags[device.name], pub) for device in self.cores)
+        if not self.lab.network.exists(client):
+            return False
+        published = self.lab.published()
+        return all(self.lab.cores.running_as(client, device, tags[device.name], pub, published)
+                   for device in self.cores)
 
     # -- ready --------------------------------------------------------------------------------------
     def _ready_cores(self) -> dict[str, object]:
         client = self.lab.docker_client()
-        # The lab's IoT Core stand-in (mosquitto, mutual TLS) on the cores' gateway and loopback.
-        endpoint = self.lab.iot.start(gateway_of(self.lab.network.attrs(client)))
+        # The lab's IoT Core stand-in (mosquitto, mutual TLS) on loopback and where the cores reach the host.
+        if self.lab.published() is None:
+            endpoint = self.lab.iot.start(gateway_of(self.lab.network.attrs(client)))
+        else:  # listen where host.docker.internal leads, when that is an address of this host
+            alias = self.lab.cores.host_alias(self.cores[0])
+            endpoint = self.lab.iot.start(alias if alias and is_local_address(alias) else None,
+                                          cores_host=HOST_ALIAS)
         for device in self.cores:
-            address = self.lab.cores.await_sshd(client, device)
-            self.lab.keys.pin(address, self.lab.cores.host_key(device))
+            sshd = self.lab.cores.await_sshd(client, device)
+            self.lab.keys.pin(sshd.known_hosts_name, self.lab.cores.host_key(device))
             self.lab.iot.provision(self.lab.cores.engine_transport(device), device.name, endpoint)
         return {}
 
@@ -161,8 +174,8 @@ class BringUp:
         if endpoint is None or not self.lab.iot.current():  # a broker on an older config is restarted
             return False
         for device in self.cores:
-            address = self.lab.cores.answering(client, device)
-            if address is None or self.lab.keys.pinned(address) != self.lab.cores.host_key(device):
+            sshd = self.lab.cores.answering(client, device)
+            if sshd is None or self.lab.keys.pinned(sshd.known_hosts_name) != self.lab.cores.host_key(device):
                 return False
             if not self.lab.iot.provisioned(self.lab.cores.engine_transport(device), endpoint):
                 return False
@@ -233,6 +246,43 @@ class LabController:
     def engine_url(self) -> str:
         return engines.engine_url(self.lab.spec.engine.host) or self.private_engine.base_url
 
+    @property
+    def private(self) -> bool:
+        """True when the lab runs on the project's private dockerd (no engine in the lab file or DOCKER_HOST)."""
+        return engines.engine_url(self.lab.spec.engine.host) is None
+
+    @cached_property
+    def reach(self) -> ReachMode:
+        """How the cores are reached (harness.lab.reach): the lab file's choice, else from the engine's /info."""
+        configured = self.lab.spec.engine.reach
+        info = None if configured is not None else self.docker_client().info()
+        return choose(configured, self.engine_url, info, platform.release())
+
+    def published(self) -> Published | None:
+        """The cores' published-mode settings, or None when they are routed.
+
+        ``host.docker.internal`` is ``host-gateway`` on engines that define one; the private engine has no
+        default bridge, hence no host gateway, so there it names the lab network's gateway (this host).
+        """
+        mode = self.reach
+        if mode.reach is not Reach.PUBLISHED:
+            return None
+        gateway = gateway_of(self.network.attrs(self.docker_client())) if self.private else HOST_GATEWAY
+        return Published(mode.bind, gateway)
+
+    def reach_status(self) -> dict[str, object] | None:
+        """The engine and how its cores are reached, for `hil lab status`; None for a lab of boards only."""
+        if not self.emulated:
+            return None
+        try:
+            mode = self.reach
+        except HilError as exc:
+            return {"url": self.engine_url, "reach": None, "reason": exc.detail}
+        except DockerException as exc:
+            return {"url": self.engine_url, "reach": None, "reason": str(exc)}
+        return {"url": self.engine_url, "reach": str(mode.reach), "reason": mode.reason,
+                **({"published_on": mode.connect} if mode.reach is Reach.PUBLISHED else {})}
+
     def docker_client(self) -> docker.DockerClient:
         """A client of the lab's Docker engine (LabError when it does not answer)."""
         if self._client is None:
@@ -261,7 +311,7 @@ class LabController:
         with self._locked():
             if self.iot.stop():
                 self.say("stopped the lab's MQTT broker")
-            own_engine = engines.engine_url(self.lab.spec.engine.host) is not None
+            own_engine = not self.private
             if not own_engine and self.private_engine.pid() is None:
                 self.state_file.enter(LabState.DOWN)
                 return

@@ -32,10 +32,16 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    rows = _controller(args).status()
+    controller = _controller(args)
+    engine = controller.reach_status()
+    rows = controller.status()
     if args.json:
-        print(json.dumps({"devices": rows}, indent=2))
+        print(json.dumps({"devices": rows} | ({"engine": engine} if engine else {}), indent=2))
     else:
+        if engine:
+            reach = engine["reach"] or "unknown"
+            where = f" on {engine['published_on']}" if engine.get("published_on") else ""
+            print(f"engine {engine['url']}: cores reached {reach}{where} ({engine['reason']})")
         for row in rows:
             state = "reachable" if row["reachable"] else f"UNREACHABLE: {row['error']}"
             print(f"{row['name']:<20} {row['profile']:<12} {row['arch'] or '?':<8} {row['connection']:<36} {state}")

@@ -1,7 +1,9 @@
 """Emulated cores: one container per device of the lab file, reachable by sshd once it answers.
 
 A container is labelled with a stable key of everything it was started with; a change to the
-image, the limits or the authorised key recreates it, anything else keeps it.
+image, the limits, the authorised key or the reach mode (harness.lab.reach) recreates it, anything
+else keeps it. Where a core's sshd is reached is read from its container: the published 22/tcp
+binding when it has one, else its address on the lab network.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 import platform
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker
@@ -19,6 +22,7 @@ from harness import resources
 from harness.errors import LabError
 from harness.lab.inventory import DeviceSpec, Lab
 from harness.lab.paths import state_dir
+from harness.lab.reach import HOST_ALIAS, LOOPBACK, remote_host
 from harness.primitives.deadline import poll_until
 from harness.primitives.digest import stable_key
 from harness.primitives.progress import Say
@@ -59,6 +63,31 @@ def ssh_banner(host: str, port: int = 22, timeout: float = 1.0) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class SSHEndpoint:
+    """Where a core's sshd answers."""
+
+    host: str
+    port: int = 22
+
+    @property
+    def known_hosts_name(self) -> str:
+        """The host as OpenSSH and paramiko write it in known_hosts (``[host]:port`` off port 22)."""
+        return self.host if self.port == 22 else f"[{self.host}]:{self.port}"
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Published:
+    """A published-mode core: its 22/tcp bound on ``bind`` (port chosen by the engine), and the address
+    ``host.docker.internal`` names inside it (``host-gateway``, or an address when the engine has none)."""
+
+    bind: str
+    host_gateway: str
+
+
 class EmulatedCores:
     """The containers of one lab on one engine."""
 
@@ -76,27 +105,34 @@ class EmulatedCores:
         except NotFound:
             return None
 
-    def run_spec(self, device: DeviceSpec, tag: str, pub: str) -> dict[str, object]:
+    def run_spec(self, device: DeviceSpec, tag: str, pub: str, published: Published | None = None) -> dict[str, object]:
         """Everything a core is started with; a change to any of it recreates the container."""
         profile = self.lab.profile_of(device)
         limits = profile.limits
         volumes = {}
         if profile.docker_arch == "arm64" and platform.machine() != "aarch64":
             volumes[str(emulated_cpuinfo(EMULATED_ARM64_CPU))] = {"bind": "/proc/cpuinfo", "mode": "ro"}
-        return {"image": tag, "name": self.container_name(device), "hostname": device.name,
-                "network": self.network, "environment": {"HIL_AUTHORIZED_KEY": pub},
-                "mem_limit": f"{limits.memory_mb}m", "memswap_limit": f"{limits.memory_mb}m",
-                "nano_cpus": int(limits.cpus * 1e9), "volumes": volumes}
+        spec: dict[str, object] = {
+            "image": tag, "name": self.container_name(device), "hostname": device.name,
+            "network": self.network, "environment": {"HIL_AUTHORIZED_KEY": pub},
+            "mem_limit": f"{limits.memory_mb}m", "memswap_limit": f"{limits.memory_mb}m",
+            "nano_cpus": int(limits.cpus * 1e9), "volumes": volumes}
+        if published is not None:  # HostPort "" (None): the engine picks a free port
+            spec["ports"] = {"22/tcp": (published.bind, None)}
+            spec["extra_hosts"] = {HOST_ALIAS: published.host_gateway}
+        return spec
 
-    def running_as(self, client: docker.DockerClient, device: DeviceSpec, tag: str, pub: str) -> bool:
-        """True when the core's container runs with exactly this image, limits and key."""
+    def running_as(self, client: docker.DockerClient, device: DeviceSpec, tag: str, pub: str,
+                   published: Published | None = None) -> bool:
+        """True when the core's container runs with exactly this image, limits, key and reach mode."""
         container = self.container(client, device)
-        return (container is not None and container.status == "running"
-                and container.labels.get("hil.spec") == stable_key(self.run_spec(device, tag, pub), 16))
+        return (container is not None and container.status == "running" and container.labels.get("hil.spec")
+                == stable_key(self.run_spec(device, tag, pub, published), 16))
 
-    def ensure(self, client: docker.DockerClient, device: DeviceSpec, tag: str, pub: str, say: Say) -> None:
+    def ensure(self, client: docker.DockerClient, device: DeviceSpec, tag: str, pub: str, say: Say,
+               published: Published | None = None) -> None:
         """Start the core's container; recreate it when what it runs changed, start it when stopped."""
-        spec = self.run_spec(device, tag, pub)
+        spec = self.run_spec(device, tag, pub, published)
         digest = stable_key(spec, 16)
         container = self.container(client, device)
         if container is not None and container.labels.get("hil.spec") != digest:
@@ -111,29 +147,37 @@ class EmulatedCores:
             say(f"{device.name}: starting stopped container")
             container.start()
 
-    def address(self, client: docker.DockerClient, device: DeviceSpec) -> str | None:
-        """The core's address on the lab network, or None when its container is not running."""
+    def address(self, client: docker.DockerClient, device: DeviceSpec) -> SSHEndpoint | None:
+        """Where the core's sshd is reached (its published port, else its lab network address), or None
+        when its container is not running."""
         container = self.container(client, device)
         if container is None or container.status != "running":
             return None
-        net = container.attrs["NetworkSettings"]["Networks"].get(self.network) or {}
-        return net.get("IPAddress") or None
+        settings = container.attrs["NetworkSettings"]
+        for binding in (settings.get("Ports") or {}).get("22/tcp") or []:
+            if binding.get("HostPort"):
+                bound = binding.get("HostIp") or ""
+                host = remote_host(self.engine_url) or (bound if bound not in ("", "0.0.0.0", "::") else LOOPBACK)
+                return SSHEndpoint(host, int(binding["HostPort"]))
+        net = settings["Networks"].get(self.network) or {}
+        return SSHEndpoint(net["IPAddress"]) if net.get("IPAddress") else None
 
-    def answering(self, client: docker.DockerClient, device: DeviceSpec) -> str | None:
-        """The core's address if its sshd greets there now, else None."""
-        address = self.address(client, device)
-        return address if address and ssh_banner(address) else None
+    def answering(self, client: docker.DockerClient, device: DeviceSpec) -> SSHEndpoint | None:
+        """Where the core's sshd greets now, else None."""
+        endpoint = self.address(client, device)
+        return endpoint if endpoint and ssh_banner(endpoint.host, endpoint.port) else None
 
-    def await_sshd(self, client: docker.DockerClient, device: DeviceSpec, timeout: float = READY_TIMEOUT) -> str:
-        """Wait until the core's sshd greets; its address, or a LabError quoting the container's log."""
-        address = poll_until(lambda: self.answering(client, device), timeout, interval=0.1)
-        if address is None:
+    def await_sshd(self, client: docker.DockerClient, device: DeviceSpec,
+                   timeout: float = READY_TIMEOUT) -> SSHEndpoint:
+        """Wait until the core's sshd greets; where it does, or a LabError quoting the container's log."""
+        endpoint = poll_until(lambda: self.answering(client, device), timeout, interval=0.1)
+        if endpoint is None:
             container = self.container(client, device)
             logs = "" if container is None else \
                 container.logs(tail=5).decode(errors="replace").strip().replace("\n", " | ")
-            raise LabError(f"sshd not answering within {timeout:g} s (address {self.address(client, device)}); "
+            raise LabError(f"sshd not answering within {timeout:g} s (at {self.address(client, device)}); "
                            f"logs: {logs}", device=device.name, step="core start", advice="see `hil lab status`")
-        return address
+        return endpoint
 
     def engine_transport(self, device: DeviceSpec) -> DockerTransport:
         """docker exec into the core as its login user: the lab's own way in, independent of SSH."""
@@ -145,6 +189,13 @@ class EmulatedCores:
         return " ".join(self.engine_transport(device).check(
             ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"], timeout=HOST_KEY_TIMEOUT, step="host key"
         ).stdout.split()[:2])
+
+    def host_alias(self, device: DeviceSpec) -> str | None:
+        """The address ``host.docker.internal`` names inside the core (what the engine made of
+        ``host-gateway``), or None when it names none."""
+        result = self.engine_transport(device).run(["getent", "ahostsv4", HOST_ALIAS], timeout=HOST_KEY_TIMEOUT)
+        fields = result.stdout.split()
+        return fields[0] if result.ok and fields else None
 
     def remove_all(self, client: docker.DockerClient, say: Say) -> None:
         for container in client.containers.list(all=True, filters={"label": f"hil.lab={self.lab.name}"}):

@@ -1,8 +1,8 @@
 """Device handles: a lab file's device, its profile, and the transport the registry builds for it.
 
 Real devices are reached as their ``connection`` hostspec says; an emulated core's hostspec is
-made from its running container (SSH to its address with the lab's key and pinned host key, or
-docker exec when the lab file says ``transport: docker``).
+made from its running container (SSH to its lab network address, or to its published port, with the
+lab's key and pinned host key; or docker exec when the lab file says ``transport: docker``).
 """
 
 from __future__ import annotations
@@ -51,11 +51,11 @@ class DeviceFactory:
         if spec.transport == "docker":
             return TransportSpec(spec.name, HostSpec("docker", self.cores.container_name(spec), DEVICE_USER),
                                  options={"docker_host": self.cores.engine_url})
-        address = self.cores.address(client(), spec)
-        if address is None:
+        sshd = self.cores.address(client(), spec)
+        if sshd is None:
             raise DeviceUnreachable(f"container {self.cores.container_name(spec)} is not running",
                                     device=spec.name, step="lab", advice="run `hil lab up`")
-        return TransportSpec(spec.name, HostSpec("ssh", address, DEVICE_USER, 22),
+        return TransportSpec(spec.name, HostSpec("ssh", sshd.host, DEVICE_USER, sshd.port),
                              Credentials(self.keys.key_file, None, self.keys.known_hosts, False))
 
     def device(self, name: str, client: Callable[[], docker.DockerClient]) -> Device:

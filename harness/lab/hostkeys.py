@@ -2,7 +2,8 @@
 
 Each lab has one ed25519 key pair (its public half is authorised on every emulated core) and one
 known_hosts file. A core's host key is read over the engine, a channel the network cannot
-tamper with, and pinned for its address before anything connects over SSH.
+tamper with, and pinned for where its sshd answers (``10.213.7.2``, or ``[127.0.0.1]:49153`` for a
+published port) before anything connects over SSH.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class LabKeys:
         return self.known_hosts.read_text().splitlines() if self.known_hosts.exists() else []
 
     def pinned(self, address: str) -> str | None:
-        """The key pinned for ``address`` (``type base64``), or None."""
+        """The key pinned for ``address`` (a known_hosts host name), as ``type base64``, or None."""
         for line in self._lines():
             host, _, key = line.partition(" ")
             if host == address:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -99,6 +100,9 @@ class DeviceSpec(_Strict):
 class EngineSpec(_Strict):
     #: A Docker engine the user already runs (e.g. unix:///var/run/docker.sock); unset → private dockerd.
     host: str | None = None
+    #: How the cores are reached (harness.lab.reach): unset → ``published`` exactly when the engine's
+    #: container addresses are not routable from this host (Desktop, rootless, remote), else ``routed``.
+    reach: Literal["published", "routed"] | None = None
 
 
 class IoTSpec(_Strict):

@@ -1,5 +1,6 @@
 """A lab's IoT side: its CA, its broker (on the lab network's gateway and 127.0.0.1) and the cores'
-thing certificates, installed where a Greengrass core keeps them.
+thing certificates, installed where a Greengrass core keeps them. Published-mode cores
+(harness.lab.reach) connect to it as ``host.docker.internal``, a DNS name of its certificate.
 
 On each core: ``/greengrass/v2/thingCert.crt`` (0644), ``privKey.key`` (root:ggc_group 0640: the
 nucleus and components running as ggc_user read it, the login user does not), ``rootCA.pem``
@@ -75,22 +76,32 @@ class LabIoT:
         addresses = [str(a) for a in settings.get("addresses", [LOOPBACK])]  # type: ignore[union-attr]
         port = int(settings.get("port", 0))  # type: ignore[arg-type]
         harness_port = int(settings.get("harness_port", 0))  # type: ignore[arg-type]
-        return Broker(self.directory, addresses, port, self.ca.ca.cert, self.ca.server(addresses), harness_port,
+        names = tuple(str(n) for n in settings.get("names", []))  # type: ignore[union-attr]
+        return Broker(self.directory, addresses, port, self.ca.ca.cert, self.ca.server(addresses, names), harness_port,
                       self.harness_ca.ca.cert)
 
-    def start(self, gateway: str | None, port: int | None = None) -> tuple[str, int]:
+    def start(self, gateway: str | None, port: int | None = None, cores_host: str | None = None) -> tuple[str, int]:
         """Start the broker on ``gateway`` (the devices' way to the host) and loopback, on ``port`` (default: the
-        last one, else a free one); returns the devices' endpoint."""
+        last one, else a free one); returns the devices' endpoint.
+
+        ``cores_host`` is the name the devices connect by when it is not ``gateway`` (``host.docker.internal``
+        for published-mode cores); the server certificate carries it as a DNS name.
+        """
         settings = self._load()
         port = int(port or settings.get("port") or free_port())  # type: ignore[arg-type]
         harness_port = int(settings.get("harness_port") or 0)  # type: ignore[arg-type]
         while harness_port in (0, port):
             harness_port = free_port()
         addresses = [LOOPBACK] + ([gateway] if gateway and gateway != LOOPBACK else [])
+        wanted: dict[str, object] = {"port": port, "harness_port": harness_port, "addresses": addresses}
+        if cores_host:
+            wanted |= {"cores_host": cores_host, "names": [] if _is_ip(cores_host) else [cores_host]}
+        if settings != wanted and self.running():
+            self.stop()  # a new certificate (other names) needs a new broker process to be served
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._settings.write_text(json.dumps({"port": port, "harness_port": harness_port, "addresses": addresses}))
+        self._settings.write_text(json.dumps(wanted))
         self.broker().start()
-        return (addresses[-1], port)
+        return (cores_host or addresses[-1], port)
 
     def start_for(self, iot: IoTSpec) -> tuple[str, int] | None:
         """The broker of a lab of boards, where its file says they reach it; None for an IoT Core lab."""
@@ -113,7 +124,7 @@ class LabIoT:
         addresses, port = settings.get("addresses"), settings.get("port")
         if not addresses or not port:
             return None
-        return (str(addresses[-1]), int(port))  # type: ignore[index, arg-type]
+        return (str(settings.get("cores_host") or addresses[-1]), int(port))  # type: ignore[index, arg-type]
 
     def running(self) -> bool:
         return self._settings.exists() and self.broker().pid() is not None
@@ -170,7 +181,16 @@ class LabIoT:
             raise LabError(f"the core cannot reach the lab broker at {endpoint[0]}:{endpoint[1]}: "
                            f"{(probe.stderr.strip().splitlines() or ['no output'])[-1]}",
                            device=thing, step="iot broker reachability", failure_class=FailureClass.UNREACHABLE,
-                           advice="check the host firewall's INPUT chain for the lab bridge")
+                           advice="check the host firewall's INPUT chain for the lab bridge; cores behind "
+                                  "published ports reach the host as host.docker.internal (docs/install.md)")
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def gateway_of(network_attrs: dict[str, object]) -> str:

@@ -87,7 +87,8 @@ class CertificateAuthority:
         assert isinstance(loaded, ec.EllipticCurvePrivateKey)
         self._key = loaded
 
-    def _issue(self, pair: KeyPair, common_name: str, *, server_ips: list[str] | None = None) -> KeyPair:
+    def _issue(self, pair: KeyPair, common_name: str, *, server_ips: list[str] | None = None,
+               server_names: list[str] | None = None) -> KeyPair:
         key = _new_key()
         now = dt.datetime.now(dt.UTC)
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server_ips is not None else ExtendedKeyUsageOID.CLIENT_AUTH
@@ -99,7 +100,7 @@ class CertificateAuthority:
                    .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                    .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
         if server_ips is not None:
-            names: list[x509.GeneralName] = [x509.DNSName("localhost")]
+            names: list[x509.GeneralName] = [x509.DNSName(name) for name in server_names or ["localhost"]]
             names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in server_ips]
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         cert = builder.sign(self._key, hashes.SHA256())
@@ -107,16 +108,19 @@ class CertificateAuthority:
         _write_public(pair.cert, cert.public_bytes(serialization.Encoding.PEM))
         return pair
 
-    def server(self, ips: list[str]) -> KeyPair:
-        """The broker's certificate for these addresses; reissued when the address set changes."""
+    def server(self, ips: list[str], names: tuple[str, ...] = ()) -> KeyPair:
+        """The broker's certificate for these addresses and DNS names (``localhost`` always; e.g.
+        ``host.docker.internal``, the name published-mode cores connect by); reissued when either set changes."""
         pair = KeyPair(self.directory / "server.pem", self.directory / "server.key")
         wanted = {ipaddress.ip_address(ip) for ip in ips}
+        dns = sorted({"localhost", *names})
         if pair.cert.exists() and pair.key.exists():
             cert = x509.load_pem_x509_certificate(pair.cert.read_bytes())
             san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-            if set(san.get_values_for_type(x509.IPAddress)) == wanted:
+            if set(san.get_values_for_type(x509.IPAddress)) == wanted and \
+                    sorted(san.get_values_for_type(x509.DNSName)) == dns:
                 return pair
-        return self._issue(pair, "edge-hil lab broker", server_ips=sorted(ips))
+        return self._issue(pair, "edge-hil lab broker", server_ips=sorted(ips), server_names=dns)
 
     def thing(self, name: str) -> KeyPair:
         """The client certificate of thing ``name`` (CN = name), made once."""
