@@ -37,11 +37,16 @@ def digest_of(path: Path, algorithm: str = "SHA-256") -> str:
 
 
 def _mode(art: ComponentArtifact) -> int:
-    mode = 0o400 if art.read in ("OWNER", "ALL") else 0
-    mode |= 0o044 if art.read == "ALL" else 0
-    mode |= 0o100 if art.execute in ("OWNER", "ALL") else 0
-    mode |= 0o011 if art.execute == "ALL" else 0
-    return mode | 0o200  # the owner keeps write so a redeploy can replace it
+    """Permission.toFileSystemPermission (models/Permission.java:35-47): the owner always reads, the group is
+    treated as the owner, execute implies read; the write bit only when the nucleus is not root
+    (util/Permissions.java:56-62)."""
+    execute = art.execute in ("OWNER", "ALL")
+    mode = 0o400
+    mode |= 0o040 if art.read in ("OWNER", "ALL") or execute else 0
+    mode |= 0o110 if execute else 0
+    mode |= 0o004 if art.read == "ALL" or art.execute == "ALL" else 0
+    mode |= 0o001 if art.execute == "ALL" else 0
+    return mode | (0o200 if os.geteuid() != 0 else 0)
 
 
 def _apply(path: Path, mode: int, owner: tuple[int, int] | None) -> None:

@@ -33,7 +33,7 @@ from simulators.greengrass.errors import (
     ResourceNotFound,
 )
 from simulators.greengrass.kernel import Kernel, resolve_user, topo_order
-from simulators.greengrass.lifecycle import State
+from simulators.greengrass.lifecycle import ServiceSpec, State
 from simulators.greengrass.platforms import select_manifest
 from simulators.greengrass.recipe import Recipe, parse_recipe
 from simulators.greengrass.semver import Requirement, Version
@@ -139,6 +139,7 @@ class DeploymentService:
             self.store.write_record(record)
         self.log.write("INFO", LOGGER, "deployment-task-execution", "Start deployment task", deploymentId=deployment_id)
         self._crash("journalled")
+        target: dict[str, Any] | None = None
         try:
             target = self._resolve(deployment_id, doc, previous, journal)
             journal["target"] = target
@@ -147,7 +148,7 @@ class DeploymentService:
             self._journal(journal, "prepared")
         except GreengrassError as exc:
             self._restore_backups(journal)
-            self._finish(record, "FAILED_NO_STATE_CHANGE", exc)
+            self._finish(record, "FAILED_NO_STATE_CHANGE", exc, tried=target)
             return
         changed, removed = self._plan(previous, target)
         try:
@@ -178,11 +179,11 @@ class DeploymentService:
             journal["outcome"] = {"detailed": "FAILED_ROLLBACK_NOT_REQUESTED", "error": _err(exc)}
             self.store.write_journal(journal)
             self.store.commit(target)
-            self._finish(record, "FAILED_ROLLBACK_NOT_REQUESTED", exc)
+            self._finish(record, "FAILED_ROLLBACK_NOT_REQUESTED", exc, tried=target)
             return
         self._journal(journal, "rolling-back")
         detailed = self._rollback(previous, target, changed, removed, journal)
-        self._finish(record, detailed, exc)
+        self._finish(record, detailed, exc, tried=target)
 
     # -- steps -----------------------------------------------------------------------------------
     def _staged_recipes(self, deployment_id: str) -> list[tuple[Recipe, str]]:
@@ -238,6 +239,9 @@ class DeploymentService:
                                         doc.config_update.get(name))
             components[name] = {"version": str(recipe.version), "configuration": config,
                                 "root": any(name in roots for roots in groups.values())}
+            previous_version = _previous_version(old, str(recipe.version))
+            if previous_version:
+                components[name]["previousVersion"] = previous_version
         for name in sorted(set(doc.config_update) - set(components)):
             self.log.write("WARN", LOGGER, "config-update-ignored",
                            f"--update-config names {name}, which is not in the deployment", deploymentId=deployment_id)
@@ -301,34 +305,48 @@ class DeploymentService:
         return sorted(changed), sorted(set(prev) - set(new))
 
     def _apply(self, target: dict, changed: list[str], removed: list[str], journal: dict) -> None:
+        with self.kernel.lock:  # a CLI restart/stop waits for the new set to be in place
+            self._apply_locked(target, changed, removed, journal)
+
+    def _apply_locked(self, target: dict, changed: list[str], removed: list[str], journal: dict) -> None:
         self.kernel.stop([n for n in changed if n in self.kernel.services] + removed)
         for name in removed:
             self.kernel.remove(name)
         self._journal(journal, "stopped")
         comps = target["components"]
         for name in changed:
-            service = self.kernel.install(self.kernel.spec_for(name, comps))
+            old = self.kernel.services.get(name)
+            spec = self.kernel.spec_for(name, comps)
+            service = self.kernel.install(spec)
+            if not bootstrap_required(old.spec if old else None, spec):
+                continue
             rc = service.bootstrap()
             if rc not in (None, 0, 100, 101):
                 raise BootstrapError(f"Service {name} Bootstrap step failed with exit code {rc}")
+            if rc is not None:
+                self.log.write("WARN", LOGGER, "bootstrap-restart-not-emulated",
+                               f"Bootstrap of {name} exited {rc}: the real nucleus now restarts itself (exit 0 or "
+                               f"100) or the device (101), restarting every component; the emulated nucleus "
+                               f"goes on to Install without restarting", serviceName=name, exitCode=rc)
         self.kernel.start(changed)
         self._journal(journal, "started")
 
     def _rollback(self, previous: dict, target: dict, changed: list[str], removed: list[str],
                   journal: dict) -> str:
         prev = previous["components"]
-        self.kernel.stop([n for n in changed if n in self.kernel.services])
-        for name in [n for n in target["components"] if n not in prev]:
-            self.kernel.remove(name)
-        self._restore_backups(journal)
         restore = [n for n in prev if n in changed or n in removed]
-        try:
-            for name in restore:
-                self.kernel.install(self.kernel.spec_for(name, prev))
-            self.kernel.start(restore)
-        except (GreengrassError, OSError) as exc:
-            self.log.write("ERROR", LOGGER, "rollback-failed", str(exc))
-            return "FAILED_UNABLE_TO_ROLLBACK"
+        with self.kernel.lock:
+            self.kernel.stop([n for n in changed if n in self.kernel.services])
+            for name in [n for n in target["components"] if n not in prev]:
+                self.kernel.remove(name)
+            self._restore_backups(journal)
+            try:
+                for name in restore:
+                    self.kernel.install(self.kernel.spec_for(name, prev))
+                self.kernel.start(restore)
+            except (GreengrassError, OSError) as exc:
+                self.log.write("ERROR", LOGGER, "rollback-failed", str(exc))
+                return "FAILED_UNABLE_TO_ROLLBACK"
         broken = self.kernel.wait_settled(list(prev), self.kernel.settings.settle,
                                           self.kernel.settings.deployment_timeout)
         return "FAILED_UNABLE_TO_ROLLBACK" if broken else "FAILED_ROLLBACK_COMPLETE"
@@ -337,11 +355,17 @@ class DeploymentService:
         for path, text in journal.get("backups", {}).items():
             Path(path).write_text(text)
 
-    def _finish(self, record: dict, detailed: str, exc: GreengrassError | None, cleanup: bool = True) -> None:
-        """Clean up, then publish the final status (so a client that sees it also sees the cleaned store)."""
+    def _finish(self, record: dict, detailed: str, exc: GreengrassError | None, cleanup: bool = True,
+                tried: dict[str, Any] | None = None) -> None:
+        """Clean up, then publish the final status (so a client that sees it also sees the cleaned store).
+
+        A failed deployment keeps the versions it tried as well (DefaultDeploymentTask.java:246-261)."""
         shutil.rmtree(self.store.staging(record["deploymentId"]), ignore_errors=True)
         if cleanup:
-            self.store.remove_stale({n: e["version"] for n, e in self.store.committed()["components"].items()})
+            keep = versions_to_keep(self.store.committed())
+            for name, entry in (tried or {}).get("components", {}).items() if detailed != "SUCCESSFUL" else ():
+                keep.setdefault(name, set()).add(entry["version"])
+            self.store.remove_stale(keep)
         record.update({"status": "SUCCEEDED" if detailed == "SUCCESSFUL" else "FAILED",
                        "detailedStatus": detailed, **_err(exc)})
         self.store.write_record(record)
@@ -377,7 +401,32 @@ class DeploymentService:
                     "Deployment interrupted before it changed anything"), cleanup=False)
             elif record["status"] == "QUEUED" and reason == "the nucleus stopped":
                 self.queue.put(record["deploymentId"])  # (after an internal error they are still queued)
-        self.store.remove_stale({n: e["version"] for n, e in self.store.committed()["components"].items()})
+        self.store.remove_stale(versions_to_keep(self.store.committed()))
+
+
+def bootstrap_required(old: ServiceSpec | None, new: ServiceSpec) -> bool:
+    """A Bootstrap step runs for a new component, a new version, or a changed (interpolated) Bootstrap step —
+    not for a configuration change alone (BootstrapManager.java:444-467, GenericExternalService.java:280-310)."""
+    step = new.steps.get("Bootstrap")
+    return step is not None and (old is None or old.version != new.version or old.steps.get("Bootstrap") != step)
+
+
+def _previous_version(old: dict[str, Any] | None, version: str) -> str | None:
+    """KernelConfigResolver.java:711-733: a new version rotates the running one into previousVersion; the same
+    version again keeps one only if there was one, and then it is the running version (the nucleus reads the
+    version topic there), so the older version leaves the store."""
+    if old is None:
+        return None
+    if old["version"] != version:
+        return old["version"]
+    return old["version"] if old.get("previousVersion") else None
+
+
+def versions_to_keep(committed: dict[str, Any]) -> dict[str, set[str]]:
+    """ComponentManager.getVersionsToKeep (ComponentManager.java:621-654): each component's running and previous
+    version; nothing of a component that is no longer deployed."""
+    return {n: {e["version"], *([e["previousVersion"]] if e.get("previousVersion") else [])}
+            for n, e in committed["components"].items()}
 
 
 def _err(exc: GreengrassError | None) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """The running set of components: builds each component's spec from the store and drives its Service.
 
 Start order follows dependencies (a component starts once its HARD dependencies are RUNNING or FINISHED;
-a SOFT dependency is not waited for, as in the nucleus); stop order is the reverse. Orphaned process
+a SOFT dependency is not waited for, as in the nucleus); stop order is the reverse. A HARD dependency
+that leaves RUNNING/FINISHED/STOPPING (a restart, a new version, an error) restarts its STARTING or RUNNING
+dependers (GreengrassService.createDependencyListener); SOFT dependers are left alone. Orphaned process
 groups of a killed nucleus are found by an environment marker and killed before anything starts again.
 """
 
@@ -17,7 +19,15 @@ from typing import Any
 
 from simulators.greengrass.deadline import Deadline
 from simulators.greengrass.errors import CircularDependency, GreengrassError
-from simulators.greengrass.lifecycle import SETTLED, ProcessTable, Service, ServiceSpec, State, Timings
+from simulators.greengrass.lifecycle import (
+    DEPENDENCY_READY,
+    SETTLED,
+    ProcessTable,
+    Service,
+    ServiceSpec,
+    State,
+    Timings,
+)
 from simulators.greengrass.logs import Logs
 from simulators.greengrass.platforms import resolved_lifecycle, select_manifest
 from simulators.greengrass.recipe import Step
@@ -82,6 +92,10 @@ class Kernel:
         self.root, self.settings, self.store, self.logs, self.platform = root, settings, store, logs, platform
         self.services: dict[str, Service] = {}
         self.changed = threading.Condition()
+        # held while the set of services or a service's run changes (a deployment's apply step, a CLI request);
+        # not while a deployment waits for its components to settle, so `component stop` acts meanwhile
+        self.lock = threading.RLock()
+        self._restarting: set[str] = set()  # dependers with a restart on its way (the nucleus dedupes them too)
         self.processes = ProcessTable()
         self.run_as = resolve_user(settings.run_as)
 
@@ -117,37 +131,76 @@ class Kernel:
         return all(d not in self.services or self.services[d].state in SETTLED
                    for d, kind in spec.dependencies.items() if kind == "HARD")
 
-    def _notify(self, _service: Service) -> None:
+    def _notify(self, service: Service) -> None:
         with self.changed:
             self.changed.notify_all()
+        if service.state in DEPENDENCY_READY or self.services.get(service.spec.name) is not service:
+            return
+        for depender in list(self.services.values()):
+            if depender.spec.dependencies.get(service.spec.name) == "HARD" \
+                    and depender.state in (State.STARTING, State.RUNNING) \
+                    and depender.spec.name not in self._restarting:
+                self._restarting.add(depender.spec.name)
+                threading.Thread(target=self._restart_depender, args=(depender, service.spec.name), daemon=True,
+                                 name=f"dependency-restart-{depender.spec.name}").start()
+
+    def _restart_depender(self, depender: Service, dependency: str) -> None:
+        """GreengrassService.java:528-542: a HARD dependency in a bad state restarts its running depender."""
+        with self.lock:
+            try:
+                if self.services.get(depender.spec.name) is not depender \
+                        or depender.state not in (State.STARTING, State.RUNNING):
+                    return  # replaced or stopped meanwhile (a deployment got the lock first)
+                self.logs.main.write("INFO", "com.aws.greengrass.lifecyclemanager.GenericExternalService",
+                                     "service-restart", f"Restarting service because dependency {dependency} was "
+                                     f"in a bad state", serviceName=depender.spec.name)
+                depender.request_restart()
+            finally:
+                self._restarting.discard(depender.spec.name)
+
+    def request(self, op: str, names: list[str]) -> None:
+        """`component restart`/`stop` of `names`, one after another as the CLI sends them."""
+        with self.lock:
+            for name in names:
+                service = self.services.get(name)
+                if service is None:
+                    continue
+                if op == "restart":
+                    service.request_restart()
+                else:
+                    service.request_stop()
 
     def install(self, spec: ServiceSpec) -> Service:
-        old = self.services.get(spec.name)
-        if old is not None:
-            old.stop()
-        service = Service(spec, log=self.logs.component(spec.name), main_log=self.logs.main,
-                          processes=self.processes, timings=self.settings.timings,
-                          deps_ready=self._deps_ready, on_state=self._notify)
-        self.services[spec.name] = service
-        return service
+        with self.lock:
+            old = self.services.get(spec.name)
+            if old is not None:
+                old.stop()
+            service = Service(spec, log=self.logs.component(spec.name), main_log=self.logs.main,
+                              processes=self.processes, timings=self.settings.timings,
+                              deps_ready=self._deps_ready, on_state=self._notify)
+            self.services[spec.name] = service
+            return service
 
     def stop(self, names: list[str]) -> None:
         """Stop `names`, dependents first."""
-        graph = {n: list(s.spec.dependencies) for n, s in self.services.items()}
-        for name in reversed(topo_order(graph)):
-            if name in names and name in self.services:
-                self.services[name].stop()
+        with self.lock:
+            graph = {n: list(s.spec.dependencies) for n, s in self.services.items()}
+            for name in reversed(topo_order(graph)):
+                if name in names and name in self.services:
+                    self.services[name].stop()
 
     def remove(self, name: str) -> None:
-        service = self.services.pop(name, None)
-        if service is not None:
-            service.stop()
+        with self.lock:
+            service = self.services.pop(name, None)
+            if service is not None:
+                service.stop()
 
     def start(self, names: list[str], install: bool = True) -> None:
-        graph = {n: list(s.spec.dependencies) for n, s in self.services.items()}
-        for name in topo_order(graph):
-            if name in names:
-                self.services[name].start(install)
+        with self.lock:
+            graph = {n: list(s.spec.dependencies) for n, s in self.services.items()}
+            for name in topo_order(graph):
+                if name in names:
+                    self.services[name].start(install)
 
     def wait_settled(self, names: list[str], settle: float, timeout: float) -> str | None:
         """None once every name is RUNNING/FINISHED for `settle` seconds; else the first BROKEN name."""
@@ -171,6 +224,10 @@ class Kernel:
 
     def load(self, components: dict[str, Any]) -> None:
         """Start the committed components (at boot, or after an aborted deployment)."""
+        with self.lock:
+            self._load(components)
+
+    def _load(self, components: dict[str, Any]) -> None:
         for name in components:
             try:
                 self.install(self.spec_for(name, components))

@@ -4,7 +4,8 @@ NEW → INSTALLED → STARTING → RUNNING/FINISHED; a failing step goes to ERRO
 As the nucleus's Lifecycle.reportState (v2.18.2 Lifecycle.java:227-255) counts them: errors are counted per
 state they happened in, a state left without an error forgets its count, an error more than
 `error_reset` (1 h) after the previous one starts the count again, and the third goes straight to BROKEN
-(no Recover). BROKEN lasts until a restart or a new deployment.
+(no Recover). BROKEN lasts until a new deployment: `component restart` and `stop` leave it BROKEN
+(Lifecycle.handleCurrentStateBroken, v2.18.2 Lifecycle.java:460-516).
 Every script runs in its own process group (killed whole on timeout or stop), as the component user
 unless the step RequiresPrivilege.
 """
@@ -50,6 +51,8 @@ TRANSITIONS: dict[State, set[State]] = {
     State.FINISHED: {State.NEW, State.INSTALLED, State.STOPPING, State.ERRORED},
 }
 SETTLED = (State.RUNNING, State.FINISHED)
+# a HARD dependency in these states does not make its dependers restart (GreengrassService.java:612-626)
+DEPENDENCY_READY = (State.RUNNING, State.FINISHED, State.STOPPING)
 
 
 @dataclass
@@ -134,6 +137,7 @@ class Service:
         self._deps_ready, self._on_state = deps_ready, on_state
         self._lock = threading.RLock()
         self._stop = threading.Event()
+        self._stop_after_install = False  # a stop request that came while Install ran
         self._thread: threading.Thread | None = None
 
     # -- state machine ---------------------------------------------------------------------------
@@ -159,6 +163,7 @@ class Service:
         self.join()
         with self._lock:
             self._stop.clear()
+            self._stop_after_install = False
             self.errors = 0
             self._errored.clear()
             self._set(State.NEW if install else State.INSTALLED, worker=False)
@@ -173,8 +178,7 @@ class Service:
             was = self.state
             if was not in (State.FINISHED, State.STOPPING):
                 self._set(State.STOPPING, worker=False)
-        if was in (State.RUNNING, State.STARTING, State.INSTALLED, State.ERRORED, State.NEW) \
-                and "Shutdown" in self.spec.steps:
+        if was in (State.RUNNING, State.STARTING, State.ERRORED) and "Shutdown" in self.spec.steps:
             self._run_step("Shutdown", self.spec.steps["Shutdown"], stopping=True)
         for proc in self._processes.of(self.spec.name):
             kill_group(proc, self._timings.stop_grace)
@@ -183,6 +187,53 @@ class Service:
         with self._lock:
             if self.state != State.FINISHED:
                 self._set(State.FINISHED, worker=False)
+
+    def request_stop(self) -> None:
+        """`component stop`, per state as the nucleus's lifecycle thread takes it (Lifecycle.java:982-995)."""
+        state = self._settled_from_errored()
+        with self._lock:
+            if state == State.BROKEN:
+                self._broken_ignores("stop")
+                return
+            if self._thread is None:
+                return  # not started yet (a deployment is about to start it)
+            if state == State.NEW and self._working():
+                self._stop_after_install = True  # Install runs to its end, then FINISHED (Lifecycle.java:519-555)
+                return
+            if state == State.INSTALLED and self._working():
+                self._stop.set()  # waiting for dependencies: FINISHED at once, no Shutdown (Lifecycle.java:558-566)
+                self._set(State.FINISHED, worker=False)
+                return
+        self.stop()
+
+    def request_restart(self) -> None:
+        """`component restart` (Lifecycle.java:953-977): stop, then start again without Install."""
+        state = self._settled_from_errored()
+        with self._lock:
+            if state == State.BROKEN:
+                self._broken_ignores("restart")
+                return
+            if self._thread is None:
+                return  # never started: nothing to restart (Lifecycle.java:959-963)
+            if state in (State.NEW, State.INSTALLED) and self._working():
+                self._stop_after_install = False  # not started yet: it goes on and starts
+                return
+        self.stop()
+        self.start(install=False)
+
+    def _working(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+
+    def _settled_from_errored(self) -> State:
+        """A request that comes during ERRORED waits for Recover and the retry to begin."""
+        recover = self.spec.steps.get("Recover")
+        limit = ((recover.timeout or 60.0) if recover else 0.0) + self._timings.retry_delay + 5.0
+        poll_until(lambda: self.state != State.ERRORED, limit)
+        return self.state
+
+    def _broken_ignores(self, request: str) -> None:
+        self._main.write("ERROR", "com.aws.greengrass.lifecyclemanager.GenericExternalService", "service-broken",
+                         "service is broken. Deployment is needed", serviceName=self.spec.name, request=request)
 
     def bootstrap(self) -> int | None:
         """Run the Bootstrap step (new or changed version only); None when there is none."""
@@ -204,6 +255,11 @@ class Service:
             if self._stop.is_set():
                 return
             if failed is None:
+                with self._lock:
+                    if self._stop_after_install:
+                        self._stop.set()
+                        self._set(State.FINISHED, worker=False)
+                        return
                 phase = "start"
                 continue
             if failed == "":
@@ -261,7 +317,10 @@ class Service:
         self._main.write("ERROR", "com.aws.greengrass.lifecyclemanager.GenericExternalService", "service-errored",
                          reason, serviceName=self.spec.name, errorCount=self.errors)
         broken = self.errors >= self._timings.broken_after
+        was = self.state
         self._set(State.BROKEN if broken else State.ERRORED)
+        if broken and was in (State.STARTING, State.RUNNING) and "Shutdown" in self.spec.steps:
+            self._run_step("Shutdown", self.spec.steps["Shutdown"])  # Lifecycle.java:460-490
         for proc in self._processes.of(self.spec.name):
             kill_group(proc, self._timings.stop_grace)
             self._processes.discard(proc.pid)

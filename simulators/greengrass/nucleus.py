@@ -64,7 +64,7 @@ class Nucleus:
         self.settings, self.nucleus_config = load_settings(root)
         self.kernel = Kernel(root, self.settings, self.store, self.logs,
                              current_platform(self.settings.platform_override))
-        self.lock = threading.RLock()
+        self.lock = threading.RLock()  # one deployment (or boot, or shutdown) at a time
         self.deployments = DeploymentService(self.kernel, self.store, self.lock, crash_at)
 
     def boot(self) -> None:
@@ -104,20 +104,26 @@ class Nucleus:
                 raise ResourceNotFound(f"Component with name {name} not found in Greengrass")
             return found[0]
         if op in ("restart_components", "stop_components"):
-            names = args.get("names") or []
-            missing = [n for n in names if n not in self.kernel.services]
-            if not isinstance(names, list) or not names or missing:
-                raise ResourceNotFound(f"Component with name {', '.join(map(str, missing or names))} "
-                                      f"not found in Greengrass")
-            threading.Thread(target=self._control, args=(op, names), daemon=True).start()
-            return {"status": "SUCCEEDED"}
+            return self._control(op, args.get("names"))
         raise GreengrassError(f"Unknown operation {op!r}")
 
-    def _control(self, op: str, names: list[str]) -> None:
-        with self.lock:
-            self.kernel.stop(names)
-            if op == "restart_components":
-                self.kernel.start(names, install=False)
+    def _control(self, op: str, names: Any) -> dict[str, str]:
+        """The CLI sends one request per name in order (NucleusAdapterIpcClientImpl.java:125-156): the names
+        before an unknown one are restarted/stopped, then the unknown one fails the command."""
+        if not isinstance(names, list) or not names:
+            raise ResourceNotFound("Component with name  not found in Greengrass")
+        known = []
+        for name in names:
+            if name not in self.kernel.services:
+                self._trigger(op, known)
+                raise ResourceNotFound(f"Component with name {name} not found in Greengrass")
+            known.append(name)
+        self._trigger(op, known)
+        return {"status": "SUCCEEDED"}
+
+    def _trigger(self, op: str, names: list[str]) -> None:
+        if names:  # asynchronous, like the nucleus: the CLI returns before the component has stopped
+            threading.Thread(target=self.kernel.request, args=(op.split("_")[0], names), daemon=True).start()
 
     def _components(self) -> list[dict[str, Any]]:
         out = [{"componentName": n, "version": "0.0.0", "state": s, "configuration": None} for n, s in BUILTINS]

@@ -81,10 +81,10 @@ class Store:
                 continue
         return sorted(set(out))
 
-    def remove_stale(self, keep: dict[str, str]) -> list[str]:
-        """Delete recipes, artifacts and unpacked artifacts of versions not in `keep` (name -> version)."""
+    def remove_stale(self, keep: dict[str, set[str]]) -> list[str]:
+        """Delete recipes, artifacts and unpacked artifacts of versions not in `keep` (name -> versions)."""
         removed = []
-        wanted = {f"{n}-{v}.{fmt}" for n, v in keep.items() for fmt in ("yaml", "json")}
+        wanted = {f"{n}-{v}.{fmt}" for n, vs in keep.items() for v in vs for fmt in ("yaml", "json")}
         for path in list(self.recipes.glob("*.*")) if self.recipes.exists() else []:
             if path.name not in wanted:
                 path.unlink(missing_ok=True)
@@ -92,7 +92,7 @@ class Store:
         for base in (self.artifacts, self.unarchived):
             for comp in base.iterdir() if base.exists() else []:
                 for vdir in comp.iterdir():
-                    if keep.get(comp.name) != vdir.name:
+                    if vdir.name not in keep.get(comp.name, set()):
                         shutil.rmtree(vdir, ignore_errors=True)
                 if comp.is_dir() and not any(comp.iterdir()):
                     comp.rmdir()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from simulators.greengrass.deadline import poll_until
 from simulators.greengrass.localcore import LocalCore, recipe, write_recipe
 
 # GTF (aws-greengrass/aws-greengrass-testing, GreengrassCliSteps.java) finds a state as "State: <STATE>".
@@ -60,11 +61,12 @@ def test_install_upgrade_remove(core: LocalCore, tmp_path: Path) -> None:
     # configuration carries over, new default keys are added, MERGE applies on top
     assert app["Version"] == "2.0.0" and json.loads(app["Configuration"]) == {"Message": "one", "New": 1,
                                                                              "Extra": True}
-    assert not (core.root / "packages" / "recipes" / "com.ex.App-1.0.0.yaml").exists()
+    assert (core.root / "packages" / "recipes" / "com.ex.App-1.0.0.yaml").exists()  # the previous version
 
     dep = core.deploy("--update-config", json.dumps({"com.ex.App": {"RESET": ["/Message"]}}))
     assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
     assert json.loads(core.components()["com.ex.App"]["Configuration"])["Message"] == "two"
+    assert not (core.root / "packages" / "recipes" / "com.ex.App-1.0.0.yaml").exists()  # same version: rotated out
 
     dep = core.deploy("--remove", "com.ex.App")
     assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
@@ -123,9 +125,14 @@ def test_do_nothing_leaves_component_broken(core: LocalCore, tmp_path: Path) -> 
     st = core.wait_deployment(dep)
     assert (st["status"], st["Detailed Status"]) == ("FAILED", "FAILED_ROLLBACK_NOT_REQUESTED")
     assert GTF_STATE.format("BROKEN") in core.cli("component", "details", "-n", "com.ex.Crash").stdout
-    # a CLI restart gives the broken component another round of three tries
+    # restart and stop leave a BROKEN component alone until a deployment (Lifecycle.java:460-516)
+    log = core.root / "logs" / "greengrass.log"
+    errors = log.read_text().count("serviceName=com.ex.Crash, currentState=RUNNING, newState=ERRORED")
     core.cli("component", "restart", "--names", "com.ex.Crash")
-    core.wait_state("com.ex.Crash", "BROKEN")
+    core.cli("component", "stop", "--names", "com.ex.Crash")
+    assert poll_until(lambda: log.read_text().count("service is broken. Deployment is needed") >= 2, 10)
+    assert GTF_STATE.format("BROKEN") in core.cli("component", "details", "-n", "com.ex.Crash").stdout
+    assert log.read_text().count("serviceName=com.ex.Crash, currentState=RUNNING, newState=ERRORED") == errors
 
 
 def test_install_failure_rolls_back_to_previous_version_and_config(core: LocalCore, tmp_path: Path) -> None:
@@ -143,7 +150,9 @@ def test_install_failure_rolls_back_to_previous_version_and_config(core: LocalCo
     app = core.components()["com.ex.App"]
     assert (app["Version"], app["State"], json.loads(app["Configuration"])) == ("1.0.0", "RUNNING",
                                                                                {"Message": "custom"})
-    assert sorted(p.name for p in (core.root / "packages" / "recipes").iterdir()) == ["com.ex.App-1.0.0.yaml"]
+    # the running version and the one the failed deployment tried (DefaultDeploymentTask.java:246-261)
+    assert sorted(p.name for p in (core.root / "packages" / "recipes").iterdir()) == [
+        "com.ex.App-1.0.0.yaml", "com.ex.App-2.0.0.yaml"]
     assert (core.root / "packages" / "recipes" / "com.ex.App-1.0.0.yaml").is_file()
     assert "run custom" in (core.root / "logs" / "com.ex.App.log").read_text().splitlines()[-1]
 
@@ -192,8 +201,10 @@ def test_artifacts_digest_unarchive_and_permissions(core: LocalCore, tmp_path: P
     dep = core.deploy("--recipeDir", str(recipes), "--artifactDir", str(arts), "--merge", "com.ex.Art=1.0.0")
     assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
     stored = core.root / "packages" / "artifacts" / "com.ex.Art" / "1.0.0"
-    assert (stored / "run.sh").stat().st_mode & 0o777 == 0o755
-    assert (stored / "model.zip").stat().st_mode & 0o777 == 0o600
+    # models/Permission.java:35-47; the owner's w only when the nucleus is not root (util/Permissions.java:56-62)
+    write = 0 if os.geteuid() == 0 else 0o200
+    assert (stored / "run.sh").stat().st_mode & 0o777 == 0o555 | write
+    assert (stored / "model.zip").stat().st_mode & 0o777 == 0o440 | write  # Read OWNER, Execute NONE
     unpacked = core.root / "packages" / "artifacts-unarchived" / "com.ex.Art" / "1.0.0" / "model"
     assert (unpacked / "model" / "compiled.so").read_bytes() == b"\x7fELF"
     log = (core.root / "logs" / "com.ex.Art.log").read_text()
@@ -212,8 +223,7 @@ def test_digest_mismatch_fails_and_installs_nothing(core: LocalCore, tmp_path: P
     assert "ARTIFACT_CHECKSUM_MISMATCH" in st["Deployment Error Stack"]
     assert st["Deployment Failure Cause"].startswith("Integrity check for downloaded artifact failed.")
     assert "com.ex.Bad" not in core.components()
-    assert not (core.root / "packages" / "artifacts" / "com.ex.Bad").exists()
-    assert not list((core.root / "packages" / "recipes").iterdir())
+    assert not list((core.root / "packages" / "artifacts").rglob("blob.bin"))  # the mismatching copy is deleted
 
 
 def test_zip_slip_archive_refused(core: LocalCore, tmp_path: Path) -> None:
@@ -229,7 +239,7 @@ def test_zip_slip_archive_refused(core: LocalCore, tmp_path: Path) -> None:
     assert st["status"] == "FAILED" and "IO_UNZIP_ERROR" in st["Deployment Error Stack"]
     assert "zip slip" in st["Deployment Failure Cause"]
     assert not list(core.root.parent.rglob("escaped.txt"))
-    assert not (core.root / "packages" / "artifacts-unarchived" / "com.ex.Slip").exists()
+    assert not [p for p in (core.root / "packages" / "artifacts-unarchived").rglob("*") if p.is_file()]
 
 
 def test_step_timeout_kills_whole_process_group(core: LocalCore, tmp_path: Path) -> None:
@@ -327,3 +337,59 @@ def test_footprint_goals(tmp_path: Path) -> None:
         assert rss_kb <= 30 * 1024
     finally:
         core.stop()
+
+
+def _log(core: LocalCore, name: str) -> str:
+    path = core.root / "logs" / f"{name}.log"
+    return path.read_text() if path.exists() else ""
+
+
+def test_restart_and_stop_per_state_and_hard_dependers(core: LocalCore, tmp_path: Path) -> None:
+    """Lifecycle.java:460-566,953-995: INSTALLED stops at once without Shutdown, a stop during Install lets
+    it finish; a HARD dependency's restart restarts its running depender (GreengrassService.java:528-542)."""
+    recipes = tmp_path / "recipes"
+    write_recipe(recipes, recipe("com.ex.Slow", "1.0.0", {"Install": "sleep 3; echo installed", **sleeper("slow")}))
+    hard = {"com.ex.Slow": {"VersionRequirement": "1.0.0", "DependencyType": "HARD"}}
+    write_recipe(recipes, recipe("com.ex.Waiter", "1.0.0", {**sleeper("waiter"), "Shutdown": "echo waiter down"},
+                                 dependencies=hard))
+    dep = core.deploy("-r", str(recipes), "-m", "com.ex.Waiter=1.0.0")
+    core.wait_state("com.ex.Waiter", "INSTALLED")
+    core.cli("component", "stop", "--names", "com.ex.Waiter")
+    core.wait_state("com.ex.Waiter", "FINISHED", timeout=2)
+    core.cli("component", "stop", "--names", "com.ex.Slow")
+    core.wait_state("com.ex.Slow", "FINISHED")
+    assert "installed" in _log(core, "com.ex.Slow") and "run slow" not in _log(core, "com.ex.Slow")
+    assert "waiter down" not in _log(core, "com.ex.Waiter")
+    assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
+    core.cli("component", "restart", "--names", "com.ex.Slow,com.ex.Waiter")
+    core.wait_state("com.ex.Waiter", "RUNNING")
+    core.cli("component", "restart", "--names", "com.ex.Slow")
+    assert poll_until(lambda: _log(core, "com.ex.Waiter").count("run waiter") == 2, 15)
+    core.wait_state("com.ex.Waiter", "RUNNING")
+    assert _log(core, "com.ex.Slow").count("installed") == 1  # a restart does not Install again
+
+
+def test_bootstrap_only_for_new_component_or_version_and_store_keeps_previous(core: LocalCore, tmp_path: Path) -> None:
+    recipes, arts = tmp_path / "recipes", tmp_path / "artifacts"
+    for v in ("1.0.0", "2.0.0", "3.0.0"):
+        write_recipe(recipes, recipe("com.ex.Boot", v, {"Bootstrap": "echo bootstrap", **sleeper()},
+                                     config={"Message": v}))
+        (arts / "com.ex.Boot" / v).mkdir(parents=True)
+        (arts / "com.ex.Boot" / v / "v.txt").write_text(v)
+    store = core.root / "packages" / "artifacts" / "com.ex.Boot"
+    kept = []
+    for v in ("1.0.0", "2.0.0", "3.0.0"):
+        assert core.wait_deployment(core.deploy("-r", str(recipes), "-a", str(arts), "-m", f"com.ex.Boot={v}"))[
+            "status"] == "SUCCEEDED"
+        kept.append(sorted(p.name for p in store.iterdir()))
+    assert kept == [["1.0.0"], ["1.0.0", "2.0.0"], ["2.0.0", "3.0.0"]]  # ComponentManager.java:621-654
+    dep = core.deploy("-c", json.dumps({"com.ex.Boot": {"MERGE": {"Message": "same"}}}))
+    assert core.wait_deployment(dep)["status"] == "SUCCEEDED"
+    assert sorted(p.name for p in store.iterdir()) == ["3.0.0"]  # KernelConfigResolver.java:721-727
+    write_recipe(recipes, recipe("com.ex.Boot", "4.0.0", {"Install": "exit 1", **sleeper()}))
+    dep = core.deploy("-r", str(recipes), "-m", "com.ex.Boot=4.0.0", "-fp", "ROLLBACK")
+    assert core.wait_deployment(dep)["Detailed Status"] == "FAILED_ROLLBACK_COMPLETE"
+    assert sorted(p.name for p in store.iterdir()) == ["3.0.0", "4.0.0"]  # the failed one tried 4.0.0
+    assert (core.root / "packages" / "recipes" / "com.ex.Boot-4.0.0.yaml").is_file()  # DefaultDeploymentTask:261
+    assert _log(core, "com.ex.Boot").count("stdout. bootstrap") == 3  # not for the configuration change
+    assert "bootstrap-restart-not-emulated" in (core.root / "logs" / "greengrass.log").read_text()

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.lab.test_greengrass_conformance import SERVE, UserCore, component
+from tests.lab.gg_conformance import SERVE, Row, UserCore, component
 
 SAMPLES = Path(__file__).resolve().parents[1] / "golden" / "aws-samples"
 HELLO = "com.example.HelloWorld"
@@ -145,7 +145,68 @@ def _hard_and_soft_dependencies(core: UserCore, name: Callable[[str], str]) -> N
     core.remove(hard, soft)
 
 
-SAMPLE_ROWS: dict[str, Callable[[UserCore, Callable[[str], str]], None]] = {
+def _artifact_permission_field(core: UserCore, name: Callable[[str], str]) -> None:
+    """The recipe's Permission (Read/Execute: NONE/OWNER/ALL) on declared artifacts and on what they unpack to."""
+    app = name("com.example.Modes")
+    local = Path(core.work, "modes")
+    artifacts = local / "artifacts" / app / "1.0.0"
+    artifacts.mkdir(parents=True)
+    files = {"default.txt": None, "all.txt": {"Read": "ALL"}, "none.txt": {"Read": "NONE"},
+             "owner.sh": {"Execute": "OWNER"}, "all.sh": {"Read": "ALL", "Execute": "ALL"}}
+    for file in files:
+        (artifacts / file).write_text("echo tool ran\n")
+    with zipfile.ZipFile(artifacts / "tools.zip", "w") as zf:
+        zf.writestr("bin/run.sh", "echo unpacked tool ran\n")
+    declared = [{"URI": f"s3://DOC-EXAMPLE-BUCKET/{file}", **({"Permission": perm} if perm else {})}
+                for file, perm in files.items()]
+    declared.append({"URI": "s3://DOC-EXAMPLE-BUCKET/tools.zip", "Unarchive": "ZIP",
+                     "Permission": {"Execute": "OWNER"}})
+    listed = " ".join([*files, "tools.zip"])
+    run = (f"cd {{artifacts:path}} && stat -c '%n=%a:%U' {listed} && sh owner.sh && "
+           f"cd {{artifacts:decompressedPath}}/tools && stat -c 'unpacked %n=%a:%U' . bin bin/run.sh && ./bin/run.sh")
+    (local / "recipes").mkdir()
+    (local / "recipes" / f"{app}-1.0.0.yaml").write_text(yaml.safe_dump(
+        component(app, "1.0.0", {"Run": run}, artifacts=declared), sort_keys=False))
+    d = core.upload(local, "modes")
+    try:
+        assert core.deployed(f"-r {d}/recipes -a {d}/artifacts -m {app}=1.0.0")["status"] == "SUCCEEDED"
+        core.log_line(app, "unpacked tool ran")
+        log = core.log(app)
+        # Permission.toFileSystemPermission: owner always reads, the group counts as owner, execute implies
+        # read, no write bit (the nucleus runs as root); unpacked directories rwxr-xr-x
+        expected = {"default.txt": 440, "all.txt": 444, "none.txt": 400, "owner.sh": 550, "all.sh": 555,
+                    "tools.zip": 550, "unpacked .": 755, "unpacked bin": 755, "unpacked bin/run.sh": 550}
+        for file, mode in expected.items():
+            assert f"{file}={mode}:{OWNER}" in log, (file, log[-1500:])
+    finally:
+        core.remove(app)
+
+
+def _store_keeps_previous_version(core: UserCore, name: Callable[[str], str]) -> None:
+    """The store keeps the running and the previous version; a deployment that keeps the version forgets the
+    previous one (the nucleus stores the running version as previous); a removed component leaves nothing."""
+    app = name("com.example.Store")
+    versions = ("1.0.0", "2.0.0", "3.0.0")
+    d = core.recipes(*(component(app, v, SERVE, ComponentConfiguration={"DefaultConfiguration": {"Tag": v}})
+                       for v in versions), files={f"{app}-{v}": {"v.txt": v.encode()} for v in versions})
+
+    def stored() -> list[str]:
+        return sorted(core.sh(f"sudo -n ls /greengrass/v2/packages/artifacts/{app} 2>/dev/null || true").stdout.split())
+
+    try:
+        kept = []
+        for v in versions:
+            assert core.deployed(f"-r {d}/recipes -a {d}/artifacts -m {app}={v}")["status"] == "SUCCEEDED"
+            kept.append(stored())
+        assert kept == [["1.0.0"], ["1.0.0", "2.0.0"], ["2.0.0", "3.0.0"]]
+        core.deployed(f'--update-config \'{{"{app}":{{"MERGE":{{"Tag":"same version"}}}}}}\'')
+        assert stored() == ["3.0.0"]
+    finally:
+        core.remove(app)
+    assert stored() == []
+
+
+SAMPLE_ROWS: dict[str, Row] = {
     "dependency-hard-soft-start-order": _hard_and_soft_dependencies,
     "sample-hello-world-artifact-dir-and-update-config": _hello_world,
     "sample-zip-unarchive-decompressed-path": _zip_unarchive,
@@ -153,14 +214,9 @@ SAMPLE_ROWS: dict[str, Callable[[UserCore, Callable[[str], str]], None]] = {
     "artifact-copy-permissions-ownership": _artifact_permissions,
     "configuration-merge-reset": _configuration_merge_reset,
     "recipe-key-case-manifest-selection-variables": _recipe_keys_and_manifests,
+    "artifact-permission-field-unarchive": _artifact_permission_field,
+    "store-keeps-running-and-previous-version": _store_keeps_previous_version,
 }
-
-
-@pytest.fixture
-def core(device: Any, tmp_path: Path):
-    user = UserCore(device, tmp_path)
-    yield user
-    user.close()
 
 
 @pytest.mark.parametrize("row", sorted(SAMPLE_ROWS))
