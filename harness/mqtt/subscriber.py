@@ -55,7 +55,8 @@ class ResultSubscriber:
 
     def __enter__(self) -> ResultSubscriber:
         try:
-            self._connection = link.connect(self.endpoint, self.creds, self.client_id, timeout=self.timeout)
+            self._connection = link.connect(self.endpoint, self.creds, self.client_id, timeout=self.timeout,
+                                            on_resumed=self._resumed)
         except link.LinkError as exc:
             raise BrokerRefused(str(exc), step="mqtt subscribe",
                                 advice="is the lab broker up (`hil lab up`) and this certificate from the lab CA?"
@@ -68,6 +69,12 @@ class ResultSubscriber:
         if self._connection is not None:
             link.disconnect(self._connection)
             self._connection = None
+
+    @staticmethod
+    def _resumed(connection: object, session_present: bool) -> None:
+        """A broker that restarted forgot the subscription (clean session): subscribe again at once."""
+        if not session_present:
+            connection.resubscribe_existing_topics()  # type: ignore[attr-defined]
 
     def _on_message(self, topic: str, payload: bytes, **_: object) -> None:
         self._queue.put(Received(topic, bytes(payload), time.monotonic()))

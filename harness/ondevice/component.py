@@ -9,8 +9,8 @@ HIL_THING_CERT, HIL_THING_KEY, HIL_ROOT_CA, else from the core's files
 Its siblings (link, payload, preprocess) are the component's other artifacts, beside it.
 
 Every interval it classifies ``image-dir/image-name`` (or, without a name, the newest frame in
-``image-dir``: the camera simulator's output) and publishes one result. A broker that is down is
-retried with backoff and logged; the script never exits for it.
+``image-dir``: the camera simulator's output) and publishes one result at QoS 1, again until the broker
+acknowledges it. A broker that is down is retried with backoff and logged; the script never exits for it.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ except ImportError:  # run on the device as a script: its siblings are its compo
 GG_ROOT = Path("/greengrass/v2")
 DEFAULT_IMAGE_DIR = "/var/lib/hil/camera"
 LABEL_FILES = ("labels.txt", "synset.txt")
+#: Seconds a publish waits for its PUBACK, and how long one result is retried before it is dropped.
+ACK_WITHIN = 15.0
+RETRY_FOR = 300.0
 
 
 def log(message: str) -> None:
@@ -107,15 +110,25 @@ class Publisher:
         return True
 
     def publish(self, topic: str, payload: dict[str, object]) -> bool:
-        while not self.ensure():
-            pass
-        future, _ = self.connection.publish(topic, json.dumps(payload), link.QOS1)
-        try:
-            future.result(15)
-            return True
-        except Exception as exc:  # noqa: BLE001 - a timeout or an awscrt error: log, keep running
-            log(f"publish on {topic} not acknowledged: {type(exc).__name__}: {exc}")
-            return False
+        """Publish at QoS 1 until the broker acknowledges it (a broker restart loses no result), for at most
+        RETRY_FOR seconds; False (logged) when it gave up. A retry may deliver a message twice: QoS 1."""
+        body = json.dumps(payload)
+        started, delay = time.monotonic(), 1.0
+        while True:
+            while not self.ensure():
+                pass
+            future, _ = self.connection.publish(topic, body, link.QOS1)
+            try:
+                future.result(ACK_WITHIN)
+                return True
+            except Exception as exc:  # noqa: BLE001 - a timeout or an awscrt error: retry, keep running
+                if time.monotonic() - started + delay > RETRY_FOR:
+                    log(f"publish on {topic} not acknowledged for {RETRY_FOR:g} s, dropped: "
+                        f"{type(exc).__name__}: {exc}")
+                    return False
+                log(f"publish on {topic} not acknowledged, again in {delay:g} s: {type(exc).__name__}: {exc}")
+                time.sleep(delay)
+                delay = min(delay * 2, 8.0)
 
 
 def main(argv: list[str] | None = None) -> int:
