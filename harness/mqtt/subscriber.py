@@ -56,7 +56,7 @@ class ResultSubscriber:
     def __enter__(self) -> ResultSubscriber:
         try:
             self._connection = link.connect(self.endpoint, self.creds, self.client_id, timeout=self.timeout,
-                                            on_resumed=self._resumed)
+                                            on_resumed=self._resumed, reconnect_max_s=1)
         except link.LinkError as exc:
             raise BrokerRefused(str(exc), step="mqtt subscribe",
                                 advice="is the lab broker up (`hil lab up`) and this certificate from the lab CA?"
@@ -72,7 +72,9 @@ class ResultSubscriber:
 
     @staticmethod
     def _resumed(connection: object, session_present: bool) -> None:
-        """A broker that restarted forgot the subscription (clean session): subscribe again at once."""
+        """A broker that restarted forgot the subscription (clean session): subscribe again at once. The
+        subscriber tries to reconnect every second (``reconnect_max_s=1``), inside the publishers' grace
+        (harness.ondevice.component.RESUME_GRACE)."""
         if not session_present:
             connection.resubscribe_existing_topics()  # type: ignore[attr-defined]
 

@@ -20,6 +20,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -38,6 +39,9 @@ LABEL_FILES = ("labels.txt", "synset.txt")
 #: Seconds a publish waits for its PUBACK, and how long one result is retried before it is dropped.
 ACK_WITHIN = 15.0
 RETRY_FOR = 300.0
+#: Seconds to hold results after a reconnect: longer than a subscriber's reconnect period (the harness's: 1 s)
+#: plus its TLS handshake and SUBSCRIBE.
+RESUME_GRACE = 3.0
 
 
 def log(message: str) -> None:
@@ -88,24 +92,52 @@ def read_labels(model_dir: Path) -> list[str] | None:
 
 
 class Publisher:
-    """Holds one MQTT connection; reconnects with capped exponential backoff, logging every failure."""
+    """Holds one MQTT connection; reconnects with capped exponential backoff, logging every failure.
+
+    While the connection is down nothing is handed to it (awscrt would send it the moment it is back);
+    after a reconnect it waits RESUME_GRACE: a broker that restarted has forgotten every clean
+    session's subscriptions, and a result published before the subscribers are back reaches no one.
+    """
 
     def __init__(self, endpoint: tuple[str, int], creds: object, client_id: str) -> None:
         self.endpoint, self.creds, self.client_id = endpoint, creds, client_id
         self.connection = None
         self.backoff = 1.0
+        self.online = threading.Event()
+        self.resumed_at = 0.0
+
+    def _interrupted(self, message: str) -> None:
+        self.online.clear()
+        log(message)
+
+    def _resumed(self, connection: object, session_present: bool) -> None:
+        self.resumed_at = time.monotonic()
+        self.online.set()
+        log(f"reconnected to {self.endpoint[0]}:{self.endpoint[1]} (session present: {session_present})")
+
+    def _ready(self, until: float) -> bool:
+        """Wait for the connection to be up and settled, until the monotonic time ``until``."""
+        while not self.online.wait(min(1.0, max(until - time.monotonic(), 0.0))):
+            if time.monotonic() >= until:
+                return False
+        settle = self.resumed_at + RESUME_GRACE - time.monotonic()
+        if settle > 0:
+            time.sleep(settle)
+        return True
 
     def ensure(self) -> bool:
         if self.connection is not None:
             return True
         try:
-            self.connection = link.connect(self.endpoint, self.creds, self.client_id, on_interrupted=log)
+            self.connection = link.connect(self.endpoint, self.creds, self.client_id,
+                                           on_interrupted=self._interrupted, on_resumed=self._resumed)
         except link.LinkError as exc:
             log(f"broker unavailable, retrying in {self.backoff:g} s: {exc}")
             time.sleep(self.backoff)
             self.backoff = min(self.backoff * 2, 30.0)
             return False
         self.backoff = 1.0
+        self.online.set()
         log(f"connected to {self.endpoint[0]}:{self.endpoint[1]} as {self.client_id}")
         return True
 
@@ -117,6 +149,9 @@ class Publisher:
         while True:
             while not self.ensure():
                 pass
+            if not self._ready(started + RETRY_FOR):
+                log(f"broker unreachable for {RETRY_FOR:g} s, result on {topic} dropped")
+                return False
             future, _ = self.connection.publish(topic, body, link.QOS1)
             try:
                 future.result(ACK_WITHIN)

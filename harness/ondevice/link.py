@@ -44,7 +44,8 @@ def parse_endpoint(text: str) -> tuple[str, int]:
 
 def connect(endpoint: tuple[str, int], creds: Credentials, client_id: str, *, timeout: float = 10.0,
             on_interrupted: Callable[[str], None] | None = None,
-            on_resumed: Callable[[mqtt.Connection, bool], None] | None = None) -> mqtt.Connection:
+            on_resumed: Callable[[mqtt.Connection, bool], None] | None = None,
+            reconnect_max_s: int = 16) -> mqtt.Connection:
     """A connected MQTT connection (clean session, keep-alive 30 s, awscrt reconnects on its own later).
 
     Raises LinkError when the TLS handshake or the CONNACK fails within ``timeout``. ``on_resumed(connection,
@@ -76,7 +77,7 @@ def connect(endpoint: tuple[str, int], creds: Credentials, client_id: str, *, ti
         client=mqtt.Client(bootstrap, tls), host_name=host, port=port, client_id=client_id,
         clean_session=True, keep_alive_secs=30, ping_timeout_ms=5000,
         protocol_operation_timeout_ms=int(timeout * 1000), reconnect_min_timeout_secs=1,
-        reconnect_max_timeout_secs=16, on_connection_interrupted=interrupted,
+        reconnect_max_timeout_secs=reconnect_max_s, on_connection_interrupted=interrupted,
         on_connection_resumed=resumed, disable_metrics=True)
     try:
         connection.connect().result(timeout)
