@@ -124,7 +124,8 @@ def test_deploy_infer_rollback_over_a_slow_lossy_narrow_link(device, lab, greeng
     for kind, value, how in BAD_LINK:
         faults.add(device, kind, value, **how)
     times = deploy_infer_rollback(device, lab, greengrass, gg_name, compiled_model, tmp_path)
-    hil_record.fact("reliability", {"fault": "200 ms RTT ±20 ms + 5 % loss + 1 Mbit/s", "seconds": times})
+    hil_record.fact("reliability: bad link", {"fault": "200 ms RTT ±20 ms + 5 % loss + 1 Mbit/s", "seconds": times,
+                                              "held": "deploy, 3 results, rollback to 1.0.0, results again"})
 
 
 @pytest.mark.parametrize("fault", ["none", *(f[0] for f in BAD_LINK)])
@@ -136,7 +137,8 @@ def test_deploy_infer_rollback_under_each_fault_alone(device, lab, greengrass, g
         if kind == fault:
             faults.add(device, kind, value, **how)
     times = deploy_infer_rollback(device, lab, greengrass, gg_name, compiled_model, tmp_path)
-    hil_record.fact("reliability", {"fault": fault, "seconds": times})
+    hil_record.fact(f"reliability: {fault} alone", {"fault": fault, "seconds": times,
+                                                    "held": "deploy, 3 results, rollback to 1.0.0, results again"})
 
 
 def blob(tmp_path: Path, size: int) -> tuple[Path, str]:
@@ -176,8 +178,9 @@ def test_an_upload_cut_mid_transfer_fails_typed_within_its_bound_then_succeeds(d
         device.transport.put(local, remote, timeout=UPLOAD_BOUND)  # the next attempt, on a good link
         recovered = time.monotonic() - t
         assert remote_sha256(device, remote) == digest  # whole, not the cut copy
-        hil_record.fact("reliability", {"fault": f"{kind} mid-upload", "error": str(failed.value).splitlines()[0],
-                                        "seconds": {"to the error": took, "retry": recovered}})
+        hil_record.fact(f"reliability: {kind} mid-upload", {
+            "fault": f"{kind} mid-upload", "held": f"typed error: {str(failed.value).splitlines()[0]}; retry whole",
+            "seconds": {"to the error": took, "retry": recovered}})
     finally:
         faults.clear()
         remove_scratch(device.transport, base)
@@ -219,7 +222,8 @@ def test_a_link_drop_during_a_deployment_leaves_old_or_new_whole_and_the_next_ru
             with pytest.raises(HilError) as failed:
                 greengrass.wait_for_deployment(deployment, timeout=5)
             times["wait, link down: to the error"] = time.monotonic() - t
-            assert times["wait, link down: to the error"] <= 5 + greengrass.command_timeout + SLACK
+            # each status call is bounded by max(10 s, what is left of the wait)
+            assert times["wait, link down: to the error"] <= 10 + SLACK, failed.value
             assert device.name in str(failed.value)
         t = time.monotonic()
         final = greengrass.wait_for_deployment(deployment, timeout=DEPLOY_WITHIN)
@@ -234,11 +238,12 @@ def test_a_link_drop_during_a_deployment_leaves_old_or_new_whole_and_the_next_ru
         timer.start()
         try:
             with pytest.raises(HilError) as failed:
-                greengrass.run_deployment([v3], timeout=30)
+                greengrass.stage([v3], timeout=UPLOAD_BOUND)  # the deployment's upload, bounded for the test
         finally:
             timer.join()
         times["deploy, link down mid-upload: to the error"] = time.monotonic() - t
-        hil_record.fact("deploy_error", str(failed.value).splitlines()[0])
+        assert times["deploy, link down mid-upload: to the error"] <= UPLOAD_BOUND + SLACK, failed.value
+        upload_error = str(failed.value).splitlines()[0]
         faults.clear()
         assert assert_whole(greengrass, name) == "2.0.0"  # nothing of 3.0.0 half-installed
         t = time.monotonic()
@@ -248,7 +253,9 @@ def test_a_link_drop_during_a_deployment_leaves_old_or_new_whole_and_the_next_ru
     finally:
         faults.clear()
         steps.expect_deployment(greengrass, remove=[name], within=DEPLOY_WITHIN)
-    hil_record.fact("reliability", {"fault": "link down during a deployment", "seconds": times})
+    hil_record.fact("reliability: down during a deployment", {
+        "fault": "link down during a deployment", "seconds": times,
+        "held": f"typed errors ({upload_error}); 2.0.0 then 3.0.0 whole, never half; the next run succeeded"})
 
 
 def test_the_broker_restarted_mid_run_loses_no_result(device, lab, greengrass, gg_name, compiled_model, faults,
@@ -272,8 +279,9 @@ def test_the_broker_restarted_mid_run_loses_no_result(device, lab, greengrass, g
             results.expect_json(lambda m: True, count=3, within=RESULT_WITHIN, device=device.name)
         got = sorted(set(seqs(results)))
         missing = sorted(set(range(got[0], got[-1] + 1)) - set(got))
-        hil_record.fact("reliability", {"fault": "broker restarted", "missing": missing,
-                                        "seconds": {"restart": restarted, "results again": gap}})
+        hil_record.fact("reliability: broker restart", {
+            "fault": "broker restarted mid-run", "lost": missing, "held": f"seq {got[0]}..{got[-1]} received",
+            "seconds": {"restart": restarted, "results again": gap}})
         assert missing == [], f"results lost across the broker restart: seq {missing}"
         assert first_after["seq"] == last + 1  # the next result after the restart is the one made during it
     finally:
