@@ -258,8 +258,14 @@ class LabController:
         if os.geteuid() != 0:
             return  # faults need root to be added, and to be removed
         from harness.faults.lab import sweep_lab
+        from harness.faults.model import FaultError
 
-        for what in sweep_lab(self):
+        try:
+            swept = sweep_lab(self)
+        except FaultError as exc:  # no iptables or tc here: no fault can have been left either
+            self.say(f"lab {self.lab.name}: network faults not swept: {exc.detail}")
+            return
+        for what in swept:
             self.say(f"lab {self.lab.name}: removed a leftover network fault: {what}")
 
     def down(self) -> None:
