@@ -34,6 +34,9 @@ from harness.scenarios.faults import FAILURE_HANDLING, broken
 from harness.ship import component_artifacts
 
 pytestmark = pytest.mark.arch("x86_64")
+#: Not yet within CI's budget (the link-drop and broker-restart runs took over 7 minutes together).
+NIGHTLY = [pytest.mark.nightly,
+           pytest.mark.skipif(not os.environ.get("HIL_NIGHTLY"), reason="nightly only: HIL_NIGHTLY=1 runs it")]
 
 DEPLOY_WITHIN = 300.0
 RESULT_WITHIN = 120.0
@@ -149,6 +152,8 @@ def remote_sha256(device, path: str) -> str:
     return device.transport.check(["sha256sum", path], timeout=60).stdout.split()[0]
 
 
+@NIGHTLY[0]
+@NIGHTLY[1]
 @pytest.mark.parametrize("kind,value", [("down", None), ("reset", "256k")])
 def test_an_upload_cut_mid_transfer_fails_typed_within_its_bound_then_succeeds(device, faults, tmp_path, kind,
                                                                                value, hil_record):
@@ -202,6 +207,8 @@ def assert_whole(greengrass, name: str) -> str:
     return details.version
 
 
+@NIGHTLY[0]
+@NIGHTLY[1]
 def test_a_link_drop_during_a_deployment_leaves_old_or_new_whole_and_the_next_run_succeeds(
         device, greengrass, gg_name, faults, tmp_path, hil_record):
     name = gg_name("com.example.RelDeploy")
@@ -253,6 +260,8 @@ def test_a_link_drop_during_a_deployment_leaves_old_or_new_whole_and_the_next_ru
         "held": f"typed errors ({upload_error}); 2.0.0 then 3.0.0 whole, never half; the next run succeeded"})
 
 
+@NIGHTLY[0]
+@NIGHTLY[1]
 def test_the_broker_restarted_mid_run_loses_no_result(device, lab, greengrass, gg_name, compiled_model, faults,
                                                       tmp_path, hil_record):
     topic, model, inference = inference_pair(gg_name, compiled_model, tmp_path, device)
