@@ -12,6 +12,7 @@ from harness.privacy import phone_home_off
 #: Modules exposing ``register(subparsers)``; each sub-command sets ``func(args) -> int``.
 COMMAND_MODULES = [
     "harness.lab.cli",
+    "harness.faults.cli",
     "harness.run",
     "harness.compile.cli",
     "harness.runtime.cli",

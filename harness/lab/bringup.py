@@ -11,6 +11,7 @@ that no longer holds: a bring-up killed between two states resumes from the last
 from __future__ import annotations
 
 import fcntl
+import os
 import platform
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -302,9 +303,26 @@ class LabController:
             if endpoint is not None:
                 self.say(f"lab {self.lab.name}: MQTT broker at {endpoint[0]}:{endpoint[1]}")
             self.state_file.enter(LabState.READY)
+            self._sweep_faults()
             return
         with self._locked():
             BringUp(self).run()
+            self._sweep_faults()
+
+    def _sweep_faults(self) -> None:
+        """Remove network faults a crashed session left on this controller (harness.faults)."""
+        if os.geteuid() != 0:
+            return  # faults need root to be added, and to be removed
+        from harness.faults.lab import sweep_lab
+        from harness.faults.model import FaultError
+
+        try:
+            swept = sweep_lab(self)
+        except FaultError as exc:  # no iptables or tc here: no fault can have been left either
+            self.say(f"lab {self.lab.name}: network faults not swept: {exc.detail}")
+            return
+        for what in swept:
+            self.say(f"lab {self.lab.name}: removed a leftover network fault: {what}")
 
     def down(self) -> None:
         """Stop and remove this lab's containers and network; stop the private engine if idle."""

@@ -84,7 +84,8 @@ class ResultSubscriber:
 
     def __enter__(self) -> ResultSubscriber:
         try:
-            self._connection = link.connect(self.endpoint, self.creds, self.client_id, timeout=self.timeout)
+            self._connection = link.connect(self.endpoint, self.creds, self.client_id, timeout=self.timeout,
+                                            on_resumed=self._resumed, reconnect_max_s=1)
         except link.LinkError as exc:
             kind = next((k for k in ERRORS if isinstance(exc, k)), link.HandshakeRefused)
             raise ERRORS[kind](str(exc), step=STEP, advice=self.advice.get(kind)) from None
@@ -96,6 +97,14 @@ class ResultSubscriber:
         if self._connection is not None:
             link.disconnect(self._connection)
             self._connection = None
+
+    @staticmethod
+    def _resumed(connection: object, session_present: bool) -> None:
+        """A broker that restarted forgot the subscription (clean session): subscribe again at once. The
+        subscriber tries to reconnect every second (``reconnect_max_s=1``), inside the publishers' grace
+        (harness.ondevice.publisher.RESUME_GRACE)."""
+        if not session_present:
+            connection.resubscribe_existing_topics()  # type: ignore[attr-defined]
 
     def _on_message(self, topic: str, payload: bytes, **_: object) -> None:
         self._queue.put(Received(topic, bytes(payload), time.monotonic()))

@@ -10,8 +10,9 @@ the core's files (/greengrass/v2/iot-endpoint, thingCert.crt, privKey.key, rootC
 Its siblings (link, payload, preprocess, publisher) are the component's other artifacts, beside it.
 
 Every interval it classifies ``image-dir/image-name`` (or, without a name, the newest frame in
-``image-dir``: the camera simulator's output) and publishes one result (publisher.publish_every: a
-broker that is down is retried with backoff and logged; the script never exits for it).
+``image-dir``: the camera simulator's output) and publishes one result at QoS 1, again until the broker
+acknowledges it (publisher.publish_every: a broker that is down is retried with backoff and logged; the
+script never exits for it).
 """
 
 from __future__ import annotations

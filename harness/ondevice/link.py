@@ -71,11 +71,15 @@ def parse_endpoint(text: str) -> tuple[str, int]:
 
 
 def connect(endpoint: tuple[str, int], creds: Credentials, client_id: str, *, timeout: float = 10.0,
-            on_interrupted: Callable[[str], None] | None = None) -> mqtt.Connection:
+            on_interrupted: Callable[[str], None] | None = None,
+            on_resumed: Callable[[mqtt.Connection, bool], None] | None = None,
+            reconnect_max_s: int = 16) -> mqtt.Connection:
     """A connected MQTT connection (clean session, keep-alive 30 s, awscrt reconnects on its own later).
 
     Raises CredentialsError, EndpointUnreachable (no TCP connection within ``timeout``) or
     HandshakeRefused (the TLS handshake or the CONNACK failed within ``timeout``).
+    ``on_resumed(connection, session_present)`` runs after each reconnect: a clean session comes back without
+    its subscriptions.
     """
     creds.check()
     host, port = endpoint
@@ -98,11 +102,16 @@ def connect(endpoint: tuple[str, int], creds: Credentials, client_id: str, *, ti
         if on_interrupted:
             on_interrupted(f"connection to {host}:{port} interrupted: {error}")
 
+    def resumed(connection: mqtt.Connection, return_code: object, session_present: bool, **_: object) -> None:
+        if on_resumed:
+            on_resumed(connection, session_present)
+
     connection = mqtt.Connection(
         client=mqtt.Client(bootstrap, tls), host_name=host, port=port, client_id=client_id,
         clean_session=True, keep_alive_secs=30, ping_timeout_ms=5000,
         protocol_operation_timeout_ms=int(timeout * 1000), reconnect_min_timeout_secs=1,
-        reconnect_max_timeout_secs=16, on_connection_interrupted=interrupted, disable_metrics=True)
+        reconnect_max_timeout_secs=reconnect_max_s, on_connection_interrupted=interrupted,
+        on_connection_resumed=resumed, disable_metrics=True)
     try:
         connection.connect().result(timeout)
     except Exception as exc:  # noqa: BLE001 - awscrt raises AwsCrtError, MQTT exceptions or a timeout

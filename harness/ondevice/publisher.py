@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,12 @@ except ImportError:  # run on the device as a script: its siblings are its compo
     import link  # type: ignore[no-redef]
 
 MAX_BACKOFF = 30.0
+#: Seconds a publish waits for its PUBACK, and how long one result is retried before it is dropped.
 ACK_WITHIN = 15.0
+RETRY_FOR = 300.0
+#: Seconds to hold results after a reconnect: longer than a subscriber's reconnect period (the harness's: 1 s)
+#: plus its TLS handshake and SUBSCRIBE.
+RESUME_GRACE = 3.0
 _WHY = {link.CredentialsError: "thing credentials unusable", link.EndpointUnreachable: "broker unreachable",
         link.HandshakeRefused: "broker refused the connection"}
 
@@ -31,44 +37,84 @@ def log(message: str) -> None:
 
 
 class Publisher:
-    """Holds one MQTT connection; reconnects with capped exponential backoff, logging every failure."""
+    """Holds one MQTT connection; reconnects with capped exponential backoff, logging every failure.
+
+    While the connection is down nothing is handed to it (awscrt would send it the moment it is back);
+    after a reconnect it waits RESUME_GRACE: a broker that restarted has forgotten every clean
+    session's subscriptions, and a result published before the subscribers are back reaches no one.
+    """
 
     def __init__(self, endpoint: tuple[str, int], creds: link.Credentials, client_id: str) -> None:
         self.endpoint, self.creds, self.client_id = endpoint, creds, client_id
         self.connection = None
         self.backoff = 1.0
+        self.online = threading.Event()
+        self.resumed_at = 0.0
 
     @classmethod
     def for_options(cls, args: argparse.Namespace, endpoint: tuple[str, int]) -> Publisher:
         """The publisher the component's options describe (``--cert``/``--key``/``--ca``/``--client-id``)."""
         return cls(endpoint, link.Credentials(Path(args.cert), Path(args.key), Path(args.ca)), args.client_id)
 
+    def _interrupted(self, message: str) -> None:
+        self.online.clear()
+        log(message)
+
+    def _resumed(self, connection: object, session_present: bool) -> None:
+        self.resumed_at = time.monotonic()
+        self.online.set()
+        log(f"reconnected to {self.endpoint[0]}:{self.endpoint[1]} (session present: {session_present})")
+
+    def _ready(self, until: float) -> bool:
+        """Wait for the connection to be up and settled, until the monotonic time ``until``."""
+        while not self.online.wait(min(1.0, max(until - time.monotonic(), 0.0))):
+            if time.monotonic() >= until:
+                return False
+        settle = self.resumed_at + RESUME_GRACE - time.monotonic()
+        if settle > 0:
+            time.sleep(settle)
+        return True
+
     def ensure(self) -> bool:
         """Connected (True), or one failed attempt logged and slept off (False)."""
         if self.connection is not None:
             return True
         try:
-            self.connection = link.connect(self.endpoint, self.creds, self.client_id, on_interrupted=log)
+            self.connection = link.connect(self.endpoint, self.creds, self.client_id,
+                                           on_interrupted=self._interrupted, on_resumed=self._resumed)
         except link.LinkError as exc:
             log(f"{_WHY.get(type(exc), 'broker unavailable')}, retrying in {self.backoff:g} s: {exc}")
             time.sleep(self.backoff)
             self.backoff = min(self.backoff * 2, MAX_BACKOFF)
             return False
         self.backoff = 1.0
+        self.online.set()
         log(f"connected to {self.endpoint[0]}:{self.endpoint[1]} as {self.client_id}")
         return True
 
     def publish(self, topic: str, payload: dict[str, object]) -> bool:
-        """Publish at QoS 1 once connected; False (logged) when the PUBACK does not come."""
-        while not self.ensure():
-            pass
-        future, _ = self.connection.publish(topic, json.dumps(payload), link.QOS1)
-        try:
-            future.result(ACK_WITHIN)
-            return True
-        except Exception as exc:  # noqa: BLE001 - a timeout or an awscrt error: log, keep running
-            log(f"publish on {topic} not acknowledged: {type(exc).__name__}: {exc}")
-            return False
+        """Publish at QoS 1 until the broker acknowledges it (a broker restart loses no result), for at most
+        RETRY_FOR seconds; False (logged) when it gave up. A retry may deliver a message twice: QoS 1."""
+        body = json.dumps(payload)
+        started, delay = time.monotonic(), 1.0
+        while True:
+            while not self.ensure():
+                pass
+            if not self._ready(started + RETRY_FOR):
+                log(f"broker unreachable for {RETRY_FOR:g} s, result on {topic} dropped")
+                return False
+            future, _ = self.connection.publish(topic, body, link.QOS1)
+            try:
+                future.result(ACK_WITHIN)
+                return True
+            except Exception as exc:  # noqa: BLE001 - a timeout or an awscrt error: retry, keep running
+                if time.monotonic() - started + delay > RETRY_FOR:
+                    log(f"publish on {topic} not acknowledged for {RETRY_FOR:g} s, dropped: "
+                        f"{type(exc).__name__}: {exc}")
+                    return False
+                log(f"publish on {topic} not acknowledged, again in {delay:g} s: {type(exc).__name__}: {exc}")
+                time.sleep(delay)
+                delay = min(delay * 2, 8.0)
 
 
 def publish_every(publisher: Publisher, topic: str, interval: float,

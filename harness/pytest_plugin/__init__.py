@@ -8,6 +8,7 @@ options     --lab, --device, --arch, --no-lab-up, --budget, --bench-json, --hil-
 markers     arch / profile / feature: checked at collection (a malformed one is a usage error naming
             the test), applied when ``device`` is set up (a mismatch is a skip with the reason)
 fixtures    lab, device (one per selected lab device, ids = device names), compiled_model, hil_record,
+            network_fault (harness.faults),
             budget_overrides, bench_record; greengrass, gg_name, gg_run_id from harness.greengrass.steps
 hooks       parametrization over the lab, the ``lab`` marker, per-test device facts for the reports,
             the report collector (harness.report.collector) and --bench-json
@@ -32,6 +33,7 @@ from harness.pytest_plugin.fixtures import (
     device,
     hil_record,
     lab,
+    network_fault,
 )
 from harness.pytest_plugin.hooks import (
     pytest_collection_modifyitems,
@@ -49,7 +51,7 @@ phone_home_off()
 
 __all__ = [
     "_device_handles", "bench_record", "budget_overrides", "compiled_model", "device", "gg_name", "gg_run_id",
-    "greengrass", "hil_record", "lab", "lab_of", "pytest_addoption", "pytest_collection_modifyitems",
+    "greengrass", "hil_record", "lab", "lab_of", "network_fault", "pytest_addoption", "pytest_collection_modifyitems",
     "pytest_configure", "pytest_configure_node", "pytest_generate_tests", "pytest_runtest_makereport",
     "pytest_sessionfinish", "pytest_sessionstart", "pytest_unconfigure", "pytest_xdist_make_scheduler",
     "selected_devices",

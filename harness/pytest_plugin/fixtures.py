@@ -18,6 +18,7 @@ from harness.records import Record
 if TYPE_CHECKING:  # the engine and SSH clients load only in sessions that use the lab
     from harness.artifact.package import Artifact
     from harness.bench.measure import BenchResult
+    from harness.faults.session import FaultSet
     from harness.lab.bringup import LabController
     from harness.lab.device import Device
 
@@ -75,6 +76,20 @@ def device(request: pytest.FixtureRequest, lab: LabController, _device_handles: 
         handle.transport.close()  # whatever it holds (a labgrid place) is not kept for a device that failed
         raise
     return handle
+
+
+@pytest.fixture
+def network_fault(lab: LabController) -> Iterator[FaultSet]:
+    """Network faults on lab devices for this test: ``network_fault.add(device, "loss", "5%")``; every fault
+    it added is removed at teardown (a session killed first leaves them to the sweep of `hil lab up`)."""
+    from harness.faults.lab import target_for
+    from harness.faults.session import FaultSet
+
+    faults = FaultSet(lambda name: target_for(lab, name))
+    try:
+        yield faults
+    finally:
+        faults.clear()
 
 
 @pytest.fixture
