@@ -25,7 +25,6 @@ from simulators.greengrass.document import DeploymentDocument, parse_document
 from simulators.greengrass.errors import (
     BootstrapError,
     ComponentBroken,
-    DependencyError,
     DocumentError,
     GreengrassError,
     Interrupted,
@@ -33,10 +32,11 @@ from simulators.greengrass.errors import (
     ResourceNotFound,
 )
 from simulators.greengrass.kernel import Kernel, resolve_user, topo_order
-from simulators.greengrass.lifecycle import ServiceSpec, State
+from simulators.greengrass.lifecycle import State
 from simulators.greengrass.platforms import select_manifest
 from simulators.greengrass.recipe import Recipe, parse_recipe
-from simulators.greengrass.semver import Requirement, Version
+from simulators.greengrass.resolution import bootstrap_required, pick, reachable, rotated_previous, versions_to_keep
+from simulators.greengrass.semver import Requirement
 from simulators.greengrass.store import Store
 
 CRASH_STEPS = ("journalled", "resolved", "prepared", "stopped", "started", "settled", "committed", "finished")
@@ -220,7 +220,7 @@ class DeploymentService:
         for _ in range(64):
             stable = True
             for name, reqs in list(requirements.items()):
-                recipe = self._pick(name, reqs, previous)
+                recipe = pick(self.store, name, reqs, previous)
                 if name not in chosen or chosen[name].version != recipe.version:
                     chosen[name] = recipe
                     stable = False
@@ -229,7 +229,7 @@ class DeploymentService:
                         requirements[dep] = reqs_of_dep + [(name, spec.requirement)]
             if stable:
                 break
-        needed = self._reachable(groups, chosen)
+        needed = reachable(groups, chosen)
         topo_order({n: list(chosen[n].dependencies) for n in needed})  # raises on a cycle
         components = {}
         for name in sorted(needed):
@@ -239,42 +239,13 @@ class DeploymentService:
                                         doc.config_update.get(name))
             components[name] = {"version": str(recipe.version), "configuration": config,
                                 "root": any(name in roots for roots in groups.values())}
-            previous_version = _previous_version(old, str(recipe.version))
+            previous_version = rotated_previous(old, str(recipe.version))
             if previous_version:
                 components[name]["previousVersion"] = previous_version
         for name in sorted(set(doc.config_update) - set(components)):
             self.log.write("WARN", LOGGER, "config-update-ignored",
                            f"--update-config names {name}, which is not in the deployment", deploymentId=deployment_id)
         return {"groups": groups, "components": components}
-
-    def _pick(self, name: str, reqs: list[tuple[str, Requirement]], previous: dict) -> Recipe:
-        ok = [v for v in self.store.versions(name) if all(r.allows(v) for _, r in reqs)]
-        active = previous["components"].get(name, {}).get("version")
-        if active and Version.parse(active) in ok:
-            version = Version.parse(active)
-        elif ok:
-            version = max(ok)
-        else:
-            constraints = ", ".join(f"{who} requires {req}" for who, req in reqs)
-            raise DependencyError(
-                "No local or cloud component version satisfies the requirements. Check whether the version "
-                "constraints conflict and that the component exists in your AWS account with a version that "
-                "matches the version constraints. If the version constraints conflict, revise deployments to "
-                f"resolve the conflict. Component {name} version constraints: {constraints}.")
-        recipe = self.store.load_recipe(name, str(version))
-        assert recipe is not None
-        return recipe
-
-    @staticmethod
-    def _reachable(groups: dict, chosen: dict[str, Recipe]) -> set[str]:
-        todo = [n for roots in groups.values() for n in roots]
-        seen: set[str] = set()
-        while todo:
-            n = todo.pop()
-            if n not in seen:
-                seen.add(n)
-                todo += list(chosen[n].dependencies)
-        return seen
 
     def _prepare(self, deployment_id: str, target: dict, previous: dict) -> None:
         source = self.store.staging(deployment_id) / "artifacts"
@@ -402,31 +373,6 @@ class DeploymentService:
             elif record["status"] == "QUEUED" and reason == "the nucleus stopped":
                 self.queue.put(record["deploymentId"])  # (after an internal error they are still queued)
         self.store.remove_stale(versions_to_keep(self.store.committed()))
-
-
-def bootstrap_required(old: ServiceSpec | None, new: ServiceSpec) -> bool:
-    """A Bootstrap step runs for a new component, a new version, or a changed (interpolated) Bootstrap step —
-    not for a configuration change alone (BootstrapManager.java:444-467, GenericExternalService.java:280-310)."""
-    step = new.steps.get("Bootstrap")
-    return step is not None and (old is None or old.version != new.version or old.steps.get("Bootstrap") != step)
-
-
-def _previous_version(old: dict[str, Any] | None, version: str) -> str | None:
-    """KernelConfigResolver.java:711-733: a new version rotates the running one into previousVersion; the same
-    version again keeps one only if there was one, and then it is the running version (the nucleus reads the
-    version topic there), so the older version leaves the store."""
-    if old is None:
-        return None
-    if old["version"] != version:
-        return old["version"]
-    return old["version"] if old.get("previousVersion") else None
-
-
-def versions_to_keep(committed: dict[str, Any]) -> dict[str, set[str]]:
-    """ComponentManager.getVersionsToKeep (ComponentManager.java:621-654): each component's running and previous
-    version; nothing of a component that is no longer deployed."""
-    return {n: {e["version"], *([e["previousVersion"]] if e.get("previousVersion") else [])}
-            for n, e in committed["components"].items()}
 
 
 def _err(exc: GreengrassError | None) -> dict[str, Any]:

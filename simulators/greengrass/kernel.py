@@ -22,7 +22,6 @@ from simulators.greengrass.errors import CircularDependency, GreengrassError
 from simulators.greengrass.lifecycle import (
     DEPENDENCY_READY,
     SETTLED,
-    ProcessTable,
     Service,
     ServiceSpec,
     State,
@@ -30,6 +29,7 @@ from simulators.greengrass.lifecycle import (
 )
 from simulators.greengrass.logs import Logs
 from simulators.greengrass.platforms import resolved_lifecycle, select_manifest
+from simulators.greengrass.processes import ProcessTable
 from simulators.greengrass.recipe import Step
 from simulators.greengrass.release import NUCLEUS_VERSION
 from simulators.greengrass.store import Store

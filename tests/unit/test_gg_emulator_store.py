@@ -7,8 +7,8 @@ import os
 import pytest
 
 from simulators.greengrass.artifacts import _mode
-from simulators.greengrass.deployment import _previous_version, versions_to_keep
 from simulators.greengrass.recipe import ComponentArtifact
+from simulators.greengrass.resolution import rotated_previous, versions_to_keep
 
 ROOT = os.geteuid() == 0
 
@@ -30,7 +30,7 @@ def test_store_keeps_running_and_previous_version_rotating_like_the_nucleus() ->
     entry: dict | None = None
     kept = []
     for version in ("1.0.0", "2.0.0", "3.0.0", "3.0.0", "3.0.0"):
-        previous = _previous_version(entry, version)
+        previous = rotated_previous(entry, version)
         entry = {"version": version, **({"previousVersion": previous} if previous else {})}
         kept.append(versions_to_keep({"components": {"a": entry}})["a"])
     assert kept == [{"1.0.0"}, {"1.0.0", "2.0.0"}, {"2.0.0", "3.0.0"}, {"3.0.0"}, {"3.0.0"}]
