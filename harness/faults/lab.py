@@ -50,11 +50,11 @@ def target_for(controller: LabController, name: str) -> Target:
     broker_port = endpoint[1] if endpoint else None
     if spec.emulated:
         pid = _core_pid(controller, spec)
-        address = controller.cores.address(controller.docker_client(), spec)
-        if address is None:
+        ssh = controller.cores.address(controller.docker_client(), spec)
+        if ssh is None:
             raise FaultError("the core has no address on the lab network", device=name, step="fault target")
         device_iface, host_iface = core_link(pid)
-        return Target(name, address, 22, broker_port, host_iface, device_iface, _netns(pid))
+        return Target(name, ssh.host, ssh.port, broker_port, host_iface, device_iface, _netns(pid))
     host = parse_hostspec(spec.connection or "")
     try:
         address = socket.gethostbyname(host.host)

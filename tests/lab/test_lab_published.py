@@ -24,6 +24,7 @@ from harness.errors import HostKeyMismatch
 from harness.lab.bringup import LabController, LabState
 from harness.lab.inventory import load_lab
 from harness.lab.reach import HOST_ALIAS, Reach
+from harness.mqtt.acl import thing_topic
 from harness.mqtt.lab import gateway_of
 from harness.primitives.progress import quiet
 from harness.ship import ship
@@ -122,14 +123,15 @@ def test_the_core_connects_to_the_broker_as_host_docker_internal(published):
     device = controller.device(CORE)
     try:
         endpoint = device.transport.check("cat /greengrass/v2/iot-endpoint").stdout.strip()
-        assert endpoint == f"{HOST_ALIAS}:{controller.iot.endpoint[1]}"
+        assert endpoint == f"{HOST_ALIAS}:{controller.iot.cores_endpoint()[1]}"  # the things' listener
         # On the private engine (no default bridge, so no host-gateway) the alias is the lab network's gateway.
         alias = device.transport.check(["getent", "ahostsv4", HOST_ALIAS]).stdout.split()[0]
         assert alias == gateway_of(controller.network.attrs(controller.docker_client()))
         # One MQTT connect + publish with the thing certificate (readable by root only), TLS name checked.
-        probe = ship(device.transport).argv(device.python, "mqtt_probe", f"hil/{CORE}/reach", "1", "0")
+        topic = thing_topic("latency", CORE, "reach")  # the broker's ACL: the thing's own topics
+        probe = ship(device.transport).argv(device.python, "mqtt_probe", topic, "1", "0")
         device.transport.check(["sudo", "-n", *probe], timeout=60, step="mqtt probe")
     finally:
         device.transport.close()
-    log = (controller.iot.directory / "mosquitto.log").read_text()
-    assert "as latency-probe-reach" in log and f"u'{CORE}'" in log, log[-2000:]
+    log = controller.iot.broker().log_tail(400)  # the client id is the certificate's CN (use_username_as_clientid)
+    assert f"as {CORE} (" in log and f"u'{CORE}'" in log, log[-2000:]

@@ -28,6 +28,7 @@ from harness.greengrass import builders, steps
 from harness.greengrass.artifacts import Component
 from harness.greengrass.errors import ComponentNotFound, DeploymentFailed
 from harness.greengrass.recipe import parse_recipe
+from harness.mqtt.acl import thing_topic
 from harness.mqtt.subscriber import ResultSubscriber
 from harness.primitives.scratch import make_scratch, remove_scratch
 from harness.scenarios.faults import FAILURE_HANDLING, broken
@@ -74,7 +75,7 @@ def faults(network_fault, device, lab):
 
 
 def inference_pair(gg_name, compiled_model, tmp_path, device):
-    topic = f"ml/dlr/model-outputs/{gg_name(device.name)}-rel"
+    topic = thing_topic("model-outputs", device.name, gg_name("rel"))  # the broker's ACL: its own topics
     model = builders.model_component(gg_name("com.example.RelModel"), "1.0.0", compiled_model.directory, tmp_path)
     script, siblings = component_artifacts("model_component")
     inference = builders.model_inference_component(gg_name("com.example.RelDlr"), "1.0.0", model, script,
