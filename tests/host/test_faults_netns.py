@@ -21,6 +21,7 @@ import pytest
 from harness.faults.inject import Injector, sweep
 from harness.faults.model import Target, make_fault
 from harness.faults.session import FaultSet
+from tests.fault_leftovers import left_behind
 
 PEER = Path(__file__).with_name("netns_peer.py")
 CTL_IP, DEV_IP = "10.254.77.1", "10.254.77.2"
@@ -86,18 +87,7 @@ class Pair:
 
     def ours(self) -> list[str]:
         """Every rule and qdisc of ours left in either namespace, and any latency proxy still running."""
-        left = [line for line in sh(*self.prefix(self.ctl), "iptables-save").splitlines() if "hil-fault" in line]
-        for ns in (self.ctl, self.dev):
-            left += [line for line in sh(*self.prefix(ns), "tc", "qdisc", "show").splitlines() if " 4849: " in line]
-        left += [p for p in os.listdir("/proc") if p.isdigit() and _is_proxy(p)]
-        return left
-
-
-def _is_proxy(pid: str) -> bool:
-    try:
-        return b"harness/faults/proxy.py" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
+        return left_behind(self.prefix(self.ctl), [self.prefix(self.ctl), self.prefix(self.dev)])
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ from harness.mqtt.subscriber import ResultSubscriber
 from harness.primitives.scratch import make_scratch, remove_scratch
 from harness.scenarios.faults import FAILURE_HANDLING, broken
 from harness.ship import component_artifacts
+from tests.fault_leftovers import left_behind
 
 pytestmark = pytest.mark.arch("x86_64")
 #: Not yet within CI's budget (the link-drop and broker-restart runs took over 7 minutes together).
@@ -48,22 +48,9 @@ BAD_LINK = [("latency", "200ms", {"jitter": "20ms"}), ("loss", "5%", {}), ("rate
 
 def leftovers(lab, name: str) -> list[str]:
     """Every rule, qdisc, proxy or record of ours on the controller and in the core."""
-    left = [line for line in subprocess.run(["iptables-save"], capture_output=True, text=True, check=True,
-                                            timeout=30).stdout.splitlines() if "hil-fault" in line]
-    shows = [subprocess.run(["tc", "qdisc", "show"], capture_output=True, text=True, check=True, timeout=30).stdout,
-             subprocess.run([*target_for(lab, name).device_prefix, "tc", "qdisc", "show"], capture_output=True,
-                            text=True, check=True, timeout=30).stdout]
-    left += [line for show in shows for line in show.splitlines() if " 4849: " in line]
-    left += [f"proxy pid {p}" for p in os.listdir("/proc") if p.isdigit() and _proxy(p)]
+    left = left_behind((), [(), target_for(lab, name).device_prefix])
     left += [f"record {path.name}: {', '.join(load(path))}" for path in faults_dir().glob("*.json") if load(path)]
     return left
-
-
-def _proxy(pid: str) -> bool:
-    try:
-        return b"harness/faults/proxy.py" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
 
 
 @pytest.fixture
