@@ -167,6 +167,7 @@ class BringUp:
             sshd = self.lab.cores.await_sshd(client, device)
             self.lab.keys.pin(sshd.known_hosts_name, self.lab.cores.host_key(device))
             self.lab.iot.provision(self.lab.cores.engine_transport(device), device.name, endpoint)
+            self.lab.cores.check_nucleus(device, self.lab.lab.profile_of(device))
         return {}
 
     def _ready_holds(self) -> bool:

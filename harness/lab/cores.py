@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,12 @@ from docker.models.containers import Container
 
 from harness import resources
 from harness.errors import LabError
+from harness.health import checks
+from harness.health.checks import HealthLimits
+from harness.lab.device import Device
 from harness.lab.inventory import DeviceSpec, Lab
 from harness.lab.paths import state_dir
+from harness.lab.profiles import Profile
 from harness.lab.reach import HOST_ALIAS, LOOPBACK, remote_host
 from harness.primitives.deadline import poll_until
 from harness.primitives.digest import stable_key
@@ -32,6 +37,7 @@ from harness.transport.docker import DockerTransport
 DEVICE_USER = "hil"
 READY_TIMEOUT = 60.0
 HOST_KEY_TIMEOUT = 15.0
+NUCLEUS_TIMEOUT = 60.0  # greengrass-cli under qemu takes seconds
 #: The CPU model arm64 cores run under qemu-user (QEMU_CPU in the image) and the cpuinfo that describes it.
 EMULATED_ARM64_CPU = "cortex-a72"
 
@@ -178,6 +184,17 @@ class EmulatedCores:
             raise LabError(f"sshd not answering within {timeout:g} s (at {self.address(client, device)}); "
                            f"logs: {logs}", device=device.name, step="core start", advice="see `hil lab status`")
         return endpoint
+
+    def check_nucleus(self, device: DeviceSpec, profile: Profile) -> None:
+        """The lab health check's ``greengrass`` check over the engine: a core whose nucleus did not come
+        up fails the bring-up here, named, instead of being quarantined at the start of every run."""
+        core = Device(device, profile, self.engine_transport(device), f"docker://{self.container_name(device)}")
+        verdict = checks.greengrass(core, HealthLimits(), NUCLEUS_TIMEOUT)
+        if not verdict.ok:
+            logs = shlex.join(["docker", "-H", self.engine_url, "exec", self.container_name(device), "tail", "-n",
+                               "20", "/greengrass/v2/logs/loader.log", "/greengrass/v2/logs/greengrass.log"])
+            raise LabError(verdict.detail, device=device.name, step="nucleus start",
+                           advice=f"its logs: `{logs}`; `hil lab down` then `hil lab up` starts the core afresh")
 
     def engine_transport(self, device: DeviceSpec) -> DockerTransport:
         """docker exec into the core as its login user: the lab's own way in, independent of SSH."""

@@ -17,7 +17,7 @@ import yaml
 from simulators.greengrass.release import NUCLEUS_VERSION
 
 DIRS = ("bin", "config", "logs", "packages/recipes", "packages/artifacts", "packages/artifacts-unarchived",
-        "work", "deployments", "run")
+        "work", "deployments")
 
 
 def _launcher(root: Path, python: str, pythonpath: str, module: str, extra: str = "") -> str:

@@ -22,8 +22,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = args.root.resolve()
     (root / "logs").mkdir(parents=True, exist_ok=True)
-    (root / "run").mkdir(parents=True, exist_ok=True)
-    (root / "run" / "supervisor.pid").write_text(f"{os.getpid()}\n")
     env = dict(os.environ)
     stopping = False
     child: subprocess.Popen | None = None
@@ -41,7 +39,6 @@ def main(argv: list[str] | None = None) -> int:
         while True:
             child = subprocess.Popen([sys.executable, "-m", "simulators.greengrass.nucleus", "--root", str(root)],
                                      env=env, stdout=out, stderr=out, stdin=subprocess.DEVNULL)
-            (root / "run" / "nucleus.pid").write_text(f"{child.pid}\n")
             rc = child.wait()
             if stopping or rc == 0:
                 return 0

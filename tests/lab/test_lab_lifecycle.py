@@ -7,6 +7,7 @@ import sys
 import pytest
 import yaml
 
+from harness.errors import LabError
 from harness.lab.bringup import LabController, LabState
 from harness.lab.inventory import load_lab
 
@@ -41,8 +42,27 @@ def test_stopped_container_is_unreachable_with_a_reason(scratch):
     document = json.loads(out.stdout)
     assert set(document["devices"][0]) == {"name", "connection", "arch", "profile", "reachable", "error"}
     assert document["devices"][0]["reachable"] is False
-    controller.up()  # a stopped core comes back
+    controller.up()  # a stopped core comes back, its nucleus answering (up() checks it)
     assert controller.status()[0]["reachable"] is True
+
+
+def test_a_core_whose_nucleus_is_down_is_named_and_a_restart_brings_it_back(scratch):
+    controller, _ = scratch
+    spec = controller.lab.device("core-a")
+    container = controller.docker_client().containers.get("hil-scratch-core-a")
+    killed = container.exec_run(["pkill", "-TERM", "-f", "simulators.greengrass.supervisor"], user="root")
+    assert killed.exit_code == 0, killed.output
+    with pytest.raises(LabError) as err:
+        for _ in range(50):  # the supervisor stops the nucleus within its stop grace
+            controller.cores.check_nucleus(spec, controller.lab.profile_of(spec))
+    assert (err.value.device, err.value.step) == ("core-a", "nucleus start")
+    assert "the nucleus is not running" in err.value.detail and "loader.log" in (err.value.advice or "")
+    # Restarted over and over, the core starts its nucleus every time, whatever its last start left behind
+    # (a pid file of an earlier start once named the start script's own `grep`, and the nucleus never started).
+    for _ in range(3):
+        container.restart(timeout=2)
+        controller.up()
+        controller.cores.check_nucleus(spec, controller.lab.profile_of(spec))
 
 
 def test_status_json_and_exec_through_the_cli(scratch):

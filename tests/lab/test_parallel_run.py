@@ -26,5 +26,7 @@ def test_workers_find_every_target_compiled_by_the_controller(lab, tmp_path):
     built = [line for line in run.stderr.splitlines() if "compile: building for " in line]
     assert sorted(line.split("building for ")[1].split(":")[0] for line in built) == sorted(targets)
     records = json.loads(results.read_text())["records"]
+    assert {(r["device"], r["status"]) for r in records} == {(d.name, "passed") for d in lab.lab.spec.devices}, \
+        [(r["device"], r["status"], r["quarantined"] or r["tests"][0]["message"]) for r in records]
     assert {r["facts"]["neo_target"] for r in records} == targets
     assert {r["facts"]["artifact_from"] for r in records} == {"compile cache"}

@@ -29,12 +29,8 @@ cat > /opt/hil/init.d/50-greengrass <<'INIT'
 #!/bin/sh
 # Start the emulated Greengrass nucleus under its respawning supervisor, detached, and wait (bounded)
 # until it answers on /greengrass/v2/ipc.socket.
-# (after `docker restart` the pid file is stale and its pid may belong to another process)
-pidfile=/greengrass/v2/run/supervisor.pid
-pid=$(cat "$pidfile" 2>/dev/null || true)
-if [ -n "$pid" ] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q simulators.greengrass.supervisor; then
-    exit 0
-fi
+# The entrypoint runs this once per container start, so no nucleus of this start is running yet; the
+# socket is a leftover of the last start (a pid file would be too, naming a pid now reused by anything).
 rm -f /greengrass/v2/ipc.socket
 setsid /greengrass/v2/bin/greengrass-nucleus </dev/null >/dev/null 2>&1 &
 i=0
