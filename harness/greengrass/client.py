@@ -34,12 +34,12 @@ from harness.greengrass.cli_output import (
 )
 from harness.greengrass.errors import CliOutputError, ComponentNotFound, DeploymentFailed, GreengrassTimeout
 from harness.greengrass.names import check_component_name, check_version
+from harness.greengrass.privilege import DEFAULT_ROOT
 from harness.greengrass.staging import Staging
 from harness.primitives.deadline import Timeout, poll_until
 from harness.primitives.progress import Say, say
 from harness.transport.base import CommandFailed, CommandResult, Transport
 
-DEFAULT_ROOT = "/greengrass/v2"
 #: Where the private staging directory is made: /var/tmp, because /tmp is often a small tmpfs.
 DEFAULT_STAGING_PARENT = "/var/tmp"
 _ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)

@@ -16,7 +16,6 @@ A failure reads like ``rasp4b-emu: deploy com.example.Model@1.0.1: [deployment] 
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -25,8 +24,9 @@ import pytest
 from harness.greengrass.artifacts import Component
 from harness.greengrass.builders import run_id, unique_name
 from harness.greengrass.cli_output import ComponentDetails
-from harness.greengrass.client import DEFAULT_ROOT, DeploymentResult, GreengrassClient
+from harness.greengrass.client import DeploymentResult, GreengrassClient
 from harness.greengrass.errors import DeploymentFailed
+from harness.greengrass.privilege import cli_invocations, for_user, greengrass_root
 
 _ADVICE = {
     "COMPONENT_BROKEN": "a lifecycle script failed 3 times; read the component's log under logs/",
@@ -98,23 +98,11 @@ def stop_component(client: GreengrassClient, name: str, *, within: float = 30.0)
 
 
 def client_for(device: Any) -> GreengrassClient:
-    """A client for a lab ``Device``.
-
-    Its features (profile, then lab file) may set ``greengrass_root`` and ``greengrass_cli`` (the invocation,
-    shell-quoted, e.g. ``sudo -n /greengrass/v2/bin/greengrass-cli``). Without ``greengrass_cli`` the
-    CLI runs directly as root and through ``sudo -n`` otherwise: on a real core (and an emulated one)
-    the CLI's socket and the logs are root-only.
-    """
+    """A client for a lab ``Device``: its root and CLI invocation as harness.greengrass.privilege decides them
+    from the device's features (``greengrass_root``, ``greengrass_cli``, ``sudo``) and its user."""
     features = device.features
-    root = features.get("greengrass_root", DEFAULT_ROOT)
-    if features.get("greengrass_cli"):
-        cli = shlex.split(features["greengrass_cli"])
-    else:
-        uid = device.transport.check(["id", "-u"], timeout=15, step="greengrass cli user").stdout.strip()
-        cli = [f"{root.rstrip('/')}/bin/greengrass-cli"]
-        if uid != "0":
-            cli = ["sudo", "-n", *cli]
-    return GreengrassClient(device.transport, root=root, cli=cli)
+    return GreengrassClient(device.transport, root=greengrass_root(features),
+                            cli=for_user(cli_invocations(features), device.transport))
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from harness.greengrass.client import DEFAULT_ROOT
+from harness.greengrass.privilege import cli_invocations, greengrass_root
 from harness.health import evaluate
 from harness.health.record import HealthVerdict
 from harness.lab.device import DEVICE_PYTHON
@@ -23,7 +23,6 @@ from harness.ship import ship
 from harness.transport.base import Transport
 
 MIB = evaluate.MIB
-_YES, _NO = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
 _REACHED = "hil-health-ok"
 
 
@@ -81,10 +80,6 @@ def cpu(device: CheckedDevice, limits: HealthLimits, timeout: float) -> HealthVe
     return evaluate.evaluate_cpu(result.stdout, device.profile.arch, device.profile.neo_target)
 
 
-def greengrass_root(features: Mapping[str, str]) -> str:
-    return (features.get("greengrass_root") or DEFAULT_ROOT).rstrip("/") or "/"
-
-
 def disk_script(minimum: Mapping[str, int]) -> str:
     """``df -Pk`` of each path, or of its nearest existing parent (where it would be created)."""
     lines = []
@@ -107,26 +102,9 @@ def disk(device: CheckedDevice, limits: HealthLimits, timeout: float) -> HealthV
     return evaluate.evaluate_disk(result.stdout, minimum)
 
 
-def greengrass_invocations(features: Mapping[str, str]) -> tuple[list[str], list[str] | None]:
-    """(as root, through ``sudo -n``) invocations of the CLI; the second is None when the first is certain.
-
-    ``greengrass_cli`` (shell-quoted) is taken as given; ``sudo`` says whether the CLI needs sudo; without
-    either the device decides by its user id, as harness.greengrass.steps.client_for does.
-    """
-    if features.get("greengrass_cli"):
-        return shlex.split(features["greengrass_cli"]), None
-    direct = [f"{greengrass_root(features).rstrip('/')}/bin/greengrass-cli"]
-    sudo = (features.get("sudo") or "").strip().lower()
-    if sudo in _YES:
-        return ["sudo", "-n", *direct], None
-    if sudo in _NO:
-        return direct, None
-    return direct, ["sudo", "-n", *direct]
-
-
 def greengrass(device: CheckedDevice, limits: HealthLimits, timeout: float) -> HealthVerdict:
     """``greengrass-cli component list``, with sudo where the device needs it: nucleus up and CLI usable."""
-    direct, via_sudo = greengrass_invocations(device.features)
+    direct, via_sudo = cli_invocations(device.features)
     args = ["component", "list"]
     if via_sudo is None:
         script = shlex.join([*direct, *args])

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from harness.errors import FailureClass, LabError
-from harness.greengrass.client import DEFAULT_ROOT
+from harness.greengrass.privilege import for_user, greengrass_root, root_prefixes
 from harness.primitives.scratch import make_scratch
 
 if TYPE_CHECKING:
@@ -32,7 +32,6 @@ BACKUP = ".hil-backup"
 COMPONENT_GROUP = "ggc_group"
 _SETTINGS = (("certificateFilePath", "thingCert.crt", "0644"), ("privateKeyPath", "privKey.key", "0600"),
              ("rootCaPath", "rootCA.pem", "0644"))
-_NO = frozenset({"0", "false", "no", "off"})
 
 #: $1 staging dir, $2 force (0/1), $3 the components' group, then triples: staged name, destination, mode.
 #: Prints one line per file: CONFLICT, SAME, NEW or REPLACED (the old file kept as <dst>.hil-backup);
@@ -76,16 +75,17 @@ class Change:
         return None
 
 
-def sudo(device: Device) -> list[str]:
-    wanted = device.features.get("sudo")
-    return [] if wanted is not None and wanted.lower() in _NO else ["sudo", "-n"]
+def as_root(device: Device) -> list[str]:
+    """The prefix that runs a command as root on ``device`` (harness.greengrass.privilege decides)."""
+    return for_user(root_prefixes(device.features), device.transport)
 
 
 def effective_config(device: Device, timeout: float = 30) -> dict[str, object]:
     """The nucleus's effective configuration (``<root>/config/effectiveConfig.yaml``, written by
     aws-greengrass-nucleus Kernel.writeEffectiveConfig), or {} where it cannot be read (an emulated core
     has only config.yaml)."""
-    result = device.transport.run(sudo(device) + ["cat", f"{greengrass_root(device)}/config/effectiveConfig.yaml"],
+    config = f"{greengrass_root(device.features)}/config/effectiveConfig.yaml"
+    result = device.transport.run(as_root(device) + ["cat", config],
                                   timeout=timeout)
     if not result.ok:
         return {}
@@ -96,14 +96,12 @@ def effective_config(device: Device, timeout: float = 30) -> dict[str, object]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def greengrass_root(device: Device) -> str:
-    return device.features.get("greengrass_root") or DEFAULT_ROOT
 
 
 def destinations(device: Device, timeout: float = 30, config: dict[str, object] | None = None) -> dict[str, str]:
     """Staged name → path on the device: from its effective configuration where it can be read
     (``system.certificateFilePath``, ``privateKeyPath``, ``rootCaPath``: DeviceConfiguration.java)."""
-    root = greengrass_root(device)
+    root = greengrass_root(device.features)
     config = effective_config(device, timeout) if config is None else config
     system = config.get("system")
     system = system if isinstance(system, dict) else {}
@@ -131,7 +129,7 @@ def provision(device: Device, iot: LabIoT, endpoint: tuple[str, int], *, force: 
         device.transport.put(Path(path), f"{remote}/{name}", timeout=timeout)
     args = [word for name in local for word in (name, paths[name], modes[name])]
     group = device.features.get("component_group") or COMPONENT_GROUP
-    result = device.transport.run(sudo(device) + ["sh", "-c", _INSTALL, "provision", remote, "1" if force else "0",
+    result = device.transport.run(as_root(device) + ["sh", "-c", _INSTALL, "provision", remote, "1" if force else "0",
                                                    group, *args], timeout=timeout)
     changes = [Change(*line.split(" ", 1)) for line in result.stdout.splitlines() if " " in line]
     conflicts = [c.path for c in changes if c.state == "CONFLICT"]

@@ -61,11 +61,16 @@ def hil_run(model: Path, input_config: dict, device: str, tmp_path: Path,
     return run, tests
 
 
+#: The arm64 core runs under qemu (about 3 minutes a model): every night, not in CI.
+CORES = ["ml-c4-emu", pytest.param("rasp4b-emu", marks=pytest.mark.nightly)]
+
+
+@pytest.mark.parametrize("core", CORES)
 @pytest.mark.parametrize("name", MODELS)
-def test_a_users_model_deploys_infers_and_rolls_back(name, tmp_path):
+def test_a_users_model_deploys_infers_and_rolls_back(name, core, tmp_path):
     model, input_config = MODELS[name](tmp_path)
     every_fault = name == next(iter(MODELS))
-    run, tests = hil_run(model, input_config, "ml-c4-emu", tmp_path, SCENARIOS if every_fault else ONE_FAULT)
+    run, tests = hil_run(model, input_config, core, tmp_path, SCENARIOS if every_fault else ONE_FAULT)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     by_status: dict[str, list[str]] = {}
     for t in tests:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from harness.health.checks import greengrass_invocations
 from harness.health.record import DeviceHealth, HealthVerdict, LabHealth
 from harness.health.render import table, to_json
 
@@ -59,13 +58,3 @@ def test_table_shows_each_device_and_the_failed_checks_with_advice():
     assert lines[2].split()[:2] == ["pi-07", "QUARANTINED"]
     assert "FAIL clock: device clock 7.000 s behind" in text and "→ synchronise the clock" in text
     assert lines[-1].startswith("1 of 2 devices healthy, 1 quarantined")
-
-
-def test_greengrass_cli_invocation_from_the_merged_features():
-    assert greengrass_invocations({}) == (["/greengrass/v2/bin/greengrass-cli"],
-                                          ["sudo", "-n", "/greengrass/v2/bin/greengrass-cli"])
-    assert greengrass_invocations({"greengrass_root": "/opt/gg/", "sudo": "yes"}) == (
-        ["sudo", "-n", "/opt/gg/bin/greengrass-cli"], None)
-    assert greengrass_invocations({"sudo": "false"}) == (["/greengrass/v2/bin/greengrass-cli"], None)
-    assert greengrass_invocations({"greengrass_cli": "doas /gg/bin/greengrass-cli"}) == (
-        ["doas", "/gg/bin/greengrass-cli"], None)
