@@ -31,6 +31,7 @@ class FailureClass(StrEnum):
     RUNTIME_MISMATCH = "runtime-mismatch"
     DEPLOYMENT = "deployment"
     BUDGET = "budget"
+    DISK_FULL = "disk-full"  # a typed error (harness.greengrass.errors.DeviceDiskFull) and a diagnosis
     # Diagnoses only: what the evidence of a failure shows (docs/diagnose.md).
     OUT_OF_MEMORY = "out-of-memory"
     MISSING_DEPENDENCY = "missing-dependency"

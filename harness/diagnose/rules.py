@@ -24,10 +24,11 @@ OUT_OF_MEMORY = FailureClass.OUT_OF_MEMORY
 MISSING_DEPENDENCY = FailureClass.MISSING_DEPENDENCY
 DEPLOYMENT_PLATFORM = FailureClass.DEPLOYMENT_PLATFORM
 ARTIFACT_INTEGRITY = FailureClass.ARTIFACT_INTEGRITY
+DISK_FULL = FailureClass.DISK_FULL
 UNKNOWN = FailureClass.UNKNOWN
 #: The classes a rule can name (every one a FailureClass; "unknown" when none matches).
 CLASSES = (WRONG_TARGET, RUNTIME_MISMATCH, INPUT_CONFIG, UNSUPPORTED_OPERATOR, OUT_OF_MEMORY, MISSING_DEPENDENCY,
-           DEPLOYMENT_PLATFORM, ARTIFACT_INTEGRITY)
+           DEPLOYMENT_PLATFORM, ARTIFACT_INTEGRITY, DISK_FULL)
 SIGILL, SIGKILL = int(signal.SIGILL), int(signal.SIGKILL)
 
 
@@ -275,3 +276,51 @@ def artifact_integrity(ev: Evidence, text: str) -> Match | None:
         return Match(ARTIFACT_INTEGRITY, 2, "Greengrass could not unpack an archive artifact (IO_UNZIP_ERROR)",
                      _INTEGRITY_ADVICE, ", ".join(ev.error_stack))
     return None
+
+
+# --- disk-full -------------------------------------------------------------------------------------------
+# strerror(ENOSPC), as Java's FileSystemException ("src -> dst: reason") and Python's OSError print it. inotify
+# reports running out of watches with the same errno: not a disk.
+_ENOSPC = re.compile(r"^(?!.*inotify).*No space left on device", re.M | re.I)
+_STORE_PATH = re.compile(r"-> (/\S+): No space left on device")
+_UNPACK = re.compile(r"Failed to unarchive component (\S+) artifact")
+# SizeLimitException (aws-greengrass-nucleus ComponentManager.java:484-498), error code DISK_SPACE_CRITICAL.
+_CRITICAL = re.compile(r"Disk space critical: (\d+) bytes usable, (\d+) bytes minimum allowed")
+_STORE_LIMIT = re.compile(r"Component store size limit reached: (\d+) bytes existing, (\d+) bytes needed, "
+                          r"(\d+) bytes maximum allowed total")
+_FREE_ADVICE = ("free space on the device's disk ({where}: `df -h {where}`; old component versions under "
+                "packages/artifacts, large logs under logs/), or give the device a bigger disk, then deploy again")
+
+
+@rule
+def disk_full(ev: Evidence, text: str) -> Match | None:
+    """Greengrass's disk errors (IO_WRITE_ERROR / IO_UNZIP_ERROR with ENOSPC, DISK_SPACE_CRITICAL), else ENOSPC."""
+    codes = ", ".join(ev.error_stack)
+    m = _STORE_LIMIT.search(text)
+    if m:
+        return Match(DISK_FULL, 3, f"the device's component store is at its size limit: {m[2]} bytes more would "
+                     f"exceed {m[3]} (DISK_SPACE_CRITICAL)", "raise the nucleus's componentStoreMaxSizeBytes, or "
+                     "remove components from the core, then deploy again", _line_of(text, m))
+    m = _CRITICAL.search(text)
+    if m or "DISK_SPACE_CRITICAL" in ev.error_stack:
+        usable = f": {m[1]} bytes usable, Greengrass needs {m[2]}" if m else ""
+        return Match(DISK_FULL, 3 if m else 2, f"the device's disk is full{usable} (DISK_SPACE_CRITICAL)",
+                     _FREE_ADVICE.format(where="/greengrass/v2"), _line_of(text, m) if m else codes)
+    m = _ENOSPC.search(text)
+    if m is None:
+        return None
+    quote = _line_of(text, m)
+    store = _STORE_PATH.search(text)
+    where = store[1].split("/packages/")[0] if store and "/packages/" in store[1] else "/greengrass/v2"
+    if "IO_WRITE_ERROR" in ev.error_stack:
+        what = f"could not write {store[1]}" if store else "could not write its component store"
+        return Match(DISK_FULL, 3, f"the device's disk is full: Greengrass {what} (IO_WRITE_ERROR: No space left "
+                     "on device)", _FREE_ADVICE.format(where=where), quote)
+    if "IO_UNZIP_ERROR" in ev.error_stack:
+        unpack = _UNPACK.search(text)
+        what = f" of {unpack[1]}" if unpack else ""
+        return Match(DISK_FULL, 3, f"the device's disk is full: Greengrass could not unpack the archive artifact"
+                     f"{what} (IO_UNZIP_ERROR: No space left on device)", _FREE_ADVICE.format(where=where), quote)
+    return Match(DISK_FULL, 3, "the device's disk is full: a write failed with ENOSPC (No space left on device)",
+                 "free space on the filesystem the failing step writes to (`df -h`), or give the device a bigger "
+                 "disk, then run again", quote)

@@ -59,3 +59,10 @@ class GreengrassTimeout(_WithEvidence):
     """A deployment, a component state or a log line did not arrive in time."""
 
     failure_class = FailureClass.TIMEOUT
+
+
+class DeviceDiskFull(DeploymentFailed):
+    """The core's disk filled during a deployment (Greengrass's IO_WRITE_ERROR or IO_UNZIP_ERROR with "No space
+    left on device", or DISK_SPACE_CRITICAL): space has to be freed on the device; the component is not at fault."""
+
+    failure_class = FailureClass.DISK_FULL

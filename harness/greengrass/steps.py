@@ -21,11 +21,13 @@ from typing import Any
 
 import pytest
 
+from harness.diagnose import diagnose, from_deployment
+from harness.errors import FailureClass
 from harness.greengrass.artifacts import Component
 from harness.greengrass.builders import run_id, unique_name
 from harness.greengrass.cli_output import ComponentDetails
 from harness.greengrass.client import DeploymentResult, GreengrassClient
-from harness.greengrass.errors import DeploymentFailed
+from harness.greengrass.errors import DeploymentFailed, DeviceDiskFull
 from harness.greengrass.privilege import cli_invocations, for_user, greengrass_root
 
 _ADVICE = {
@@ -49,15 +51,31 @@ def expect_deployment(client: GreengrassClient, components: Iterable[Component] 
                                    timeout=within, failure_handling_policy=failure_handling_policy)
     if result.status.status != expect:
         names = [c.recipe.component_name for c in components] + list(merge or {})
-        # The error stack runs from generic to specific: advise on the most specific code we know.
-        codes = [*reversed(result.status.error_stack), *result.status.error_types]
-        advice = next((_ADVICE[code] for code in codes if code in _ADVICE), None)
-        raise DeploymentFailed(
-            f"{result.status.describe()} after {result.elapsed:.1f} s (expected {expect}; "
-            f"deployment {result.deployment_id})", device=client.device, step=result.label,
-            advice=advice or f"read {client.root}/logs/greengrass.log and the components' logs",
-            evidence=_failure_evidence(client, names) if result.status.status == "FAILED" else "")
+        raise deployment_failed(result, expect, device=client.device, root=client.root,
+                                evidence=_failure_evidence(client, names) if result.status.status == "FAILED" else "")
     return result
+
+
+def deployment_failed(result: DeploymentResult, expect: str, *, device: str, root: str,
+                      evidence: str = "") -> DeploymentFailed:
+    """The error for a deployment that ended other than ``expect``: DeviceDiskFull when its status shows the
+    core's disk filled (harness.diagnose's disk-full signatures), else DeploymentFailed with the advice of the
+    most specific error code we know."""
+    status = result.status
+    tail = f"after {result.elapsed:.1f} s (expected {expect}; deployment {result.deployment_id})"
+    found = diagnose(from_deployment(status)) if status.status == "FAILED" else None
+    if found is not None and found.failure_class == FailureClass.DISK_FULL:
+        kept = ("; nothing on the core changed, the components that ran before still run"
+                if status.detailed_status == "FAILED_NO_STATE_CHANGE" else "")
+        codes = "; ".join(s for s in (", ".join(status.error_stack), status.detailed_status) if s)
+        return DeviceDiskFull(f"{found.summary}{kept}. Deployment {status.status} ({codes}) {tail}", device=device,
+                              step=result.label, advice=found.advice, evidence=evidence)
+    # The error stack runs from generic to specific: advise on the most specific code we know.
+    codes_known = [*reversed(status.error_stack), *status.error_types]
+    advice = next((_ADVICE[code] for code in codes_known if code in _ADVICE), None)
+    return DeploymentFailed(f"{status.describe()} {tail}", device=device, step=result.label,
+                            advice=advice or f"read {root}/logs/greengrass.log and the components' logs",
+                            evidence=evidence)
 
 
 def _failure_evidence(client: GreengrassClient, names: Sequence[str]) -> str:

@@ -280,6 +280,16 @@ def artifact_digest(ctx: Context) -> Evidence:
     return from_deployment(status, client.greengrass_log_tail(20), **ctx.evidence())
 
 
+def disk_full(ctx: Context) -> Evidence:
+    """The device's Python writes a result file to /dev/full, Linux's always-full device: every write fails with
+    ENOSPC as on a full disk, and nothing on the device fills up. (Greengrass's own disk error, IO_WRITE_ERROR, is
+    proven on a real 4 MiB filesystem by tests/host/test_gg_emulator_diskfull.py.)"""
+    ctx.say(f"writing a result file to /dev/full with the device's Python on {ctx.device.name}")
+    write = "with open('/dev/full', 'w') as f:\n    f.write('{\"label\": 1}')"
+    result = ctx.device.transport.run([ctx.device.python, "-c", write], timeout=device_run.STEP_TIMEOUT)
+    return from_command(result, **ctx.evidence())
+
+
 #: Reproduction name → (the failure class it must be diagnosed as, the case).
 CASES: dict[str, tuple[str, Callable[[Context], Evidence]]] = {
     "wrong-target": ("wrong-target", wrong_target),
@@ -292,4 +302,5 @@ CASES: dict[str, tuple[str, Callable[[Context], Evidence]]] = {
     "deployment-platform": ("deployment-platform", deployment_platform),
     "artifact-integrity": ("artifact-integrity", artifact_integrity),
     "artifact-digest": ("artifact-integrity", artifact_digest),
+    "disk-full": ("disk-full", disk_full),
 }

@@ -19,7 +19,7 @@ import stat
 import zipfile
 from pathlib import Path
 
-from simulators.greengrass.errors import ArtifactError, ChecksumMismatch, UnarchiveError
+from simulators.greengrass.errors import ArtifactError, ChecksumMismatch, CopyError, UnarchiveError
 from simulators.greengrass.recipe import ComponentArtifact, Manifest, Recipe
 
 _ALGORITHMS = {"SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512", "SHA-1": "sha1", "MD5": "md5"}
@@ -55,8 +55,39 @@ def _apply(path: Path, mode: int, owner: tuple[int, int] | None) -> None:
     os.chmod(path, mode)
 
 
-def copy_version_dir(source: Path, store: Path, owner: tuple[int, int] | None) -> None:
-    """Copy `source` (`--artifactDir/<name>/<version>`) into `store`, every file, replacing what is there."""
+def stage_tree(source: Path, dest: Path, store: Path, *, recipes: bool = False) -> None:
+    """Copy a deployment's --recipeDir or --artifactDir to `dest`, stopping at the first failure as the
+    nucleus's Utils.copyFolderRecursively does (Utils.java:707-724); the file being written when it failed is
+    removed, as OpenJDK's UnixCopyFile.copyFile rolls a failed copy back. The CopyError reads like the
+    nucleus's (DeploymentService.java:638-641,781-785, Utils.generateFailureMessage), naming the component
+    store path (`store`) the file was bound for."""
+    src, dst = source, store
+    try:
+        for dirpath, dirnames, filenames in os.walk(source):
+            dirnames.sort()
+            rel = Path(dirpath).relative_to(source)
+            (dest / rel).mkdir(parents=True, exist_ok=True)
+            for name in sorted(filenames):
+                src, dst = Path(dirpath) / name, store / rel / name
+                try:
+                    shutil.copy2(src, dest / rel / name)
+                except OSError:
+                    (dest / rel / name).unlink(missing_ok=True)
+                    raise
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if recipes:
+            raise CopyError(f"Error copying recipes and artifacts. Unable to copy recipe {src} to component store "
+                            f"due to: Failed to save package recipe. Failed to save package recipe. {reason}",
+                            stack=(*CopyError.stack, "COMPONENT_PACKAGE_LOADING_ERROR")) from None
+        java = f"{src} -> {dst}: {reason}"  # FileSystemException.getMessage
+        raise CopyError(f"Error copying recipes and artifacts. Unable to copy artifacts from  {source} due to: "
+                        f"{java}. {java}") from None
+
+
+def move_version_dir(source: Path, store: Path, owner: tuple[int, int] | None) -> None:
+    """Move the staged `<name>/<version>` directory's files into `store`, replacing what is there. Staging and
+    store share the core's disk, so an artifact takes its space once, as the nucleus's single copy does."""
     for path in sorted(source.rglob("*")):
         if path.is_symlink() or not (path.is_file() or path.is_dir()):
             continue  # a link could point outside the artifact directory
@@ -66,24 +97,33 @@ def copy_version_dir(source: Path, store: Path, owner: tuple[int, int] | None) -
             os.chmod(target, 0o755)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.part")
-        shutil.copyfile(path, tmp)
-        os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) & ~_UMASK)
-        os.replace(tmp, target)
+        mode = stat.S_IMODE(path.stat().st_mode) & ~_UMASK
+        os.replace(path, target)
+        os.chmod(target, mode)
     if owner is not None:
         for path in store.rglob("*"):
             os.chown(path, *owner, follow_symlinks=False)
+
+
+def _java_artifact(art: ComponentArtifact) -> str:
+    """ComponentArtifact's Lombok toString, as ComponentManager's messages print it."""
+    return (f"ComponentArtifact(artifactUri={art.uri}, checksum={art.digest}, algorithm={art.algorithm}, "
+            f"unarchive={art.unarchive}, permission=Permission(read={art.read}, execute={art.execute}))")
 
 
 def prepare(recipe: Recipe, manifest: Manifest, source_dir: Path | None, root: Path,
             owner: tuple[int, int] | None) -> None:
     """Copy the version's artifact directory, then make every declared artifact verified and unpacked."""
     store = root / "packages" / "artifacts" / recipe.name / str(recipe.version)
-    store.mkdir(parents=True, exist_ok=True)
-    os.chmod(store, 0o755)
     source = source_dir / recipe.name / str(recipe.version) if source_dir else None
-    if source is not None and source.is_dir():
-        copy_version_dir(source, store, owner)
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+        os.chmod(store, 0o755)
+        if source is not None and source.is_dir():
+            move_version_dir(source, store, owner)
+    except OSError as exc:
+        raise CopyError(f"Error copying recipes and artifacts. Unable to copy artifacts from  {source_dir} due to: "
+                        f"{exc.strerror or exc}") from None
     for art in manifest.artifacts:
         target = store / art.filename
         if not target.is_file():
@@ -99,8 +139,12 @@ def prepare(recipe: Recipe, manifest: Manifest, source_dir: Path | None, root: P
                     f"Artifact {art.uri} of {recipe.ident}: expected {art.algorithm} {art.digest}, got {actual}")
         _apply(target, _mode(art), owner)
         if art.unarchive == "ZIP":
-            unzip(target, root / "packages" / "artifacts-unarchived" / recipe.name / str(recipe.version)
-                  / Path(art.filename).stem, _mode(art), owner)
+            try:
+                unzip(target, root / "packages" / "artifacts-unarchived" / recipe.name / str(recipe.version)
+                      / Path(art.filename).stem, _mode(art), owner)
+            except UnarchiveError as exc:  # ComponentManager.java:547-550, then the cause's message
+                raise UnarchiveError(f"Failed to unarchive component {recipe.ident} artifact {_java_artifact(art)}. "
+                                     f"{exc.message}") from None
 
 
 def unzip(archive: Path, dest: Path, mode: int, owner: tuple[int, int] | None) -> None:
@@ -135,8 +179,9 @@ def unzip(archive: Path, dest: Path, mode: int, owner: tuple[int, int] | None) -
         shutil.rmtree(staging, ignore_errors=True)
         raise
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise UnarchiveError(f"Failed to unarchive {archive.name}: {exc}") from None
+        shutil.rmtree(staging, ignore_errors=True)  # the Unarchiver deletes what it extracted (Unarchiver.java:66-69)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{archive.name}: {exc}"
+        raise UnarchiveError(reason) from None
     for d in [staging, *[p for p in staging.rglob("*") if p.is_dir()]]:
         if owner is not None:
             os.chown(d, *owner)

@@ -25,6 +25,7 @@ from simulators.greengrass.document import DeploymentDocument, parse_document
 from simulators.greengrass.errors import (
     BootstrapError,
     ComponentBroken,
+    CopyError,
     DocumentError,
     GreengrassError,
     Interrupted,
@@ -61,23 +62,22 @@ class DeploymentService:
     def submit(self, raw: dict[str, Any]) -> str:
         doc = parse_document(raw)
         deployment_id = str(uuid.uuid4())
+        inputs = [(Path(src), sub) for src, sub in ((doc.recipe_dir, "recipes"), (doc.artifact_dir, "artifacts"))
+                  if src is not None]
+        for src, sub in inputs:
+            if not src.is_dir():
+                raise DocumentError(f"{'--recipeDir' if sub == 'recipes' else '--artifactDir'} {src} "
+                                    f"is not a directory")
         staging = self.store.staging(deployment_id)
+        record = {"deploymentId": deployment_id, "createdOn": _now_ms(), "status": "QUEUED", "document": doc.to_json()}
         try:
-            for src, sub in ((doc.recipe_dir, "recipes"), (doc.artifact_dir, "artifacts")):
-                if src is None:
-                    continue
-                if not Path(src).is_dir():
-                    raise DocumentError(f"{'--recipeDir' if sub == 'recipes' else '--artifactDir'} {src} "
-                                        f"is not a directory")
-                shutil.copytree(src, staging / sub)
-        except OSError as exc:
+            for src, sub in inputs:
+                store = self.store.recipes if sub == "recipes" else self.store.artifacts
+                artifacts.stage_tree(src, staging / sub, store, recipes=sub == "recipes")
+        except CopyError as exc:  # accepted; the deployment fails when it runs (DeploymentService.java:629-643)
             shutil.rmtree(staging, ignore_errors=True)
-            raise DocumentError(f"Could not copy {exc.filename or 'input'}: {exc.strerror or exc}") from None
-        except DocumentError:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        self.store.write_record({"deploymentId": deployment_id, "createdOn": _now_ms(), "status": "QUEUED",
-                                 "document": doc.to_json()})
+            record["copyError"] = _err(exc)
+        self.store.write_record(record)
         self.log.write("INFO", LOGGER, "local-deployment-submitted", deploymentId=deployment_id)
         self.queue.put(deployment_id)
         return deployment_id
@@ -130,6 +130,13 @@ class DeploymentService:
         with self.records_lock:
             record = self.store.record(deployment_id)
             if record is None or record["status"] != "QUEUED":
+                return
+            if "copyError" in record:  # nothing was staged: fails before the deployment task runs, no clean-up
+                error = record.pop("copyError")
+                self.log.write("ERROR", LOGGER, "deployment-failed", error["failureCause"], deploymentId=deployment_id)
+                self._finish(record, "FAILED_NO_STATE_CHANGE", CopyError(
+                    error["failureCause"], stack=tuple(error["errorStack"]), types=tuple(error["errorTypes"])),
+                    cleanup=False)
                 return
             doc = parse_document(record["document"])
             previous = self.store.committed()

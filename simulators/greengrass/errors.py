@@ -61,7 +61,21 @@ class ChecksumMismatch(ArtifactError):
 
 
 class UnarchiveError(ArtifactError):
-    stack = ("DEPLOYMENT_FAILURE", "IO_ERROR", "IO_UNZIP_ERROR")
+    """ComponentManager.prepareArtifacts (ComponentManager.java:547-550): a PackageDownloadException
+    (ARTIFACT_DOWNLOAD_ERROR) caused by the Unarchiver's IOException (IO_ERROR), context IO_UNZIP_ERROR."""
+
+    stack = ("DEPLOYMENT_FAILURE", "ARTIFACT_DOWNLOAD_ERROR", "IO_ERROR", "IO_UNZIP_ERROR")
+    types = ("DEVICE_ERROR",)
+
+
+class CopyError(GreengrassError):
+    """A local deployment's recipes or artifacts could not be written to the component store (a full disk):
+    DeploymentService.java:629-643 wraps the IOException in a DeploymentException with the context IO_WRITE_ERROR;
+    DeploymentErrorCodeUtils.java:96-122,176-184 turn that chain into this stack (IO_WRITE_ERROR's type is
+    DEVICE_ERROR, DeploymentErrorCode.java:58). A recipe's copy adds COMPONENT_PACKAGE_LOADING_ERROR
+    (ComponentStore.java:121-124 via DeploymentService.java:851-858)."""
+
+    stack = ("DEPLOYMENT_FAILURE", "IO_ERROR", "IO_WRITE_ERROR")
     types = ("DEVICE_ERROR",)
 
 

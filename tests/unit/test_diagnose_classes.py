@@ -127,5 +127,6 @@ def test_any_evidence_gives_a_diagnosis(exit_status, signal, stderr, logs, stack
                           oom_kills=oom, verdicts=tuple(verdicts)))
     assert isinstance(d, Diagnosis)
     assert d.failure_class in {"unknown", "wrong-target", "runtime-mismatch", "input-config", "unsupported-operator",
-                               "out-of-memory", "missing-dependency", "deployment-platform", "artifact-integrity"}
+                               "out-of-memory", "missing-dependency", "deployment-platform", "artifact-integrity",
+                               "disk-full"}
     assert isinstance(d.as_dict()["evidence"], list)
