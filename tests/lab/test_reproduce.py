@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from harness.cli import main
 
 
-@pytest.mark.arch("x86_64")
 def scratch_dirs(device) -> set[str]:
     listing = device.transport.run("ls -d /tmp/hil-reproduce.* 2>/dev/null", timeout=15).stdout
     return set(listing.split())
