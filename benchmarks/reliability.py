@@ -41,7 +41,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "results.json"
         argv = [sys.executable, "-m", "pytest", "tests/lab/test_reliability.py", "-q", "-p", "no:cacheprovider",
-                "--device", args.device, "--hil-results", str(out), *(["--lab", args.lab] if args.lab else [])]
+                "--durations=0", "--device", args.device, "--hil-results", str(out),
+                *(["--lab", args.lab] if args.lab else [])]
         env = {**os.environ, **({"HIL_NIGHTLY": "1"} if args.nightly else {})}
         code = subprocess.run(argv, cwd=REPO, env=env, check=False).returncode
         print("| fault | what held | lost | time |\n|---|---|---|---|")

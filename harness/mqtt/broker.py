@@ -10,6 +10,15 @@ patterns; the harness's listener trusts only the harness CA and lets the harness
 mosquitto drops to the ``mosquitto`` system user right after reading its config (eclipse/mosquitto
 v2.0.11 src/mosquitto.c ``main``: ``drop_privileges`` before the pid file, the log, the listeners'
 certificates and the ACL files are opened), so those live in a run directory that user owns.
+
+The broker keeps sessions: with ``persistence true`` mosquitto writes its clients' persistent sessions (their
+subscriptions and queued QoS 1 messages) to ``mosquitto.db`` in ``persistence_location`` when it exits and every
+``autosave_interval`` seconds, and reloads them when it starts (mosquitto.conf(5), eclipse/mosquitto v2.0.11
+man/mosquitto.conf.5.xml; src/persist_write.c ``persist__client_save`` saves each client whose clean_start is
+false). The harness's subscriber holds such a session (harness.mqtt.subscriber), so results a thing publishes
+while the broker restarts, or before the subscriber is back, wait in it: the restored session is tied to its
+listener again by port (src/persist_read.c) and its ACLs are found before the listeners open (src/mosquitto.c
+``main``). A restart (``stop(keep_sessions=True)``, then ``start``) keeps the store; ``stop`` alone removes it.
 """
 
 from __future__ import annotations
@@ -38,6 +47,10 @@ BROKER_USER = "mosquitto"
 #: Where a root-started broker's readable files go: the state directory (under /root) is not traversable.
 RUN_ROOT = Path("/run/hil-mosquitto")
 LOOPBACK = "127.0.0.1"
+#: The session store is saved on exit and this often (s): a broker killed with SIGKILL loses what changed since.
+AUTOSAVE_S = 60
+#: A persistent session whose client has not come back for this long is dropped (a subscriber that crashed).
+SESSION_EXPIRY = "1h"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -94,6 +107,7 @@ class Broker:
         self.run_dir = RUN_ROOT / key if os.geteuid() == 0 else self.directory / "broker"
         self.pid_file = self.run_dir / "mosquitto.pid"
         self.log_file = self.run_dir / "mosquitto.log"
+        self.sessions_file = self.run_dir / "mosquitto.db"  # mosquitto's default persistence_file name
 
     def _files(self) -> dict[str, tuple[bytes, int]]:
         """What the broker reads after dropping privileges: name -> (content, mode). No CA key among them."""
@@ -112,7 +126,8 @@ class Broker:
             "# written by edge-hil: the lab's IoT Core stand-in (mutual TLS only, things scoped by ACLs)",
             f"# inputs {inputs}",
             "per_listener_settings true",
-            "persistence false",
+            "persistence true", f"persistence_location {run}", f"autosave_interval {AUTOSAVE_S}",
+            f"persistent_client_expiration {SESSION_EXPIRY}",
             f"pid_file {self.pid_file}",
             f"log_dest file {self.log_file}",
             "log_type error", "log_type warning", "log_type notice", "log_type information",
@@ -174,7 +189,7 @@ class Broker:
         text = self.config_text(user)
         if self.pid() is not None and self.conf.exists() and self.conf.read_text() == text:
             return  # the running broker already has these certificates, ACLs and user
-        self.stop()
+        self.stop(keep_sessions=True)
         exe = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
         if exe is None:
             raise LabError("mosquitto is not installed", step="iot broker", failure_class=FailureClass.HOST_SETUP,
@@ -227,16 +242,22 @@ class Broker:
                     found.append(int(entry.name))
         return found
 
-    def stop(self, timeout: float = 10.0) -> bool:
-        """Stop the broker if it runs and remove its run directory (the copy of the server key with it);
-        True when one was stopped."""
+    def stop(self, timeout: float = 10.0, *, keep_sessions: bool = False) -> bool:
+        """Stop the broker if it runs (SIGTERM: mosquitto saves its sessions on the way out) and remove its run
+        directory, the copy of the server key with it; with ``keep_sessions`` (a restart) the session store
+        stays for the next ``start`` to load. True when one was stopped."""
         pids = self._processes()
         for pid in pids:
             os.kill(pid, signal.SIGTERM)
         poll_until(lambda: not set(pids) & set(self._processes()), timeout, interval=0.05)
         for pid in set(pids) & set(self._processes()):
             os.kill(pid, signal.SIGKILL)
-        shutil.rmtree(self.run_dir, ignore_errors=True)
+        if keep_sessions and self.sessions_file.exists():
+            for path in self.run_dir.iterdir():
+                if path != self.sessions_file:
+                    path.unlink()
+        else:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
         return bool(pids)
 
     def log_tail(self, lines: int = 5) -> str:

@@ -68,7 +68,13 @@ class Received:
 
 
 class ResultSubscriber:
-    """Collects every message on ``topic`` (MQTT wildcards allowed) from connect until close."""
+    """Collects every message on ``topic`` (MQTT wildcards allowed) from connect until close.
+
+    Its session is persistent (``clean_session`` false, its own client id): a broker that keeps sessions (the lab's,
+    harness.mqtt.broker; AWS IoT Core) holds the subscription and queues the QoS 1 results published while the
+    subscriber is away, across a broker restart too. ``close`` discards the session (a clean CONNECT with the same
+    id, MQTT 3.1.1 section 3.1.2.4), so no broker keeps queueing for a subscriber that is gone.
+    """
 
     def __init__(self, endpoint: tuple[str, int], creds: link.Credentials, topic: str, *,
                  client_id: str | None = None, timeout: float = 10.0,
@@ -85,7 +91,7 @@ class ResultSubscriber:
     def __enter__(self) -> ResultSubscriber:
         try:
             self._connection = link.connect(self.endpoint, self.creds, self.client_id, timeout=self.timeout,
-                                            on_resumed=self._resumed, reconnect_max_s=1)
+                                            on_resumed=self._resumed, reconnect_max_s=1, clean_session=False)
         except link.LinkError as exc:
             kind = next((k for k in ERRORS if isinstance(exc, k)), link.HandshakeRefused)
             raise ERRORS[kind](str(exc), step=STEP, advice=self.advice.get(kind)) from None
@@ -97,12 +103,15 @@ class ResultSubscriber:
         if self._connection is not None:
             link.disconnect(self._connection)
             self._connection = None
+            try:
+                link.disconnect(link.connect(self.endpoint, self.creds, self.client_id, timeout=self.timeout))
+            except link.LinkError:
+                pass  # the broker is gone; the lab's expires a session left behind (persistent_client_expiration)
 
     @staticmethod
     def _resumed(connection: object, session_present: bool) -> None:
-        """A broker that restarted forgot the subscription (clean session): subscribe again at once. The
-        subscriber tries to reconnect every second (``reconnect_max_s=1``), inside the publishers' grace
-        (harness.ondevice.publisher.RESUME_GRACE)."""
+        """A broker that did not keep the session (one without persistence, restarted) forgot the subscription:
+        subscribe again at once. The subscriber tries to reconnect every second (``reconnect_max_s=1``)."""
         if not session_present:
             connection.resubscribe_existing_topics()  # type: ignore[attr-defined]
 

@@ -73,13 +73,16 @@ def parse_endpoint(text: str) -> tuple[str, int]:
 def connect(endpoint: tuple[str, int], creds: Credentials, client_id: str, *, timeout: float = 10.0,
             on_interrupted: Callable[[str], None] | None = None,
             on_resumed: Callable[[mqtt.Connection, bool], None] | None = None,
-            reconnect_max_s: int = 16) -> mqtt.Connection:
-    """A connected MQTT connection (clean session, keep-alive 30 s, awscrt reconnects on its own later).
+            reconnect_max_s: int = 16, clean_session: bool = True) -> mqtt.Connection:
+    """A connected MQTT connection (keep-alive 30 s, awscrt reconnects on its own later).
+
+    A clean session lasts as long as its network connection; with ``clean_session=False`` the broker keeps
+    the client id's subscriptions and queues its QoS 1 messages while it is away (MQTT 3.1.1 section 3.1.2.4).
 
     Raises CredentialsError, EndpointUnreachable (no TCP connection within ``timeout``) or
     HandshakeRefused (the TLS handshake or the CONNACK failed within ``timeout``).
-    ``on_resumed(connection, session_present)`` runs after each reconnect: a clean session comes back without
-    its subscriptions.
+    ``on_resumed(connection, session_present)`` runs after each reconnect: a session the broker did not keep
+    comes back without its subscriptions.
     """
     creds.check()
     host, port = endpoint
@@ -108,7 +111,7 @@ def connect(endpoint: tuple[str, int], creds: Credentials, client_id: str, *, ti
 
     connection = mqtt.Connection(
         client=mqtt.Client(bootstrap, tls), host_name=host, port=port, client_id=client_id,
-        clean_session=True, keep_alive_secs=30, ping_timeout_ms=5000,
+        clean_session=clean_session, keep_alive_secs=30, ping_timeout_ms=5000,
         protocol_operation_timeout_ms=int(timeout * 1000), reconnect_min_timeout_secs=1,
         reconnect_max_timeout_secs=reconnect_max_s, on_connection_interrupted=interrupted,
         on_connection_resumed=resumed, disable_metrics=True)

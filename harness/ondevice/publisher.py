@@ -25,9 +25,6 @@ MAX_BACKOFF = 30.0
 #: Seconds a publish waits for its PUBACK, and how long one result is retried before it is dropped.
 ACK_WITHIN = 15.0
 RETRY_FOR = 300.0
-#: Seconds to hold results after a reconnect: longer than a subscriber's reconnect period (the harness's: 1 s)
-#: plus its TLS handshake and SUBSCRIBE.
-RESUME_GRACE = 3.0
 _WHY = {link.CredentialsError: "thing credentials unusable", link.EndpointUnreachable: "broker unreachable",
         link.HandshakeRefused: "broker refused the connection"}
 
@@ -39,9 +36,9 @@ def log(message: str) -> None:
 class Publisher:
     """Holds one MQTT connection; reconnects with capped exponential backoff, logging every failure.
 
-    While the connection is down nothing is handed to it (awscrt would send it the moment it is back);
-    after a reconnect it waits RESUME_GRACE: a broker that restarted has forgotten every clean
-    session's subscriptions, and a result published before the subscribers are back reaches no one.
+    While the connection is down nothing is handed to it (awscrt would send it the moment it is back).
+    A result acknowledged while a subscriber is away is the broker's to keep: the harness's subscriber holds a
+    persistent session, which the lab broker keeps across its restarts (harness.mqtt.broker).
     """
 
     def __init__(self, endpoint: tuple[str, int], creds: link.Credentials, client_id: str) -> None:
@@ -49,7 +46,6 @@ class Publisher:
         self.connection = None
         self.backoff = 1.0
         self.online = threading.Event()
-        self.resumed_at = 0.0
 
     @classmethod
     def for_options(cls, args: argparse.Namespace, endpoint: tuple[str, int]) -> Publisher:
@@ -61,18 +57,14 @@ class Publisher:
         log(message)
 
     def _resumed(self, connection: object, session_present: bool) -> None:
-        self.resumed_at = time.monotonic()
         self.online.set()
         log(f"reconnected to {self.endpoint[0]}:{self.endpoint[1]} (session present: {session_present})")
 
     def _ready(self, until: float) -> bool:
-        """Wait for the connection to be up and settled, until the monotonic time ``until``."""
+        """Wait for the connection to be up, until the monotonic time ``until``."""
         while not self.online.wait(min(1.0, max(until - time.monotonic(), 0.0))):
             if time.monotonic() >= until:
                 return False
-        settle = self.resumed_at + RESUME_GRACE - time.monotonic()
-        if settle > 0:
-            time.sleep(settle)
         return True
 
     def ensure(self) -> bool:

@@ -3,8 +3,11 @@
 Host keys come from a known_hosts file named in the inventory; an unknown key is refused unless the
 inventory opts into auto-add, which trusts it on first use and saves it (harness.transport.known_hosts);
 a changed key is always refused. paramiko waits without a deadline for the reply to a channel request
-(exec, subsystem) and for send window, so every step of a command or a transfer runs under a watchdog
-that closes the channel at the deadline: a peer that stops answering costs the timeout, not forever.
+(exec, subsystem), for send window, and for room in the socket (``Packetizer.write_all`` retries a full
+socket until the connection is closed, holding the transport's send locks), so every request, stdin write
+and whole transfer runs under a watchdog that closes the SSH connection at the deadline: a peer that stops
+answering, or a link that black-holes traffic, costs the timeout, not forever. Connecting counts against
+the same deadline.
 TCP_NODELAY is set: without it every exec waits on
 Nagle's algorithm and a delayed ACK, and costs ~44 ms instead of ~2.4 ms.
 A reset or dropped link is retried where that is safe (harness.transport.retry) and each retry
@@ -62,7 +65,12 @@ USER_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
 
 
 class _Watchdog:
-    """Closes ``chan`` when ``deadline`` expires; ``fired`` says whether it did."""
+    """Closes ``chan``'s SSH connection when ``deadline`` expires; ``fired`` says whether it did.
+
+    The connection, not only the channel: closing a channel sends a message, which waits for the send lock
+    that a write blocked on a full socket holds; closing the transport marks its packetizer closed, which
+    ends that write (EOFError), and unlinks every channel, which wakes each wait on them.
+    """
 
     def __init__(self, chan: paramiko.Channel, deadline: Timeout) -> None:
         self.fired = False
@@ -72,7 +80,7 @@ class _Watchdog:
 
     def _fire(self) -> None:
         self.fired = True
-        self._chan.close()  # wakes every paramiko wait on this channel (its event, its send window)
+        self._chan.get_transport().close()
 
 
 @contextmanager
@@ -104,7 +112,9 @@ class SSHTransport(Transport):
         return f"SSHTransport({self.device!r}, {self.options.user}@{self.options.host}:{self.options.port})"
 
     # -- connection ---------------------------------------------------------------------------
-    def _connect(self) -> paramiko.SSHClient:
+    def _connect(self, deadline: Timeout) -> paramiko.SSHClient:
+        """The connection, made if needed; each of its steps waits at most the connect timeout, and never past
+        ``deadline`` (CommandTimeout when nothing of it is left)."""
         if self._client is not None:
             transport = self._client.get_transport()
             if transport is not None and transport.is_active():
@@ -124,13 +134,19 @@ class SSHTransport(Transport):
         else:
             client.set_missing_host_key_policy(paramiko.RejectPolicy())
         where = f"{opts.user}@{opts.host}:{opts.port}"
+
+        def attempt() -> None:
+            limit = min(opts.connect_timeout, deadline.remaining)
+            if limit <= 0:
+                raise CommandTimeout(f"no time left to connect to {where} (limit {deadline.seconds:g} s)",
+                                     device=self.device, step="connect")
+            client.connect(opts.host, port=opts.port, username=opts.user,
+                           key_filename=str(opts.key_file) if opts.key_file else None, password=opts.password,
+                           timeout=limit, banner_timeout=limit, auth_timeout=limit, channel_timeout=limit,
+                           allow_agent=False, look_for_keys=False)
+
         try:
-            retrying(self.device, "connect", lambda: client.connect(
-                opts.host, port=opts.port, username=opts.user,
-                key_filename=str(opts.key_file) if opts.key_file else None, password=opts.password,
-                timeout=opts.connect_timeout, banner_timeout=opts.connect_timeout,
-                auth_timeout=opts.connect_timeout, channel_timeout=opts.connect_timeout,
-                allow_agent=False, look_for_keys=False))
+            retrying(self.device, "connect", attempt)
         except paramiko.BadHostKeyException as exc:
             raise HostKeyMismatch(
                 f"host key of {where} is {exc.key.get_name()} {exc.key.get_fingerprint().hex()}, "
@@ -168,7 +184,7 @@ class SSHTransport(Transport):
 
     def _session(self, deadline: Timeout, step: str) -> paramiko.Channel:
         """A new channel; its open is bounded by the connect timeout and what is left of ``deadline``."""
-        transport = self._connect().get_transport()
+        transport = self._connect(deadline).get_transport()
         assert transport is not None
         try:
             return transport.open_session(timeout=max(min(self.options.connect_timeout, deadline.remaining), 0.01))
@@ -240,8 +256,10 @@ class SSHTransport(Transport):
     def _sftp_transfer(self, step: str, src: str, dst: str, timeout: float,
                        progress: TransferProgress | None) -> None:
         deadline = Timeout(timeout)
+        moved = [0, 0]  # bytes done, of total: what a timeout reports
 
         def tick(done: int, total: int) -> None:
+            moved[:] = [done, total]
             if deadline.expired:
                 raise CommandTimeout(f"{step} {src} -> {dst} not done after {timeout:g} s "
                                      f"({done}/{total} bytes)", device=self.device, step=step)
@@ -249,36 +267,38 @@ class SSHTransport(Transport):
                 progress(done, total)
 
         def transfer() -> None:  # the whole file again: the same bytes to the same path
+            opened = False
             try:
                 chan = self._session(deadline, step)
                 with _watched(chan, deadline) as dog:
                     try:
                         chan.invoke_subsystem("sftp")
-                        chan.settimeout(max(deadline.remaining, 0.01))
+                        chan.settimeout(max(deadline.remaining, 0.01))  # each reply and send-window wait
                         sftp = paramiko.SFTPClient(chan)  # the version handshake: a read under that timeout
+                        opened = True
+                        try:
+                            (sftp.put if step == "put" else sftp.get)(src, dst, callback=tick)
+                        finally:
+                            sftp.close()
                     except (paramiko.SSHException, OSError, EOFError):
-                        if not dog.fired:
+                        if not (dog.fired or deadline.expired):
                             raise
-                        self.close()
-                        raise CommandTimeout(f"{step} {src} -> {dst}: SFTP not started within {timeout:g} s",
-                                             device=self.device, step=step) from None
+                        self.close()  # the link went silent mid-transfer: the connection is suspect
+                        where = f"{moved[0]}/{moved[1]} bytes" if opened else "SFTP not started"
+                        raise CommandTimeout(f"{step} {src} -> {dst} not done within {timeout:g} s ({where}): "
+                                             "the device stopped answering", device=self.device, step=step) from None
             except (paramiko.SSHException, OSError, EOFError) as exc:
-                if transient(exc):
+                if opened or transient(exc):
                     raise
                 raise DeviceUnreachable(f"cannot open SFTP: {exc}", device=self.device, step=step) from None
-            try:
-                sftp.get_channel().settimeout(max(deadline.remaining, 0.01))
-                (sftp.put if step == "put" else sftp.get)(src, dst, callback=tick)
-            finally:
-                sftp.close()
 
         try:
             retrying(self.device, step, transfer, before_retry=self.close)
         except TransportError:
             raise
         except (OSError, EOFError, paramiko.SSHException) as exc:
-            raise TransferError(f"{step} {src} -> {dst}: {getattr(exc, 'strerror', None) or exc}",
-                                device=self.device, step=step) from None
+            reason = getattr(exc, "strerror", None) or str(exc) or transient(exc) or type(exc).__name__
+            raise TransferError(f"{step} {src} -> {dst}: {reason}", device=self.device, step=step) from None
 
     def put(self, local: Path, remote: str, *, timeout: float = DEFAULT_TIMEOUT,
             progress: TransferProgress | None = None) -> None:

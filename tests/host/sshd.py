@@ -2,7 +2,8 @@
 
 Each server has its own config, host key and authorized key in a temporary directory; nothing of the
 machine's own sshd is used. The proxy forwards bytes until told to go silent: from then on it reads and
-discards what either side sends, like a device whose sshd hangs or a link that black-holes traffic.
+discards what either side sends, like a device whose sshd hangs; or until told to stall: from then on it reads
+nothing, so the sender's socket fills and its writes block, like a link that black-holes traffic (no ACKs).
 """
 
 from __future__ import annotations
@@ -86,16 +87,28 @@ def start_sshd(root: Path, *, port: int | None = None, host_key: Path | None = N
 
 
 class SilentProxy:
-    """127.0.0.1:port -> target; ``go_silent(after_chunks)`` forwards that many more client chunks, then none."""
+    """127.0.0.1:port -> target; ``go_silent(after_chunks)`` forwards that many more client chunks, then none;
+    ``stall(after_bytes)`` forwards that many more client bytes, then reads nothing more from either side."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, *, recv_buffer: int | None = None) -> None:
         self.target_port = target_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener = socket.socket()
+        if recv_buffer:  # inherited by accepted sockets: a fixed, small buffer (no autotuning)
+            self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, recv_buffer)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen()
         self.port = self.listener.getsockname()[1]
         self._budget: int | None = None  # client->server chunks still forwarded; None: all
         self._silent = threading.Event()
+        self._bytes_left: int | None = None  # client->server bytes still forwarded before the stall; None: all
+        self._stalled = threading.Event()
+        self._closed = threading.Event()
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def stall(self, after_bytes: int = 0) -> None:
+        with self._lock:
+            self._bytes_left = after_bytes
 
     def go_silent(self, after_chunks: int = 0) -> None:
         with self._lock:
@@ -115,6 +128,9 @@ class SilentProxy:
 
     def _pump(self, src: socket.socket, dst: socket.socket, upstream: bool) -> None:
         while True:
+            if self._stalled.is_set():
+                self._closed.wait()  # read nothing: the kernel buffers fill, then the sender's writes block
+                return
             try:
                 data = src.recv(65536)
             except OSError:
@@ -122,6 +138,11 @@ class SilentProxy:
             if not data:
                 return
             with self._lock:
+                if upstream and self._bytes_left is not None:
+                    data = data[:self._bytes_left]
+                    self._bytes_left -= len(data)
+                    if self._bytes_left == 0:
+                        self._stalled.set()
                 if upstream and self._budget is not None and not self._silent.is_set():
                     if self._budget == 0:
                         self._silent.set()
@@ -135,6 +156,7 @@ class SilentProxy:
 
     def close(self) -> None:
         self.listener.close()
+        self._closed.set()
 
 
 class MuteServer:

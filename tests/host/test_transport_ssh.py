@@ -3,6 +3,7 @@ known_hosts never rewritten, and every command and transfer bounded when the ser
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -135,6 +136,27 @@ def test_sftp_is_bounded_before_its_channel_timeout_applies(sshd, tmp_path, forw
     exc = within(8, lambda: t.put(src, str(tmp_path / "copy2"), timeout=2))
     assert isinstance(exc, CommandTimeout), exc
     proxy.close()
+
+
+def test_a_transfer_is_bounded_when_the_link_black_holes_it_mid_way(sshd, tmp_path):
+    """The link stops carrying bytes 1 MiB into a put (no reads, no ACKs): the socket fills, and paramiko's write
+    waits for room in it holding the transport's send locks; the deadline still ends it, typed, and the next
+    transfer on a good link works."""
+    proxy = SilentProxy(sshd.port, recv_buffer=64 << 10)  # a buffer far below the SFTP window (2 MiB)
+    t = transport(sshd, tmp_path / "known_hosts", auto_add=True, port=proxy.port)
+    src = tmp_path / "payload"
+    src.write_bytes(os.urandom(16 << 20))
+    assert t.run("true", timeout=10).exit_status == 0
+    proxy.stall(after_bytes=1 << 20)
+    started = time.monotonic()
+    exc = within(12, lambda: t.put(src, str(tmp_path / "copy"), timeout=3))
+    assert isinstance(exc, CommandTimeout), exc
+    assert time.monotonic() - started < 6
+    assert str(exc).startswith("dut: put: [timeout]") and "stopped answering" in str(exc)
+    proxy.close()
+    direct = transport(sshd, tmp_path / "known_hosts", auto_add=True)
+    direct.put(src, str(tmp_path / "copy"), timeout=30)
+    assert (tmp_path / "copy").read_bytes() == src.read_bytes()
 
 
 def test_a_server_that_never_sends_its_banner_is_unreachable_in_bounded_time(tmp_path):
