@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from harness.greengrass.privilege import for_user, root_prefixes
 from harness.lab.inventory import DeviceSpec
 from harness.lab.profiles import Profile
 from harness.transport.base import Transport
@@ -45,6 +46,12 @@ class Device:
     def arch(self) -> str:
         """The machine as the device reports it (`uname -m`), never assumed from the profile."""
         return self.transport.check(["uname", "-m"], timeout=UNAME_TIMEOUT, step="uname").stdout.strip()
+
+    @cached_property
+    def root_prefix(self) -> tuple[str, ...]:
+        """What runs a command as root on the device (harness.greengrass.privilege decides); the user id, where
+        the decision needs it, is asked once per device handle."""
+        return tuple(for_user(root_prefixes(self.features), self.transport))
 
     def __repr__(self) -> str:
         return f"Device({self.name!r}, profile={self.profile.name!r}, {self.connection})"

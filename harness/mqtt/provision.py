@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from harness.errors import FailureClass, LabError
-from harness.greengrass.privilege import for_user, greengrass_root, root_prefixes
+from harness.greengrass.privilege import greengrass_root
 from harness.primitives.scratch import make_scratch
 
 if TYPE_CHECKING:
@@ -75,18 +75,12 @@ class Change:
         return None
 
 
-def as_root(device: Device) -> list[str]:
-    """The prefix that runs a command as root on ``device`` (harness.greengrass.privilege decides)."""
-    return for_user(root_prefixes(device.features), device.transport)
-
-
 def effective_config(device: Device, timeout: float = 30) -> dict[str, object]:
     """The nucleus's effective configuration (``<root>/config/effectiveConfig.yaml``, written by
     aws-greengrass-nucleus Kernel.writeEffectiveConfig), or {} where it cannot be read (an emulated core
     has only config.yaml)."""
     config = f"{greengrass_root(device.features)}/config/effectiveConfig.yaml"
-    result = device.transport.run(as_root(device) + ["cat", config],
-                                  timeout=timeout)
+    result = device.transport.run([*device.root_prefix, "cat", config], timeout=timeout)
     if not result.ok:
         return {}
     try:
@@ -94,8 +88,6 @@ def effective_config(device: Device, timeout: float = 30) -> dict[str, object]:
     except yaml.YAMLError:
         return {}
     return loaded if isinstance(loaded, dict) else {}
-
-
 
 
 def destinations(device: Device, timeout: float = 30, config: dict[str, object] | None = None) -> dict[str, str]:
@@ -129,8 +121,8 @@ def provision(device: Device, iot: LabIoT, endpoint: tuple[str, int], *, force: 
         device.transport.put(Path(path), f"{remote}/{name}", timeout=timeout)
     args = [word for name in local for word in (name, paths[name], modes[name])]
     group = device.features.get("component_group") or COMPONENT_GROUP
-    result = device.transport.run(as_root(device) + ["sh", "-c", _INSTALL, "provision", remote, "1" if force else "0",
-                                                   group, *args], timeout=timeout)
+    result = device.transport.run([*device.root_prefix, "sh", "-c", _INSTALL, "provision", remote,
+                                   "1" if force else "0", group, *args], timeout=timeout)
     changes = [Change(*line.split(" ", 1)) for line in result.stdout.splitlines() if " " in line]
     conflicts = [c.path for c in changes if c.state == "CONFLICT"]
     if conflicts:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from harness.errors import FailureClass, LabError
 from harness.greengrass.builders import IOT_VALUE_RE
-from harness.mqtt.provision import as_root, destinations, effective_config
+from harness.mqtt.provision import destinations, effective_config
 
 if TYPE_CHECKING:
     from harness.lab.device import Device
@@ -140,8 +140,8 @@ class ResultsRoute:
             host, port = provisioned
         found = DeviceLink(f"{host}:{port}", paths["thingCert.crt"], paths["privKey.key"], paths["rootCA.pem"])
         user = component_user(config)
-        result = device.transport.run(as_root(device) + ["sh", "-c", _CHECK, "check", user, found.cert, found.key,
-                                                      found.ca], timeout=timeout)
+        result = device.transport.run([*device.root_prefix, "sh", "-c", _CHECK, "check", user, found.cert,
+                                       found.key, found.ca], timeout=timeout)
         problems = dict(line.split(" ", 1)[::-1] for line in result.stdout.splitlines() if " " in line)
         if not result.ok:
             raise LabError(f"cannot check the thing certificate files (exit {result.exit_status}): "

@@ -55,6 +55,16 @@ def _apply(path: Path, mode: int, owner: tuple[int, int] | None) -> None:
     os.chmod(path, mode)
 
 
+#: DeploymentService.java:638-641: every failure of the copy into the component store starts so.
+_COPYING = "Error copying recipes and artifacts. "
+
+
+def _artifacts_not_copied(source: Path | None, cause: str) -> CopyError:
+    """The nucleus's message for an artifact directory it could not copy (DeploymentService.java:781-785; the
+    double space is its own)."""
+    return CopyError(f"{_COPYING}Unable to copy artifacts from  {source} due to: {cause}")
+
+
 def stage_tree(source: Path, dest: Path, store: Path, *, recipes: bool = False) -> None:
     """Copy a deployment's --recipeDir or --artifactDir to `dest`, stopping at the first failure as the
     nucleus's Utils.copyFolderRecursively does (Utils.java:707-724); the file being written when it failed is
@@ -77,12 +87,11 @@ def stage_tree(source: Path, dest: Path, store: Path, *, recipes: bool = False) 
     except OSError as exc:
         reason = exc.strerror or str(exc)
         if recipes:
-            raise CopyError(f"Error copying recipes and artifacts. Unable to copy recipe {src} to component store "
+            raise CopyError(f"{_COPYING}Unable to copy recipe {src} to component store "
                             f"due to: Failed to save package recipe. Failed to save package recipe. {reason}",
                             stack=(*CopyError.stack, "COMPONENT_PACKAGE_LOADING_ERROR")) from None
         java = f"{src} -> {dst}: {reason}"  # FileSystemException.getMessage
-        raise CopyError(f"Error copying recipes and artifacts. Unable to copy artifacts from  {source} due to: "
-                        f"{java}. {java}") from None
+        raise _artifacts_not_copied(source, f"{java}. {java}") from None
 
 
 def move_version_dir(source: Path, store: Path, owner: tuple[int, int] | None) -> None:
@@ -122,8 +131,7 @@ def prepare(recipe: Recipe, manifest: Manifest, source_dir: Path | None, root: P
         if source is not None and source.is_dir():
             move_version_dir(source, store, owner)
     except OSError as exc:
-        raise CopyError(f"Error copying recipes and artifacts. Unable to copy artifacts from  {source_dir} due to: "
-                        f"{exc.strerror or exc}") from None
+        raise _artifacts_not_copied(source_dir, exc.strerror or str(exc)) from None
     for art in manifest.artifacts:
         target = store / art.filename
         if not target.is_file():
