@@ -258,7 +258,7 @@ def _tune_one(ms, task, trials: int, database, seed: int) -> None:
             [task], work_dir=work, strategy="evolutionary", seed=seed)
         ms.tune_tasks(tasks=contexts, task_weights=weights, work_dir=work, max_trials_global=trials,
                       num_trials_per_iter=min(TRIALS_PER_ITER, trials), database=database, cost_model=cost_model,
-                      builder=ms.builder.LocalBuilder(timeout_sec=BUILDER_TIMEOUT, max_workers=1,
+                      builder=ms.builder.LocalBuilder(timeout_sec=BUILDER_TIMEOUT, max_workers=os.cpu_count() or 1,
                                                       initializer=import_tensor_intrinsics),
                       runner=ms.runner.LocalRunner(timeout_sec=RUNNER_TIMEOUT,
                                                    evaluator_config=ms.runner.EvaluatorConfig(
