@@ -41,9 +41,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     t = subparsers.add_parser("tune", help="tune a model's schedules for a target with TVM MetaSchedule",
                               description="Search schedules for MODEL's workloads, timing candidates on this "
-                                          "controller, into the tuning database `hil compile` applies.")
+                                          "controller or, with --device, on a lab device through TVM RPC, into the "
+                                          "tuning database `hil compile` applies.")
     t.add_argument("model", type=Path, help="model file (.onnx; .pt2 / .tflite need torch / tflite)")
-    t.add_argument("--target", required=True, help="TargetDevice this controller's CPU can run (e.g. ml_c4)")
+    t.add_argument("--target", required=True,
+                   help="TargetDevice: one this controller's CPU runs (e.g. ml_c4), or the --device's")
     t.add_argument("--input-config", required=True, help='DataInputConfig, e.g. \'{"data": [1,3,224,224]}\'')
     t.add_argument("--framework", choices=FRAMEWORKS, help="default: from the file")
     t.add_argument("--compiler-options", help="CompilerOptions JSON, as for `hil compile`")
@@ -52,6 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--tuning-db", type=Path,
                    help="database root (default $HIL_TUNING_DB, else tuning/ in the state dir)")
     t.add_argument("--force", action="store_true", help="tune tasks that already have records too")
+    t.add_argument("--device", metavar="NAME",
+                   help="time candidates on this lab device through TVM RPC (server started over its transport)")
+    t.add_argument("--lab", type=Path, default=None, metavar="FILE",
+                   help="lab file for --device (default: the embedded lab, devices/lab.yaml)")
+    t.add_argument("--allow-emulated", action="store_true",
+                   help="tune on an emulated core under qemu anyway: a functional check, its timings are qemu's")
     t.set_defaults(func=_tune)
 
     q = subparsers.add_parser("inspect", help="describe a compiled artifact without loading it",
@@ -95,7 +103,8 @@ def _tune(args: argparse.Namespace) -> int:
 
     result = tune_model(args.model, args.target, args.input_config, framework=args.framework,
                         compiler_options=args.compiler_options, trials=args.trials, time_budget=args.time_budget,
-                        root=args.tuning_db, force=args.force, progress=lambda m: say(f"tune: {m}"))
+                        root=args.tuning_db, force=args.force, progress=lambda m: say(f"tune: {m}"),
+                        device=args.device, lab=args.lab, allow_emulated=args.allow_emulated)
     print(result.database)
     return 0
 

@@ -1,10 +1,11 @@
 """`hil tune`: MetaSchedule search for a model's TIR workloads, recorded in the tuning database.
 
-Candidates are built and timed on the controller, so only targets the controller's CPU can run are
-tuned here (same arch, every cpu_feature the target needs in /proc/cpuinfo). Other targets would
-need the candidates run on the device through TVM's RPC; an emulated core under qemu would time
-qemu, not the board. Tasks whose workload already has a record are skipped unless ``force``, so
-re-tuning an unchanged model spends no trials. `compile_model` applies the records (`build_tuned`).
+Candidates run on the controller for targets its CPU can run (same arch, every cpu_feature the target
+needs in /proc/cpuinfo), or on a lab device through TVM's RPC (harness.compile.rpc_tune: a tracker here,
+the server started on the device over its transport). An emulated core under qemu times qemu, not the
+board: refused unless the caller asks for a functional check. Tasks whose workload already has a record
+are skipped unless ``force``, so re-tuning an unchanged model spends no trials. `compile_model` applies
+the records (`build_tuned`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import os
 import platform
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.compile import tvm_backend
 from harness.compile.errors import CompileError
@@ -24,8 +28,12 @@ from harness.compile.frameworks import detect_framework, load_model, to_relax
 from harness.compile.input_config import bind_inputs, parse_input_config
 from harness.compile.targets import ResolvedTarget, resolve_target
 from harness.compile.tune_db import TuningDatabase, default_root, target_dir_name
+from harness.errors import FailureClass
 from harness.primitives.deadline import Timeout
 from harness.primitives.progress import Say
+
+if TYPE_CHECKING:
+    from harness.lab.device import Device
 
 #: Building one candidate links it with the toolchain; on a loaded 2-CPU machine that exceeds 30 s.
 BUILDER_TIMEOUT = 300.0
@@ -53,15 +61,15 @@ def host_refusal(target: ResolvedTarget, *, machine: str | None = None,
     """Why candidates for ``target`` cannot be timed on this controller, or None when they can."""
     here = machine or platform.machine()
     if target.arch != here:
-        return (f"{target.neo} is {target.arch} code and this controller is {here}: candidates would have to run on "
-                f"a device of that arch through TVM RPC, which `hil tune` does not do; the lab's emulated cores run "
-                f"under qemu, whose timings are not the board's")
+        return (f"{target.neo} is {target.arch} code and this controller is {here}: candidates must run on a "
+                f"{target.arch} device through TVM RPC: give --device NAME (a board; an emulated core runs under "
+                f"qemu, whose timings are not the board's)")
     have = host_cpu_flags() if flags is None else flags
     missing = [f for f in target.cpu_features if f not in have]
     if missing:
         return (f"{target.neo} code needs {', '.join(missing)}, which this controller's CPU lacks (candidates would "
-                f"die with Illegal instruction); tune on a device with them through TVM RPC, which `hil tune` "
-                f"does not do")
+                f"die with Illegal instruction): give --device NAME, a device with them, to time candidates there "
+                f"through TVM RPC")
     return None
 
 
@@ -78,11 +86,12 @@ def host_cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
     return frozenset()
 
 
-def tuning_target(target: ResolvedTarget):  # -> tvm.target.Target
-    """The TVM target with ``num-cores`` (MetaSchedule's parallel rules need it): this controller's CPUs."""
+def tuning_target(target: ResolvedTarget, cores: int | None = None):  # -> tvm.target.Target
+    """The TVM target with ``num-cores`` (MetaSchedule's parallel rules need it): the CPUs of where candidates
+    run, this controller's by default."""
     import tvm
 
-    return tvm.target.Target({**target.tvm, "num-cores": os.cpu_count() or 1})
+    return tvm.target.Target({**target.tvm, "num-cores": cores or os.cpu_count() or 1})
 
 
 def fused_module(mod, tvm_target):  # (tvm.IRModule, Target) -> tvm.IRModule
@@ -145,18 +154,52 @@ def build_tuned(mod, target: ResolvedTarget, databases: list[TuningDatabase], ou
 def tune_model(model: Path | str, target: str | dict, input_config: str | dict | list, *,
                framework: str | None = None, compiler_options: str | dict | None = None, trials: int = 64,
                time_budget: float | None = None, root: Path | None = None, force: bool = False,
-               seed: int = 0, progress: Say | None = None) -> TuneResult:
-    """Tune the workloads of ``model`` for ``target`` into the database under ``root``."""
+               seed: int = 0, progress: Say | None = None, device: Device | str | None = None,
+               lab: Path | None = None, allow_emulated: bool = False) -> TuneResult:
+    """Tune the workloads of ``model`` for ``target`` into the database under ``root``.
+
+    ``device`` (a lab device, or its name in ``lab``) times candidates there through TVM RPC instead of here.
+    """
     report = progress or (lambda _m: None)
     started = Timeout(time_budget if time_budget else float("inf"))
     resolved = resolve_target(target, compiler_options)
-    refusal = host_refusal(resolved)
-    if refusal:
-        raise CompileError(f"cannot tune {resolved.neo} here: {refusal}", step="tune",
-                           advice="tune on this controller an x86_64 target its CPU runs (e.g. ml_c4)")
     if trials < 1:
         raise CompileError(f"--trials must be at least 1, not {trials}", step="tune")
-    _require_search_packages()
+    with ExitStack() as stack:
+        if isinstance(device, str):
+            device = stack.enter_context(_lab_device(device, lab, report))
+        if device is None:
+            refusal = host_refusal(resolved)
+            if refusal:
+                raise CompileError(f"cannot tune {resolved.neo} here: {refusal}", step="tune",
+                                   advice="give --device NAME, or tune here an x86_64 target this CPU runs (ml_c4)")
+        else:
+            from harness.compile.rpc_tune import device_refusal
+
+            refusal = device_refusal(resolved, device.name, device.arch, device.emulated,
+                                     allow_emulated=allow_emulated)
+            if refusal:
+                raise CompileError(f"cannot tune {resolved.neo} on {device.name}: {refusal}", device=device.name,
+                                   step="tune", failure_class=FailureClass.WRONG_TARGET if device.arch
+                                   != resolved.arch else None)
+        _require_search_packages()
+        return _tune(model, resolved, input_config, framework=framework, trials=trials, started=started,
+                     time_budget=time_budget, root=root, force=force, seed=seed, report=report, device=device)
+
+
+@contextmanager
+def _lab_device(name: str, lab: Path | None, report: Say) -> Iterator[Device]:
+    from harness.lab.bringup import LabController
+    from harness.lab.inventory import load_lab
+
+    handle = LabController(load_lab(lab), report).device(name)
+    with handle.transport:
+        yield handle
+
+
+def _tune(model, resolved: ResolvedTarget, input_config, *, framework, trials: int, started: Timeout,
+          time_budget: float | None, root: Path | None, force: bool, seed: int, report: Say,
+          device: Device | None) -> TuneResult:
     model = Path(model)
     try:
         data = model.read_bytes()
@@ -165,7 +208,7 @@ def tune_model(model: Path | str, target: str | dict, input_config: str | dict |
     loaded = load_model(framework or detect_framework(model, data), model, data)
     mod = to_relax(loaded, bind_inputs(parse_input_config(input_config), loaded.inputs))
     db = TuningDatabase(Path(root or default_root()) / target_dir_name(resolved.tvm, tvm_backend.toolchain_id()))
-    tvm_target = tuning_target(resolved)
+    tvm_target = tuning_target(resolved, _device_cores(device) if device is not None else None)
     database = open_database(db)
     from tvm.s_tir import meta_schedule as ms
 
@@ -176,13 +219,14 @@ def tune_model(model: Path | str, target: str | dict, input_config: str | dict |
            f"with {trials} trials")
     shares = _trial_shares(pending, trials)
     before, done = db.record_count(), 0
-    for task, n in sorted(zip(pending, shares, strict=True), key=lambda p: -p[1]):
-        if started.expired:
-            report(f"time budget of {time_budget:g} s spent; {task.task_name} and later tasks left untuned")
-            break
-        report(f"tuning {task.task_name}: {n} trials")
-        _tune_one(ms, task, n, database, seed)
-        done += 1
+    with _candidates_on(device, resolved, report) if pending else _nowhere() as (builder, runner):
+        for task, n in sorted(zip(pending, shares, strict=True), key=lambda p: -p[1]):
+            if started.expired:
+                report(f"time budget of {time_budget:g} s spent; {task.task_name} and later tasks left untuned")
+                break
+            report(f"tuning {task.task_name}: {n} trials")
+            _tune_one(ms, task, n, database, seed, builder(), runner())
+            done += 1
     tuned, untuned = count_tuned(fused_module(mod, tvm_target), tvm_target, database)
     result = TuneResult(tasks=len(tasks), tuned_now=done, already_tuned=len(tasks) - len(pending), untuned=untuned,
                         trials=db.record_count() - before, seconds=started.elapsed, database=db.directory,
@@ -247,7 +291,46 @@ def _trial_shares(tasks, trials: int) -> list[int]:
     return [max(floor, round(trials * f / total)) for f in flops]
 
 
-def _tune_one(ms, task, trials: int, database, seed: int) -> None:
+EVALUATOR = {"number": 3, "repeat": 1, "min_repeat_ms": 20}
+
+
+def _device_cores(device: Device) -> int:
+    out = device.transport.check(["nproc"], timeout=30.0, step="nproc").stdout.strip()
+    return int(out) if out.isdigit() else 1
+
+
+@contextmanager
+def _nowhere() -> Iterator[tuple[None, None]]:
+    yield None, None  # type: ignore[misc]
+
+
+@contextmanager
+def _candidates_on(device: Device | None, target: ResolvedTarget, report: Say) -> Iterator[tuple]:
+    """(builder factory, runner factory): local ones, or a cross-linking builder and an RPC runner whose
+    server runs on ``device`` for the block (and is stopped after, also on error or Ctrl-C)."""
+    from tvm.s_tir import meta_schedule as ms
+
+    evaluator = ms.runner.EvaluatorConfig(**EVALUATOR)
+    if device is None:
+        yield (lambda: _local_builder(ms, None),
+               lambda: ms.runner.LocalRunner(timeout_sec=RUNNER_TIMEOUT, evaluator_config=evaluator))
+        return
+    from harness.compile import rpc_server, rpc_tune
+
+    addresses = rpc_server.endpoints(device.transport)
+    key = rpc_tune.new_key(device.name)
+    with rpc_tune.tracker(addresses.controller, device=device.name, say=report) as (host, port), \
+            rpc_server.serving(device, (host, port), key, lambda: rpc_tune.registered(host, port, key), say=report):
+        export = rpc_tune.exporter(target)
+        yield (lambda: _local_builder(ms, export), lambda: rpc_tune.rpc_runner(host, port, key, evaluator))
+
+
+def _local_builder(ms, export):
+    return ms.builder.LocalBuilder(timeout_sec=BUILDER_TIMEOUT, max_workers=os.cpu_count() or 1,
+                                   initializer=import_tensor_intrinsics, f_export=export)
+
+
+def _tune_one(ms, task, trials: int, database, seed: int, builder, runner) -> None:
     try:
         import xgboost  # noqa: F401  (the `tune` extra)
         cost_model = "xgb"
@@ -258,9 +341,4 @@ def _tune_one(ms, task, trials: int, database, seed: int) -> None:
             [task], work_dir=work, strategy="evolutionary", seed=seed)
         ms.tune_tasks(tasks=contexts, task_weights=weights, work_dir=work, max_trials_global=trials,
                       num_trials_per_iter=min(TRIALS_PER_ITER, trials), database=database, cost_model=cost_model,
-                      builder=ms.builder.LocalBuilder(timeout_sec=BUILDER_TIMEOUT, max_workers=os.cpu_count() or 1,
-                                                      initializer=import_tensor_intrinsics),
-                      runner=ms.runner.LocalRunner(timeout_sec=RUNNER_TIMEOUT,
-                                                   evaluator_config=ms.runner.EvaluatorConfig(
-                                                       number=3, repeat=1, min_repeat_ms=20)),
-                      task_scheduler="round-robin")
+                      builder=builder, runner=runner, task_scheduler="round-robin")
