@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--framework", choices=FRAMEWORKS, help="default: from the file")
     t.add_argument("--compiler-options", help="CompilerOptions JSON, as for `hil compile`")
     t.add_argument("--trials", type=int, default=64, help="candidates to time, over all tasks (default %(default)s)")
-    t.add_argument("--time-budget", type=float, metavar="S", help="start no task after S seconds")
+    t.add_argument("--time-budget", type=float, metavar="S", help="start no task after S seconds of search")
     t.add_argument("--tuning-db", type=Path,
                    help="database root (default $HIL_TUNING_DB, else tuning/ in the state dir)")
     t.add_argument("--force", action="store_true", help="tune tasks that already have records too")

@@ -161,7 +161,7 @@ def tune_model(model: Path | str, target: str | dict, input_config: str | dict |
     ``device`` (a lab device, or its name in ``lab``) times candidates there through TVM RPC instead of here.
     """
     report = progress or (lambda _m: None)
-    started = Timeout(time_budget if time_budget else float("inf"))
+    started = Timeout(float("inf"))
     resolved = resolve_target(target, compiler_options)
     if trials < 1:
         raise CompileError(f"--trials must be at least 1, not {trials}", step="tune")
@@ -220,8 +220,9 @@ def _tune(model, resolved: ResolvedTarget, input_config, *, framework, trials: i
     shares = _trial_shares(pending, trials)
     before, done = db.record_count(), 0
     with _candidates_on(device, resolved, report) if pending else _nowhere() as (builder, runner):
+        search = Timeout(time_budget if time_budget else float("inf"))  # a device's server start is not search
         for task, n in sorted(zip(pending, shares, strict=True), key=lambda p: -p[1]):
-            if started.expired:
+            if search.expired:
                 report(f"time budget of {time_budget:g} s spent; {task.task_name} and later tasks left untuned")
                 break
             report(f"tuning {task.task_name}: {n} trials")
@@ -231,7 +232,10 @@ def _tune(model, resolved: ResolvedTarget, input_config, *, framework, trials: i
     result = TuneResult(tasks=len(tasks), tuned_now=done, already_tuned=len(tasks) - len(pending), untuned=untuned,
                         trials=db.record_count() - before, seconds=started.elapsed, database=db.directory,
                         digest=db.digest())
-    report(f"{tuned}/{len(tasks)} tasks have records; {result.trials} trials in {result.seconds:.0f} s")
+    failed = db.failed_since(before)
+    where = f" on {device.name}" if device is not None else ""
+    report(f"{tuned}/{len(tasks)} tasks have records; {result.trials} trials{where} in {result.seconds:.0f} s"
+           + (f"; {failed} candidates failed to build or run (MetaSchedule's logs say why)" if failed else ""))
     return result
 
 

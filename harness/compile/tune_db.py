@@ -12,6 +12,7 @@ imports TVM: the digest that enters the compile cache key is taken from the file
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,18 @@ SHIPPED_ROOT = SOURCE_ROOT / "fixtures" / "tuning"
 #: MetaSchedule's JSONDatabase file names (tvm/s_tir/meta_schedule/database/json_database.py).
 WORKLOADS = "database_workload.json"
 RECORDS = "database_tuning_record.json"
+
+
+#: A failed candidate's run_secs, as MetaSchedule's AddToDatabase records it.
+FAILED_RUN = 1e9
+
+
+def _run_secs(line: str) -> list[float] | None:
+    """run_secs of one JSONDatabase record line: ``[workload, [trace, run_secs, target, args_info]]``."""
+    try:
+        return json.loads(line)[1][1]
+    except (ValueError, IndexError, TypeError, KeyError):
+        return None
 
 
 def default_root() -> Path:
@@ -68,6 +81,14 @@ class TuningDatabase:
 
     def record_count(self) -> int:
         return sum(1 for line in self.records.read_text().splitlines() if line.strip()) if self.has_records() else 0
+
+    def failed_since(self, count: int) -> int:
+        """Records after the first ``count`` that hold MetaSchedule's failure time (1e9 s: a candidate that did
+        not build or run; tvm/s_tir/meta_schedule/testing/validate_database.py tests for it the same way)."""
+        if not self.has_records():
+            return 0
+        lines = [line for line in self.records.read_text().splitlines() if line.strip()][count:]
+        return sum(1 for line in lines if _run_secs(line) == [FAILED_RUN])
 
 
 def databases_for(tvm_target: dict[str, object], toolchain: dict[str, str], *, root: Path | None = None,

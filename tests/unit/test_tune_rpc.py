@@ -132,3 +132,13 @@ def test_server_command_registers_runtime_only_with_the_extra_library() -> None:
     assert "--tracker 10.0.0.1:9190 --key hil-pi-1234 --custom-addr 10.0.0.7" in line
     assert f"--load-library /tmp/hil-rpc.a/site/{rpc_runtime.EXTRA_LIBRARY}" in line
     assert new_key("pi 07") != new_key("pi 07") and new_key("pi 07").startswith("hil-pi-07-")
+
+
+def test_failed_candidates_are_counted_from_the_records(tmp_path: Path) -> None:
+    from harness.compile.tune_db import RECORDS, WORKLOADS, TuningDatabase
+
+    (tmp_path / WORKLOADS).write_text('["0x1", "{}"]\n')
+    (tmp_path / RECORDS).write_text('[0, [["t"], [1e-05], {}, []]]\n[0, [["t"], [1000000000.0], {}, []]]\n'
+                                    '[0, [["t"], [1e+09], {}, []]]\n[0, [["t"], [2e-05], {}, []]]\n')
+    db = TuningDatabase(tmp_path)
+    assert db.failed_since(0) == 2 and db.failed_since(2) == 1 and db.failed_since(4) == 0
