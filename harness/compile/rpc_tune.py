@@ -19,6 +19,7 @@ import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from harness.compile.errors import CompileError
 from harness.compile.targets import ResolvedTarget
@@ -61,8 +62,24 @@ def exporter(target: ResolvedTarget):  # -> Callable[[Module], str], picklable f
     return functools.partial(export_shared, compiler=target.compiler_command())
 
 
+@dataclass
+class RunningTracker:
+    host: str
+    port: int
+    server: object  # tvm.rpc.tracker.Tracker
+
+    def stop(self) -> None:
+        """Stop the tracker (again: a no-op); pending session requests then fail at once."""
+        try:
+            self.server.terminate()
+        except OSError:  # its stop request goes to 127.0.0.1, where a tracker on another address is not
+            if self.server.proc is not None:
+                self.server.proc.kill()
+                self.server.proc = None
+
+
 @contextmanager
-def tracker(host: str, *, device: str, say: Say = quiet) -> Iterator[tuple[str, int]]:
+def tracker(host: str, *, device: str, say: Say = quiet) -> Iterator[RunningTracker]:
     """A TVM RPC tracker on ``host`` (an address of this controller) for the ``with`` block."""
     try:
         from tvm.rpc.tracker import Tracker
@@ -77,14 +94,11 @@ def tracker(host: str, *, device: str, say: Say = quiet) -> Iterator[tuple[str, 
                            advice="the controller must own the address the device reaches it at "
                                   "(a routed lab, or a board on the controller's LAN)") from None
     say(f"TVM RPC tracker on {host}:{server.port}")
+    running = RunningTracker(host, server.port, server)
     try:
-        yield host, server.port
+        yield running
     finally:
-        try:
-            server.terminate()
-        except OSError:  # its stop request goes to 127.0.0.1, where a tracker on another address is not
-            if server.proc is not None:
-                server.proc.kill()
+        running.stop()
 
 
 def new_key(device: str) -> str:
@@ -103,9 +117,15 @@ def registered(host: str, port: int, key: str) -> bool:
     return any(item.get("key", "").split(":", 1)[-1] == key for item in summary.get("server_info", []))
 
 
-def rpc_runner(host: str, port: int, key: str, evaluator_config):  # -> ms.runner.RPCRunner
+def rpc_runner(host: str, port: int, key: str, evaluator_config, stop_file: str):  # -> ms.runner.RPCRunner
+    """One session at a time: the device's server serves its sessions one after the other."""
     from tvm.s_tir import meta_schedule as ms
+
+    from harness.compile.candidates import unless_stopped
 
     config = ms.runner.RPCConfig(tracker_host=host, tracker_port=port, tracker_key=key,
                                  session_timeout_sec=SESSION_TIMEOUT)
-    return ms.runner.RPCRunner(rpc_config=config, evaluator_config=evaluator_config, max_workers=1)
+    session = functools.partial(unless_stopped, "s_tir.meta_schedule.runner.rpc_runner.default_create_session",
+                                stop_file)
+    return ms.runner.RPCRunner(rpc_config=config, evaluator_config=evaluator_config, max_workers=1,
+                               f_create_session=session)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.compile import tvm_backend
+from harness.compile.candidates import Interrupt, candidates_on, device_cores, nowhere
 from harness.compile.errors import CompileError
 from harness.compile.frameworks import detect_framework, load_model, to_relax
 from harness.compile.input_config import bind_inputs, parse_input_config
@@ -35,9 +36,6 @@ from harness.primitives.progress import Say
 if TYPE_CHECKING:
     from harness.lab.device import Device
 
-#: Building one candidate links it with the toolchain; on a loaded 2-CPU machine that exceeds 30 s.
-BUILDER_TIMEOUT = 300.0
-RUNNER_TIMEOUT = 120.0
 MIN_TRIALS_PER_TASK = 8
 TRIALS_PER_ITER = 16
 
@@ -208,7 +206,7 @@ def _tune(model, resolved: ResolvedTarget, input_config, *, framework, trials: i
     loaded = load_model(framework or detect_framework(model, data), model, data)
     mod = to_relax(loaded, bind_inputs(parse_input_config(input_config), loaded.inputs))
     db = TuningDatabase(Path(root or default_root()) / target_dir_name(resolved.tvm, tvm_backend.toolchain_id()))
-    tvm_target = tuning_target(resolved, _device_cores(device) if device is not None else None)
+    tvm_target = tuning_target(resolved, device_cores(device) if device is not None else None)
     database = open_database(db)
     from tvm.s_tir import meta_schedule as ms
 
@@ -219,14 +217,18 @@ def _tune(model, resolved: ResolvedTarget, input_config, *, framework, trials: i
            f"with {trials} trials")
     shares = _trial_shares(pending, trials)
     before, done = db.record_count(), 0
-    with _candidates_on(device, resolved, report) if pending else _nowhere() as (builder, runner):
+    interrupt = Interrupt()
+    with interrupt.installed(), \
+            candidates_on(device, resolved, report, interrupt) if pending else nowhere() as (builder, runner):
         search = Timeout(time_budget if time_budget else float("inf"))  # a device's server start is not search
         for task, n in sorted(zip(pending, shares, strict=True), key=lambda p: -p[1]):
+            interrupt.check()
             if search.expired:
                 report(f"time budget of {time_budget:g} s spent; {task.task_name} and later tasks left untuned")
                 break
             report(f"tuning {task.task_name}: {n} trials")
             _tune_one(ms, task, n, database, seed, builder(), runner())
+            interrupt.check()
             done += 1
     tuned, untuned = count_tuned(fused_module(mod, tvm_target), tvm_target, database)
     result = TuneResult(tasks=len(tasks), tuned_now=done, already_tuned=len(tasks) - len(pending), untuned=untuned,
@@ -293,45 +295,6 @@ def _trial_shares(tasks, trials: int) -> list[int]:
     total = sum(flops)
     floor = min(MIN_TRIALS_PER_TASK, trials)
     return [max(floor, round(trials * f / total)) for f in flops]
-
-
-EVALUATOR = {"number": 3, "repeat": 1, "min_repeat_ms": 20}
-
-
-def _device_cores(device: Device) -> int:
-    out = device.transport.check(["nproc"], timeout=30.0, step="nproc").stdout.strip()
-    return int(out) if out.isdigit() else 1
-
-
-@contextmanager
-def _nowhere() -> Iterator[tuple[None, None]]:
-    yield None, None  # type: ignore[misc]
-
-
-@contextmanager
-def _candidates_on(device: Device | None, target: ResolvedTarget, report: Say) -> Iterator[tuple]:
-    """(builder factory, runner factory): local ones, or a cross-linking builder and an RPC runner whose
-    server runs on ``device`` for the block (and is stopped after, also on error or Ctrl-C)."""
-    from tvm.s_tir import meta_schedule as ms
-
-    evaluator = ms.runner.EvaluatorConfig(**EVALUATOR)
-    if device is None:
-        yield (lambda: _local_builder(ms, None),
-               lambda: ms.runner.LocalRunner(timeout_sec=RUNNER_TIMEOUT, evaluator_config=evaluator))
-        return
-    from harness.compile import rpc_server, rpc_tune
-
-    addresses = rpc_server.endpoints(device.transport)
-    key = rpc_tune.new_key(device.name)
-    with rpc_tune.tracker(addresses.controller, device=device.name, say=report) as (host, port), \
-            rpc_server.serving(device, (host, port), key, lambda: rpc_tune.registered(host, port, key), say=report):
-        export = rpc_tune.exporter(target)
-        yield (lambda: _local_builder(ms, export), lambda: rpc_tune.rpc_runner(host, port, key, evaluator))
-
-
-def _local_builder(ms, export):
-    return ms.builder.LocalBuilder(timeout_sec=BUILDER_TIMEOUT, max_workers=os.cpu_count() or 1,
-                                   initializer=import_tensor_intrinsics, f_export=export)
 
 
 def _tune_one(ms, task, trials: int, database, seed: int, builder, runner) -> None:
