@@ -303,9 +303,22 @@ def _tune_one(ms, task, trials: int, database, seed: int, builder, runner) -> No
         cost_model = "xgb"
     except ImportError:  # evolutionary search still works, ranking candidates at random
         cost_model = "random"
+    _drop_unnamed_handlers()
     with tempfile.TemporaryDirectory(prefix="hil-tune-") as work:
         contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
             [task], work_dir=work, strategy="evolutionary", seed=seed)
         ms.tune_tasks(tasks=contexts, task_weights=weights, work_dir=work, max_trials_global=trials,
                       num_trials_per_iter=min(TRIALS_PER_ITER, trials), database=database, cost_model=cost_model,
                       builder=builder, runner=runner, task_scheduler="round-robin")
+
+
+def _drop_unnamed_handlers() -> None:
+    """MetaSchedule's ``create_loggers`` (tvm/s_tir/meta_schedule/logging.py) lists the names of its logger's
+    handlers in a dictConfig and calls ``.format`` on each: an unnamed handler there (pytest's
+    LogCaptureHandler, left after an earlier tune in the same process) makes the next tune fail with
+    ``'NoneType' object has no attribute 'format'``."""
+    import logging
+
+    ms_logger = logging.getLogger("tvm.s_tir.meta_schedule")
+    for handler in [h for h in ms_logger.handlers if h.get_name() is None]:
+        ms_logger.removeHandler(handler)
