@@ -11,6 +11,7 @@ group (the server forks a process per session, tvm/rpc/server.py ``_serving``) a
 from __future__ import annotations
 
 import shlex
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +34,9 @@ UNPACK_TIMEOUT = 300.0
 REGISTER_TIMEOUT = 300.0
 STOP_TIMEOUT = 30.0
 STEP_TIMEOUT = 30.0
-PORTS = (9090, 9199)  # tvm/exec/rpc_server.py's defaults: the server takes the first free port
+PORTS = (9090, 9199)
+#: Seconds the server outlives the controller's last sign of life (``alive`` touched every LEASE/4 s).
+LEASE = 120.0  # tvm/exec/rpc_server.py's defaults: the server takes the first free port
 
 
 @dataclass(frozen=True)
@@ -57,20 +60,32 @@ def endpoints(transport: Transport) -> Endpoints:
     return Endpoints(controller=out[0], device=out[2])
 
 
-def server_command(python: str, site: str, work: str, tracker: tuple[str, int], key: str, addr: str) -> str:
-    """The shell line that starts the server in the background and records its process group id."""
+def server_command(python: str, site: str, work: str, tracker: tuple[str, int], key: str, addr: str, *,
+                   lease: float = LEASE) -> str:
+    """The shell line that starts the server in the background, in its own session, and records the
+    session's process group id.
+
+    A supervisor shell holds the server: while it runs, the controller touches ``alive`` (``serving``); a
+    lease of ``lease`` seconds without a touch (the controller was killed, or lost the device) ends the
+    session and removes ``work``, so a crashed tune leaves no open RPC server behind.
+    """
     argv = [python, "-m", "tvm.exec.rpc_server", "--host", addr, "--port", str(PORTS[0]),
             "--port-end", str(PORTS[1]), "--tracker", f"{tracker[0]}:{tracker[1]}", "--key", key,
             "--custom-addr", addr, "--load-library", f"{site}/{rpc_runtime.EXTRA_LIBRARY}"]
     env = f"PYTHONPATH={shlex.quote(site)} TVM_USE_RUNTIME_LIB=1 PYTHONUNBUFFERED=1"
-    log, pid = shlex.quote(f"{work}/server.log"), shlex.quote(f"{work}/server.pid")
-    return (f"cd {shlex.quote(work)} && {env} setsid {shlex.join(argv)} </dev/null >{log} 2>&1 & "
+    q = shlex.quote
+    log, pid, alive = q(f"{work}/server.log"), q(f"{work}/server.pid"), q(f"{work}/alive")
+    supervisor = (f"{env} {shlex.join(argv)} </dev/null >{log} 2>&1 & s=$!; "
+                  f"while kill -0 $s 2>/dev/null; do sleep 5; "
+                  f"[ $(( $(date +%s) - $(stat -c %Y {alive} 2>/dev/null || echo 0) )) -lt {int(lease)} ] "
+                  f"&& continue; cd / && rm -rf {q(work)}; kill -TERM -$$; done")
+    return (f"cd {q(work)} && touch {alive} && setsid sh -c {q(supervisor)} </dev/null >/dev/null 2>&1 & "
             f"echo $! >{pid}")
 
 
 @contextmanager
 def serving(device: Device, tracker: tuple[str, int], key: str, registered, *, say: Say = quiet,
-            timeout: float = REGISTER_TIMEOUT) -> Iterator[str]:
+            timeout: float = REGISTER_TIMEOUT, lease: float = LEASE) -> Iterator[str]:
     """The device's RPC server, registered with ``tracker`` under ``key``, for the ``with`` block.
 
     ``registered()`` says whether the tracker lists the key yet (asked on the controller). Yields the
@@ -88,19 +103,44 @@ def serving(device: Device, tracker: tuple[str, int], key: str, registered, *, s
                         f"-C {shlex.quote(site)} && rm {shlex.quote(work + '/runtime.tar.gz')}",
                         timeout=UNPACK_TIMEOUT, step="rpc unpack")
         addr = endpoints(transport)
-        transport.check(server_command(device.python, site, work, tracker, key, addr.device),
+        transport.check(server_command(device.python, site, work, tracker, key, addr.device, lease=lease),
                         timeout=STEP_TIMEOUT, step="rpc server start")
+        beating = _Heartbeat(transport, f"{work}/alive", lease / 4)
         try:
             _await_registration(transport, work, registered, clock)
             say(f"{name}: TVM RPC server on {addr.device} registered as {key} in {clock.elapsed:.1f} s")
             yield addr.device
         except BaseException:
+            beating.stop()
             try:
                 stop(transport, work)
             except HilError:
                 pass  # the block's own error is the one to report; scratch_dir still removes the dir
             raise
+        beating.stop()
         stop(transport, work)
+
+
+class _Heartbeat:
+    """Touches the server's ``alive`` file every ``interval`` s from a thread; a failed touch is retried at the
+    next beat (a lease holds four)."""
+
+    def __init__(self, transport: Transport, path: str, interval: float) -> None:
+        self._transport, self._path, self._interval = transport, path, interval
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"rpc-lease-{transport.device}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._done.wait(self._interval):
+            try:
+                self._transport.run(["touch", self._path], timeout=STEP_TIMEOUT)
+            except HilError:
+                pass
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join(STEP_TIMEOUT + 5)
 
 
 def _await_registration(transport: Transport, work: str, registered, clock: Timeout) -> None:
