@@ -80,3 +80,22 @@ def test_qemu_core_tunes_as_a_functional_check_when_allowed(device, tmp_path: Pa
     artifact = compile_model(model, "rasp4b", CONFIG, tmp_path / "tuned", tuning_db=tmp_path / "tuning",
                              cache_dir=tmp_path / "cache")
     assert artifact.meta.tuning is not None and artifact.meta.tuning.tuned_tasks == 1
+
+
+@pytest.mark.profile("ml_c4")
+def test_a_server_that_cannot_start_is_a_typed_error_and_leaves_nothing(device, tmp_path: Path) -> None:
+    """The device's interpreter is wrong (a board whose lab file names a missing ``python``): the server exits
+    before registering; the error names the device and the step and quotes the server's log."""
+    from harness.errors import TransportError
+    from harness.lab.device import Device
+
+    spec = device.spec.model_copy(update={"features": {**device.spec.features, "python": "/nonexistent/python3"}})
+    broken = Device(spec, device.profile, device.transport, device.connection)
+    broken.__dict__["arch"] = device.arch
+    model = vibration(tmp_path / "vibration.onnx")
+    with pytest.raises(TransportError) as info:
+        tune_model(model, "ml_c4", CONFIG, root=tmp_path / "tuning", device=broken, **TINY)
+    err = info.value
+    assert err.device == device.name and err.step == "rpc server start"
+    assert "exited before registering" in err.detail and "/nonexistent/python3" in err.detail
+    _no_server_left(device)
