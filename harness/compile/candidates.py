@@ -40,8 +40,9 @@ class Interrupt:
 
     def __init__(self) -> None:
         self.hit = False
-        #: Touched on Ctrl-C: the builder's and runner's worker processes read it (see ``unless_stopped``).
-        self.stop_file = os.path.join(tempfile.gettempdir(), f"hil-tune-stop-{os.getpid()}-{id(self):x}")
+        #: Touched on Ctrl-C: the builder's and runner's worker processes read it (see ``unless_stopped``); in a
+        #: private directory, as a fixed name in /tmp could be planted by another user.
+        self.stop_file = ""
 
     @contextmanager
     def installed(self) -> Iterator[Interrupt]:
@@ -49,6 +50,8 @@ class Interrupt:
             yield self
             return
         previous = signal.getsignal(signal.SIGINT)
+        private = tempfile.mkdtemp(prefix="hil-tune-")
+        self.stop_file = os.path.join(private, "stop")
 
         def handler(_signum, _frame) -> None:
             if self.hit:
@@ -62,6 +65,7 @@ class Interrupt:
         finally:
             signal.signal(signal.SIGINT, previous)
             Path(self.stop_file).unlink(missing_ok=True)
+            os.rmdir(private)
 
     def check(self) -> None:
         if self.hit:

@@ -143,3 +143,22 @@ def test_failed_candidates_are_counted_from_the_records(tmp_path: Path) -> None:
                                     '[0, [["t"], [1e+09], {}, []]]\n[0, [["t"], [2e-05], {}, []]]\n')
     db = TuningDatabase(tmp_path)
     assert db.failed_since(0) == 2 and db.failed_since(2) == 1 and db.failed_since(4) == 0
+
+
+def test_ctrl_c_is_recorded_for_the_loop_and_the_workers() -> None:
+    """MetaSchedule's C++ loop must not see a KeyboardInterrupt: the handler records it, the loop raises it."""
+    import os
+    import signal
+
+    from harness.compile.candidates import Interrupt, unless_stopped
+
+    interrupt, before = Interrupt(), signal.getsignal(signal.SIGINT)
+    with interrupt.installed():
+        interrupt.check()
+        os.kill(os.getpid(), signal.SIGINT)  # returns: the handler does not raise
+        assert interrupt.hit and Path(interrupt.stop_file).exists()
+        with pytest.raises(RuntimeError, match="interrupted"):
+            unless_stopped("s_tir.meta_schedule.builder.local_builder.default_build", interrupt.stop_file)
+        with pytest.raises(KeyboardInterrupt):
+            interrupt.check()
+    assert signal.getsignal(signal.SIGINT) is before and not Path(interrupt.stop_file).parent.exists()
