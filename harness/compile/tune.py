@@ -30,7 +30,6 @@ from harness.primitives.progress import Say
 #: Building one candidate links it with the toolchain; on a loaded 2-CPU machine that exceeds 30 s.
 BUILDER_TIMEOUT = 300.0
 RUNNER_TIMEOUT = 120.0
-MIN_TRIALS_PER_TASK = 8
 TRIALS_PER_ITER = 16
 
 
@@ -121,6 +120,21 @@ def open_database(db: TuningDatabase):  # -> ms.database.JSONDatabase
     return ms.database.JSONDatabase(str(db.workloads), str(db.records))
 
 
+def keep_best(db: TuningDatabase) -> int:
+    """Rewrite ``db`` with only the best record of each workload (MetaSchedule's ``dump_pruned``): what a
+    database shipped with a repository needs; the others only train the cost model of a later search.
+    Returns the records kept."""
+    from tvm.s_tir import meta_schedule as ms
+
+    source = open_database(db)
+    with tempfile.TemporaryDirectory(prefix="hil-prune-", dir=db.directory) as tmp:
+        pruned = TuningDatabase(Path(tmp))
+        source.dump_pruned(ms.database.JSONDatabase(str(pruned.workloads), str(pruned.records)))
+        for name in (pruned.workloads.name, pruned.records.name):
+            os.replace(Path(tmp) / name, db.directory / name)
+    return db.record_count()
+
+
 def count_tuned(fused, tvm_target, database) -> tuple[int, int]:
     """(tasks with a record, tasks on the default schedule) for a fused module."""
     from tvm.s_tir import meta_schedule as ms
@@ -145,8 +159,9 @@ def build_tuned(mod, target: ResolvedTarget, databases: list[TuningDatabase], ou
 def tune_model(model: Path | str, target: str | dict, input_config: str | dict | list, *,
                framework: str | None = None, compiler_options: str | dict | None = None, trials: int = 64,
                time_budget: float | None = None, root: Path | None = None, force: bool = False,
-               seed: int = 0, progress: Say | None = None) -> TuneResult:
-    """Tune the workloads of ``model`` for ``target`` into the database under ``root``."""
+               prune: bool = False, seed: int = 0, progress: Say | None = None) -> TuneResult:
+    """Tune the workloads of ``model`` for ``target`` into the database under ``root`` (``prune``: then keep only
+    each workload's best record)."""
     report = progress or (lambda _m: None)
     started = Timeout(time_budget if time_budget else float("inf"))
     resolved = resolve_target(target, compiler_options)
@@ -174,19 +189,14 @@ def tune_model(model: Path | str, target: str | dict, input_config: str | dict |
     pending = [t for t in tasks if force or not database.query_tuning_record(t.dispatched[0], tvm_target, t.task_name)]
     report(f"{len(tasks)} tasks, {len(tasks) - len(pending)} already in {db.directory}, tuning {len(pending)} "
            f"with {trials} trials")
-    shares = _trial_shares(pending, trials)
-    before, done = db.record_count(), 0
-    for task, n in sorted(zip(pending, shares, strict=True), key=lambda p: -p[1]):
-        if started.expired:
-            report(f"time budget of {time_budget:g} s spent; {task.task_name} and later tasks left untuned")
-            break
-        report(f"tuning {task.task_name}: {n} trials")
-        _tune_one(ms, task, n, database, seed)
-        done += 1
+    before = db.record_count()
+    done = _search(ms, pending, trials, database, seed, started, report) if pending else 0
     tuned, untuned = count_tuned(fused_module(mod, tvm_target), tvm_target, database)
+    trials_now = db.record_count() - before
+    if prune:
+        report(f"kept the best of {db.record_count()} records: {keep_best(db)}")
     result = TuneResult(tasks=len(tasks), tuned_now=done, already_tuned=len(tasks) - len(pending), untuned=untuned,
-                        trials=db.record_count() - before, seconds=started.elapsed, database=db.directory,
-                        digest=db.digest())
+                        trials=trials_now, seconds=started.elapsed, database=db.directory, digest=db.digest())
     report(f"{tuned}/{len(tasks)} tasks have records; {result.trials} trials in {result.seconds:.0f} s")
     return result
 
@@ -229,38 +239,74 @@ def import_tensor_intrinsics() -> None:
         inspect.stack = original
 
 
-def _trial_shares(tasks, trials: int) -> list[int]:
-    """Trials per task in proportion to its FLOPs (times its weight), at least MIN_TRIALS_PER_TASK (or
-    ``trials``, if fewer) each: a search that never measures a task leaves it untuned."""
-    from tvm.s_tir.analysis import estimate_tir_flops
+def _search(ms, tasks, trials: int, database, seed: int, budget: Timeout, report: Say) -> int:
+    """One MetaSchedule search over ``tasks``; returns how many were measured.
 
-    if not tasks:
-        return []
-    flops = []
-    for t in tasks:
-        try:
-            flops.append(max(float(estimate_tir_flops(t.dispatched[0])), 1.0) * t.weight)
-        except Exception:  # a workload the estimator cannot walk counts as small
-            flops.append(1.0)
-    total = sum(flops)
-    floor = min(MIN_TRIALS_PER_TASK, trials)
-    return [max(floor, round(trials * f / total)) for f in flops]
-
-
-def _tune_one(ms, task, trials: int, database, seed: int) -> None:
+    The gradient task scheduler (tune_relax's default) gives every task a first batch, then each batch to the task
+    whose weighted latency falls fastest, so a small budget still covers every task and a large one goes to the
+    heavy convolutions. Builder and runner pools start once for all tasks, not once per task.
+    """
     try:
         import xgboost  # noqa: F401  (the `tune` extra)
         cost_model = "xgb"
     except ImportError:  # evolutionary search still works, ranking candidates at random
         cost_model = "random"
+    per_iter = max(1, min(TRIALS_PER_ITER, trials // len(tasks)))
+    if trials < len(tasks) * per_iter:
+        report(f"{trials} trials cannot give each of {len(tasks)} tasks a batch of {per_iter}: some stay untuned")
+    report(f"searching: first a batch of {per_iter} candidates for each of the {len(tasks)} tasks (said once all are "
+           f"timed), then batches where latency falls fastest")
+    progress = _progress_callback(ms, [t.task_name for t in tasks], budget, report)
     with tempfile.TemporaryDirectory(prefix="hil-tune-") as work:
         contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
-            [task], work_dir=work, strategy="evolutionary", seed=seed)
-        ms.tune_tasks(tasks=contexts, task_weights=weights, work_dir=work, max_trials_global=trials,
-                      num_trials_per_iter=min(TRIALS_PER_ITER, trials), database=database, cost_model=cost_model,
-                      builder=ms.builder.LocalBuilder(timeout_sec=BUILDER_TIMEOUT, max_workers=os.cpu_count() or 1,
-                                                      initializer=import_tensor_intrinsics),
-                      runner=ms.runner.LocalRunner(timeout_sec=RUNNER_TIMEOUT,
-                                                   evaluator_config=ms.runner.EvaluatorConfig(
-                                                       number=3, repeat=1, min_repeat_ms=20)),
-                      task_scheduler="round-robin")
+            tasks, work_dir=work, strategy="evolutionary", num_threads=os.cpu_count() or 1, seed=seed)
+        try:
+            ms.tune_tasks(tasks=contexts, task_weights=weights, work_dir=work, max_trials_global=trials,
+                          num_trials_per_iter=per_iter, database=database, cost_model=cost_model,
+                          builder=ms.builder.LocalBuilder(timeout_sec=BUILDER_TIMEOUT,
+                                                          max_workers=os.cpu_count() or 1,
+                                                          initializer=import_tensor_intrinsics),
+                          runner=ms.runner.LocalRunner(timeout_sec=RUNNER_TIMEOUT,
+                                                       evaluator_config=ms.runner.EvaluatorConfig(
+                                                           number=3, repeat=1, min_repeat_ms=20)),
+                          measure_callbacks=[*ms.measure_callback.MeasureCallback.create("default"), progress],
+                          task_scheduler="gradient")
+        except Exception:
+            if not progress.stopped:  # the budget ends a search by raising from its callback; anything else is real
+                raise
+    return len(progress.measured)
+
+
+def _progress_callback(ms, names: list[str], budget: Timeout, report: Say):
+    """A measure callback that says each batch's outcome and, once ``budget`` is spent, ends the search.
+
+    It runs after MetaSchedule's default callbacks, so the batch is in the database before it raises; raising is
+    the one way out of a running TaskScheduler.tune (terminating tasks from a callback trips its invariants:
+    src/s_tir/meta_schedule/task_scheduler/task_scheduler.cc terminates each joined task itself). Batches still
+    in flight are dropped."""
+    from tvm.ir.utils import derived_object
+
+    @derived_object
+    class _Progress(ms.measure_callback.PyMeasureCallback):
+        def __init__(self) -> None:
+            self.best: dict[int, float] = {}
+            self.measured: set[int] = set()
+            self.trials = 0
+            self.stopped = False
+
+        def apply(self, task_scheduler, task_id, measure_candidates, builder_results, runner_results) -> None:
+            self.trials += len(runner_results)
+            times = [float(sum(float(s) for s in r.run_secs) / len(r.run_secs))
+                     for r in runner_results if r.error_msg is None and r.run_secs]
+            if times:
+                self.measured.add(task_id)
+                self.best[task_id] = min(min(times), self.best.get(task_id, float("inf")))
+            best = f"best {self.best[task_id] * 1e6:.1f} µs" if task_id in self.best else "no valid candidate yet"
+            report(f"{names[task_id]}: {len(times)}/{len(runner_results)} candidates ran, {best} "
+                   f"({self.trials} trials, {budget.elapsed:.0f} s)")
+            if budget.expired and not self.stopped:
+                self.stopped = True
+                report(f"time budget spent after {self.trials} trials: ending the search")
+                raise TimeoutError("tuning time budget spent")
+
+    return _Progress()
