@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import TextIO
 
 from harness.artifact.elf import ElfError, ElfInfo, read_elf
-from harness.artifact.meta import META_NAME, RUNTIME_LIBS, SO_NAME, ArtifactError, ArtifactMeta, load_meta
+from harness.artifact.meta import (
+    META_NAME,
+    RUNTIME_LIBS,
+    SO_NAME,
+    ArtifactError,
+    ArtifactMeta,
+    load_meta,
+    schedules_of,
+)
 from harness.artifact.verdict import Verdict, all_ok, print_verdicts
 from harness.primitives.digest import sha256_file
 
@@ -113,9 +121,7 @@ def print_inspection(ins: Inspection, out: TextIO) -> None:
     out.write(f"  cpu       {' '.join(m.target.cpu_features) or '(baseline ISA only)'}\n")
     out.write(f"  compiler  TVM {m.compiler.tvm}, tvm-ffi {m.compiler.tvm_ffi}, LLVM {m.compiler.llvm}\n")
     out.write(f"  runtime   DLR ABI {m.runtime.dlr_abi}, entry {m.runtime.entry}\n")
-    t = m.tuning
-    out.write(f"  tuning    {t.tuned_tasks} tasks tuned, {t.default_tasks} default (database {t.database[:12]}…)\n"
-              if t else "  tuning    none: every task on the default schedule\n")
+    out.write(f"  tuning    {schedules_of(m.tuning)}\n")
     for label, specs in (("inputs", m.inputs), ("outputs", m.outputs)):
         text = ", ".join(f"{t.name} {list(t.shape)} {t.dtype}" for t in specs)
         out.write(f"  {label:<9} {text}\n")

@@ -103,6 +103,14 @@ class TuningInfo(_Strict):
     default_tasks: Annotated[int, Field(ge=0)]
 
 
+def schedules_of(tuning: TuningInfo | None) -> str:
+    """How an artifact's TIR was scheduled, in the words `hil inspect` and the report use."""
+    if tuning is None:
+        return "untuned: every task on TVM's default schedule"
+    return (f"tuned: {tuning.tuned_tasks} of {tuning.tuned_tasks + tuning.default_tasks} tasks "
+            f"(database {tuning.database[:12]}…)")
+
+
 class ArtifactMeta(_Strict):
     schema_: Literal["hil.neo-artifact/1"] = Field(alias="schema")
     model: ModelInfo

@@ -35,8 +35,9 @@ class Interrupt:
     """Ctrl-C during a search. MetaSchedule's loop runs in C++ and calls the builder and runner in Python: a
     KeyboardInterrupt raised in one of those calls either vanishes (the tune ran on to its end) or unwinds
     through C++ into std::terminate (a segfault, seen with TVM 0.27). So the handler only records it and
-    touches ``stop_file``: the builds and sessions still queued for the current task then fail at once, and
-    the loop raises KeyboardInterrupt between tasks, in Python, where the device's server is stopped."""
+    touches ``stop_file``: the builds and sessions still queued then fail at once, the progress callback ends
+    the search after the batch (harness.compile.tune ``_progress_callback``), and ``check`` raises
+    KeyboardInterrupt in Python, where the device's server is stopped."""
 
     def __init__(self) -> None:
         self.hit = False

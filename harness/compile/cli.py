@@ -50,10 +50,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--framework", choices=FRAMEWORKS, help="default: from the file")
     t.add_argument("--compiler-options", help="CompilerOptions JSON, as for `hil compile`")
     t.add_argument("--trials", type=int, default=64, help="candidates to time, over all tasks (default %(default)s)")
-    t.add_argument("--time-budget", type=float, metavar="S", help="start no task after S seconds of search")
+    t.add_argument("--time-budget", type=float, metavar="S",
+                   help="end the search when a batch finishes after S seconds of search (its records are kept)")
     t.add_argument("--tuning-db", type=Path,
                    help="database root (default $HIL_TUNING_DB, else tuning/ in the state dir)")
     t.add_argument("--force", action="store_true", help="tune tasks that already have records too")
+    t.add_argument("--prune", action="store_true",
+                   help="afterwards keep only each workload's best record (for a database shipped with a repository)")
     t.add_argument("--device", metavar="NAME",
                    help="time candidates on this lab device through TVM RPC (server started over its transport)")
     t.add_argument("--lab", type=Path, default=None, metavar="FILE",
@@ -103,7 +106,7 @@ def _tune(args: argparse.Namespace) -> int:
 
     result = tune_model(args.model, args.target, args.input_config, framework=args.framework,
                         compiler_options=args.compiler_options, trials=args.trials, time_budget=args.time_budget,
-                        root=args.tuning_db, force=args.force, progress=lambda m: say(f"tune: {m}"),
+                        root=args.tuning_db, force=args.force, prune=args.prune, progress=lambda m: say(f"tune: {m}"),
                         device=args.device, lab=args.lab, allow_emulated=args.allow_emulated)
     print(result.database)
     return 0

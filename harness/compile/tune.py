@@ -36,7 +36,6 @@ from harness.primitives.progress import Say
 if TYPE_CHECKING:
     from harness.lab.device import Device
 
-MIN_TRIALS_PER_TASK = 8
 TRIALS_PER_ITER = 16
 
 
@@ -128,6 +127,21 @@ def open_database(db: TuningDatabase):  # -> ms.database.JSONDatabase
     return ms.database.JSONDatabase(str(db.workloads), str(db.records))
 
 
+def keep_best(db: TuningDatabase) -> int:
+    """Rewrite ``db`` with only the best record of each workload (MetaSchedule's ``dump_pruned``): what a
+    database shipped with a repository needs; the others only train the cost model of a later search.
+    Returns the records kept."""
+    from tvm.s_tir import meta_schedule as ms
+
+    source = open_database(db)
+    with tempfile.TemporaryDirectory(prefix="hil-prune-", dir=db.directory) as tmp:
+        pruned = TuningDatabase(Path(tmp))
+        source.dump_pruned(ms.database.JSONDatabase(str(pruned.workloads), str(pruned.records)))
+        for name in (pruned.workloads.name, pruned.records.name):
+            os.replace(Path(tmp) / name, db.directory / name)
+    return db.record_count()
+
+
 def count_tuned(fused, tvm_target, database) -> tuple[int, int]:
     """(tasks with a record, tasks on the default schedule) for a fused module."""
     from tvm.s_tir import meta_schedule as ms
@@ -152,9 +166,10 @@ def build_tuned(mod, target: ResolvedTarget, databases: list[TuningDatabase], ou
 def tune_model(model: Path | str, target: str | dict, input_config: str | dict | list, *,
                framework: str | None = None, compiler_options: str | dict | None = None, trials: int = 64,
                time_budget: float | None = None, root: Path | None = None, force: bool = False,
-               seed: int = 0, progress: Say | None = None, device: Device | str | None = None,
+               prune: bool = False, seed: int = 0, progress: Say | None = None, device: Device | str | None = None,
                lab: Path | None = None, allow_emulated: bool = False) -> TuneResult:
-    """Tune the workloads of ``model`` for ``target`` into the database under ``root``.
+    """Tune the workloads of ``model`` for ``target`` into the database under ``root`` (``prune``: then keep only
+    each workload's best record).
 
     ``device`` (a lab device, or its name in ``lab``) times candidates there through TVM RPC instead of here.
     """
@@ -182,7 +197,8 @@ def tune_model(model: Path | str, target: str | dict, input_config: str | dict |
                                    != resolved.arch else None)
         _require_search_packages()
         return _tune(model, resolved, input_config, framework=framework, trials=trials, started=started,
-                     time_budget=time_budget, root=root, force=force, seed=seed, report=report, device=device)
+                     time_budget=time_budget, root=root, force=force, prune=prune, seed=seed, report=report,
+                     device=device)
 
 
 @contextmanager
@@ -196,7 +212,7 @@ def _lab_device(name: str, lab: Path | None, report: Say) -> Iterator[Device]:
 
 
 def _tune(model, resolved: ResolvedTarget, input_config, *, framework, trials: int, started: Timeout,
-          time_budget: float | None, root: Path | None, force: bool, seed: int, report: Say,
+          time_budget: float | None, root: Path | None, force: bool, prune: bool, seed: int, report: Say,
           device: Device | None) -> TuneResult:
     model = Path(model)
     try:
@@ -215,26 +231,20 @@ def _tune(model, resolved: ResolvedTarget, input_config, *, framework, trials: i
     pending = [t for t in tasks if force or not database.query_tuning_record(t.dispatched[0], tvm_target, t.task_name)]
     report(f"{len(tasks)} tasks, {len(tasks) - len(pending)} already in {db.directory}, tuning {len(pending)} "
            f"with {trials} trials")
-    shares = _trial_shares(pending, trials)
-    before, done = db.record_count(), 0
+    before = db.record_count()
     interrupt = Interrupt()
     with interrupt.installed(), \
             candidates_on(device, resolved, report, interrupt) if pending else nowhere() as (builder, runner):
-        search = Timeout(time_budget if time_budget else float("inf"))  # a device's server start is not search
-        for task, n in sorted(zip(pending, shares, strict=True), key=lambda p: -p[1]):
-            interrupt.check()
-            if search.expired:
-                report(f"time budget of {time_budget:g} s spent; {task.task_name} and later tasks left untuned")
-                break
-            report(f"tuning {task.task_name}: {n} trials")
-            _tune_one(ms, task, n, database, seed, builder(), runner())
-            interrupt.check()
-            done += 1
+        budget = Timeout(time_budget if time_budget else float("inf"))  # a device's server start is not search
+        done = _search(ms, pending, trials, database, seed, budget, report, builder, runner, interrupt) \
+            if pending else 0
+        interrupt.check()
     tuned, untuned = count_tuned(fused_module(mod, tvm_target), tvm_target, database)
+    trials_now, failed = db.record_count() - before, db.failed_since(before)
+    if prune:
+        report(f"kept the best of {db.record_count()} records: {keep_best(db)}")
     result = TuneResult(tasks=len(tasks), tuned_now=done, already_tuned=len(tasks) - len(pending), untuned=untuned,
-                        trials=db.record_count() - before, seconds=started.elapsed, database=db.directory,
-                        digest=db.digest())
-    failed = db.failed_since(before)
+                        trials=trials_now, seconds=started.elapsed, database=db.directory, digest=db.digest())
     where = f" on {device.name}" if device is not None else ""
     report(f"{tuned}/{len(tasks)} tasks have records; {result.trials} trials{where} in {result.seconds:.0f} s"
            + (f"; {failed} candidates failed to build or run (MetaSchedule's logs say why)" if failed else ""))
@@ -279,37 +289,79 @@ def import_tensor_intrinsics() -> None:
         inspect.stack = original
 
 
-def _trial_shares(tasks, trials: int) -> list[int]:
-    """Trials per task in proportion to its FLOPs (times its weight), at least MIN_TRIALS_PER_TASK (or
-    ``trials``, if fewer) each: a search that never measures a task leaves it untuned."""
-    from tvm.s_tir.analysis import estimate_tir_flops
+def _search(ms, tasks, trials: int, database, seed: int, budget: Timeout, report: Say, builder, runner,
+            interrupt: Interrupt) -> int:
+    """One MetaSchedule search over ``tasks``; returns how many were measured.
 
-    if not tasks:
-        return []
-    flops = []
-    for t in tasks:
-        try:
-            flops.append(max(float(estimate_tir_flops(t.dispatched[0])), 1.0) * t.weight)
-        except Exception:  # a workload the estimator cannot walk counts as small
-            flops.append(1.0)
-    total = sum(flops)
-    floor = min(MIN_TRIALS_PER_TASK, trials)
-    return [max(floor, round(trials * f / total)) for f in flops]
-
-
-def _tune_one(ms, task, trials: int, database, seed: int, builder, runner) -> None:
+    The gradient task scheduler (tune_relax's default) gives every task a first batch, then each batch to the task
+    whose weighted latency falls fastest, so a small budget still covers every task and a large one goes to the
+    heavy convolutions. Builder and runner pools start once for all tasks, not once per task (``builder()`` and
+    ``runner()`` make them: local ones, or a device's, harness.compile.candidates).
+    """
     try:
         import xgboost  # noqa: F401  (the `tune` extra)
         cost_model = "xgb"
     except ImportError:  # evolutionary search still works, ranking candidates at random
         cost_model = "random"
+    per_iter = max(1, min(TRIALS_PER_ITER, trials // len(tasks)))
+    if trials < len(tasks) * per_iter:
+        report(f"{trials} trials cannot give each of {len(tasks)} tasks a batch of {per_iter}: some stay untuned")
+    report(f"searching: first a batch of {per_iter} candidates for each of the {len(tasks)} tasks (said once all are "
+           f"timed), then batches where latency falls fastest")
+    progress = _progress_callback(ms, [t.task_name for t in tasks], budget, report, interrupt)
     _drop_unnamed_handlers()
     with tempfile.TemporaryDirectory(prefix="hil-tune-") as work:
         contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
-            [task], work_dir=work, strategy="evolutionary", seed=seed)
-        ms.tune_tasks(tasks=contexts, task_weights=weights, work_dir=work, max_trials_global=trials,
-                      num_trials_per_iter=min(TRIALS_PER_ITER, trials), database=database, cost_model=cost_model,
-                      builder=builder, runner=runner, task_scheduler="round-robin")
+            tasks, work_dir=work, strategy="evolutionary", num_threads=os.cpu_count() or 1, seed=seed)
+        try:
+            ms.tune_tasks(tasks=contexts, task_weights=weights, work_dir=work, max_trials_global=trials,
+                          num_trials_per_iter=per_iter, database=database, cost_model=cost_model,
+                          builder=builder(), runner=runner(),
+                          measure_callbacks=[*ms.measure_callback.MeasureCallback.create("default"), progress],
+                          task_scheduler="gradient")
+        except Exception:
+            if not progress.stopped:  # the budget or Ctrl-C ends a search by raising from its callback
+                raise
+    return len(progress.measured)
+
+
+def _progress_callback(ms, names: list[str], budget: Timeout, report: Say, interrupt: Interrupt):
+    """A measure callback that says each batch's outcome and, once ``budget`` is spent or Ctrl-C was pressed,
+    ends the search.
+
+    It runs after MetaSchedule's default callbacks, so the batch is in the database before it raises; raising is
+    the one way out of a running TaskScheduler.tune (terminating tasks from a callback trips its invariants:
+    src/s_tir/meta_schedule/task_scheduler/task_scheduler.cc terminates each joined task itself). Batches still
+    in flight are dropped."""
+    from tvm.ir.utils import derived_object
+
+    @derived_object
+    class _Progress(ms.measure_callback.PyMeasureCallback):
+        def __init__(self) -> None:
+            self.best: dict[int, float] = {}
+            self.measured: set[int] = set()
+            self.trials = 0
+            self.stopped = False
+
+        def apply(self, task_scheduler, task_id, measure_candidates, builder_results, runner_results) -> None:
+            self.trials += len(runner_results)
+            times = [float(sum(float(s) for s in r.run_secs) / len(r.run_secs))
+                     for r in runner_results if r.error_msg is None and r.run_secs]
+            if times:
+                self.measured.add(task_id)
+                self.best[task_id] = min(min(times), self.best.get(task_id, float("inf")))
+            best = f"best {self.best[task_id] * 1e6:.1f} µs" if task_id in self.best else "no valid candidate yet"
+            report(f"{names[task_id]}: {len(times)}/{len(runner_results)} candidates ran, {best} "
+                   f"({self.trials} trials, {budget.elapsed:.0f} s)")
+            if interrupt.hit and not self.stopped:
+                self.stopped = True
+                raise RuntimeError("hil tune interrupted")  # not KeyboardInterrupt: C++ is between us and Python
+            if budget.expired and not self.stopped:
+                self.stopped = True
+                report(f"time budget spent after {self.trials} trials: ending the search")
+                raise TimeoutError("tuning time budget spent")
+
+    return _Progress()
 
 
 def _drop_unnamed_handlers() -> None:

@@ -42,6 +42,12 @@ def _model_of(rec: Mapping[str, Any], stats: Mapping[str, Any]) -> str:
     return str(named) if isinstance(named, str) and named else str(rec["scenario"])
 
 
+def _schedules_of(rec: Mapping[str, Any]) -> str | None:
+    """Whether the DLR artifact was tuned (harness.artifact.meta.schedules_of, recorded by the latency test)."""
+    value = (rec.get("facts") or {}).get("schedules")
+    return value if isinstance(value, str) and value else None
+
+
 def comparisons(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """"DLR p50 is 0.42× ONNX Runtime's" for each model measured with DLR and a compared runtime."""
     out = []
@@ -61,7 +67,8 @@ def _device_view(device: str, records: Sequence[Mapping[str, Any]], trend: Mappi
     budget = next((r["budgets"]["peak_rss_mb"] for r in records
                    if isinstance((r.get("budgets") or {}).get("peak_rss_mb"), int | float)), None)
     rows = [{"model": _model_of(rec, stats), "runtime": runtime, **{k: _figure(stats, k) for k in TABLE_KEYS},
-             "not_measured": str(stats["not_measured"]) if stats.get("not_measured") else None}
+             "not_measured": str(stats["not_measured"]) if stats.get("not_measured") else None,
+             "schedules": _schedules_of(rec) if runtime == "dlr" else None}
             for rec, runtime, stats in measured]
     several = len({row["model"] for row in rows}) > 1
     samples, rss = {}, {}

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.artifact.meta import load_meta
+from harness.artifact.meta import load_meta, schedules_of
 from harness.bench.budgets import budgets_for
 from harness.bench.measure import BenchResult, assert_within_budgets, measure
 from harness.models.tolerance import compare
@@ -58,8 +58,10 @@ def test_dlr_matches_the_host_reference(device, artifact, artifacts, hil_record,
 
 def test_latency_and_memory_within_budgets(device, artifact, hil_record, budget_overrides, bench_record):
     result = bench_record(measure(device, artifact.directory, runtime="dlr", profile="ci"))
-    budgets = budgets_for(device, budget_overrides, load_meta(artifact.directory).model.name)
+    meta = load_meta(artifact.directory)
+    budgets = budgets_for(device, budget_overrides, meta.model.name)
     hil_record.stats("dlr", figures(result))
+    hil_record.fact("schedules", schedules_of(meta.tuning))
     hil_record.budgets(budgets)
     assert result.valid, f"{device.name}: too few samples for a valid figure ({result.summary()})"
     assert result.machine == device.profile.arch

@@ -16,8 +16,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 from harness.compile import CompileError, compile_model, tvm_backend
 from harness.compile.targets import resolve_target
-from harness.compile.tune import host_refusal, tune_model
-from harness.compile.tune_db import combined_digest, databases_for
+from harness.compile.tune import host_refusal, keep_best, tune_model
+from harness.compile.tune_db import TuningDatabase, combined_digest, databases_for
 
 pytestmark = pytest.mark.slow
 SHAPE = [1, 8, 16, 16]
@@ -79,6 +79,14 @@ def test_tiny_tune_is_applied_recorded_and_not_repeated(tmp_path: Path) -> None:
     want = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     np.testing.assert_allclose(_run(tuned.directory, x), want, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(_run(untuned.directory, x), want, rtol=1e-4, atol=1e-4)
+
+    # Pruned to each workload's best record (as fixtures/tuning is shipped), it tunes the same tasks.
+    db = TuningDatabase(first.database)
+    kept = keep_best(db)
+    assert kept == t.tuned_tasks == db.record_count() and first.trials > kept
+    pruned = compile_model(model, "ml_c4", config, tmp_path / "pruned", cache_dir=cache, tuning_db=db_root)
+    assert pruned.meta.tuning.tuned_tasks == t.tuned_tasks and pruned.meta.tuning.database != t.database
+    np.testing.assert_allclose(_run(pruned.directory, x), want, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.skipif(platform.machine() != "x86_64", reason="the refusal under test is of aarch64 code on x86_64")

@@ -1,8 +1,9 @@
 """`hil tune --device`: candidates timed on a lab core through TVM RPC, then applied by `hil compile`.
 
-A tiny model (tests/any_models.py ``vibration``: two tasks) and a tiny budget: 2 trials a task, and a
-time budget that lets only the first task start, so a run costs one task's fixed overhead (builder and
-runner pools, the cost model) plus the server's start. The x86_64 core runs natively on this host; the
+A tiny model (tests/any_models.py ``vibration``: two tasks) and a tiny budget: 2 trials (a batch of one
+per task) and a 1 s time budget that ends the search after the first batch, so one task is tuned and the
+other stays on the default schedule; a run costs MetaSchedule's fixed overhead (builder and runner pools,
+the cost model) plus the server's start. The x86_64 core runs natively on this host; the
 arm64 core runs under qemu-user and is refused unless ``allow_emulated``.
 """
 

@@ -38,8 +38,8 @@ def test_a_bad_tuning_record_is_refused(field, value):
 def test_inspect_says_whether_the_artifact_was_tuned(tmp_path):
     from harness.artifact.inspect import Inspection, print_inspection
 
-    tuned_line = "tuning    7 tasks tuned, 2 default (database cccccccccccc"
-    for doc, expected in ((VALID, "tuning    none"), (TUNED, tuned_line)):
+    tuned_line = "tuning    tuned: 7 of 9 tasks (database cccccccccccc"
+    for doc, expected in ((VALID, "tuning    untuned: every task"), (TUNED, tuned_line)):
         ins = Inspection(directory=tmp_path, meta=parse_meta(json.dumps(doc)), elf={}, sizes={}, checks=[])
         out = io.StringIO()
         print_inspection(ins, out)

@@ -208,3 +208,19 @@ def test_model_against_model_reads_one_table_per_device(tmp_path: Path) -> None:
     assert "p50 6 ms is 1.50x the reference&#39;s 4 ms (limit 1.1x)" in html
     plain = render_index(results_doc(), tmp_path / "plain.html").read_text()
     assert view(results_doc())["versus"] == [] and 'id="versus"' not in plain
+
+
+def test_the_dlr_row_says_whether_its_artifact_was_tuned(tmp_path: Path) -> None:
+    from harness.artifact.meta import TuningInfo, schedules_of
+
+    doc = results_doc()
+    tuned = schedules_of(TuningInfo(database="ab" * 32, tuned_tasks=7, default_tasks=2))
+    doc["records"][0]["facts"]["schedules"] = tuned
+    rows = view(doc)["device_views"][0]["rows"]
+    assert [(r["runtime"], r["schedules"]) for r in rows] == [("dlr", tuned), ("onnxruntime", None)]
+    assert tuned == "tuned: 7 of 9 tasks (database abababababab…)"
+    html = render_index(doc, tmp_path / "index.html").read_text()
+    assert f'<small class="schedules">{tuned}</small>' in html
+    untuned = results_doc()
+    untuned["records"][0]["facts"]["schedules"] = schedules_of(None)
+    assert "untuned: every task on TVM&#39;s default schedule" in render_index(untuned, tmp_path / "u.html").read_text()
