@@ -303,16 +303,19 @@ def _search(ms, tasks, trials: int, database, seed: int, budget: Timeout, report
         cost_model = "xgb"
     except ImportError:  # evolutionary search still works, ranking candidates at random
         cost_model = "random"
-    per_iter = max(1, min(TRIALS_PER_ITER, trials // len(tasks)))
-    if trials < len(tasks) * per_iter:
-        report(f"{trials} trials cannot give each of {len(tasks)} tasks a batch of {per_iter}: some stay untuned")
-    report(f"searching: first a batch of {per_iter} candidates for each of the {len(tasks)} tasks (said once all are "
-           f"timed), then batches where latency falls fastest")
-    progress = _progress_callback(ms, [t.task_name for t in tasks], budget, report, interrupt)
     _drop_unnamed_handlers()
     with tempfile.TemporaryDirectory(prefix="hil-tune-") as work:
-        contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
-            tasks, work_dir=work, strategy="evolutionary", num_threads=os.cpu_count() or 1, seed=seed)
+        contexts, weights = _schedulable(*ms.relax_integration.extracted_tasks_to_tune_contexts(
+            tasks, work_dir=work, strategy="evolutionary", num_threads=os.cpu_count() or 1, seed=seed), report)
+        if not contexts:
+            return 0
+        per_iter = max(1, min(TRIALS_PER_ITER, trials // len(contexts)))
+        if trials < len(contexts) * per_iter:
+            report(f"{trials} trials cannot give each of {len(contexts)} tasks a batch of {per_iter}: "
+                   f"some stay untuned")
+        report(f"searching: first a batch of {per_iter} candidates for each of the {len(contexts)} tasks (said once "
+               f"all are timed), then batches where latency falls fastest")
+        progress = _progress_callback(ms, [str(c.task_name) for c in contexts], budget, report, interrupt)
         try:
             ms.tune_tasks(tasks=contexts, task_weights=weights, work_dir=work, max_trials_global=trials,
                           num_trials_per_iter=per_iter, database=database, cost_model=cost_model,
@@ -323,6 +326,24 @@ def _search(ms, tasks, trials: int, database, seed: int, budget: Timeout, report
             if not progress.stopped:  # the budget or Ctrl-C ends a search by raising from its callback
                 raise
     return len(progress.measured)
+
+
+def _schedulable(contexts, weights, report: Say) -> tuple[list, list]:
+    """The tasks whose design space MetaSchedule can generate, with their weights. Some fused functions trip
+    a schedule rule (BlazeFace's conv + channel pad + residual add: ``reverse-compute-at`` finds a producer
+    outside the loop) and would end the whole search inside TaskScheduler.tune; they keep the default
+    schedule and the others are tuned."""
+    kept: tuple[list, list] = ([], [])
+    for ctx, weight in zip(contexts, weights, strict=True):
+        try:
+            ctx.generate_design_space()
+        except Exception as exc:  # ScheduleError and kin, from C++
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            report(f"{ctx.task_name}: MetaSchedule cannot schedule it ({first}); it keeps the default schedule")
+            continue
+        kept[0].append(ctx)
+        kept[1].append(weight)
+    return kept
 
 
 def _progress_callback(ms, names: list[str], budget: Timeout, report: Say, interrupt: Interrupt):
