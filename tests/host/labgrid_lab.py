@@ -8,6 +8,7 @@ labgrid-client creates places and matches resources to them (labgrid/remote/clie
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +22,12 @@ import yaml
 from harness.primitives.deadline import poll_until
 
 BIN = Path(sys.executable).parent
+
+
+def interruptible() -> None:
+    """A ``preexec_fn`` giving the child SIGINT's default action: a job started in the background by a
+    non-interactive shell inherits SIGINT ignored, and a Python that starts so never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def free_port() -> int:

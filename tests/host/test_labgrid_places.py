@@ -19,7 +19,7 @@ from harness.transport.hostspec import parse_hostspec
 from harness.transport.labgrid import LabgridTransport
 from harness.transport.labgrid_client import PlaceClient, PlaceLocked, place_info
 from harness.transport.registry import TransportSpec, transport_for
-from tests.host.labgrid_lab import labgrid_lab
+from tests.host.labgrid_lab import interruptible, labgrid_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE = {"address": "192.0.2.7", "username": "hil", "port": 2222}  # TEST-NET-1: never dialled here
@@ -112,7 +112,7 @@ time.sleep(600)
 def _holding_child(lab, place, user):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LG_USERNAME": user}
     child = subprocess.Popen([sys.executable, "-c", HOLDER, f"labgrid://{lab.address}?place={place}&wait_s=5"],
-                             env=env, stdout=subprocess.PIPE, text=True)
+                             env=env, stdout=subprocess.PIPE, text=True, preexec_fn=interruptible)
     assert poll_until(lambda: _holder(lab, place) == user or None, 60), "the child never acquired the place"
     return child
 

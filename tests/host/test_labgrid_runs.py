@@ -27,7 +27,7 @@ import yaml
 
 from harness.primitives.deadline import poll_until
 from harness.transport.labgrid_client import place_info
-from tests.host.labgrid_lab import Coordinator, labgrid_lab
+from tests.host.labgrid_lab import Coordinator, interruptible, labgrid_lab
 from tests.host.sshd import start_sshd
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,7 +102,8 @@ def _session(tmp: Path, lab_file: Path, suite: str, user: str, *args: str) -> su
             "--lab", str(lab_file), "--no-lab-up", "--no-health-check", f"--hil-results={tmp / 'results.json'}",
             f"--junitxml={tmp / 'junit.xml'}", *args]
     return subprocess.Popen(argv, cwd=tmp, env=_env(user, HIL_HOLDING=str(tmp / "holding")), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=interruptible)
 
 
 def _holding(tmp: Path, coordinator: Coordinator, lab_file: Path, user: str, places: dict[str, str] | None = None,
