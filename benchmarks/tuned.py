@@ -30,6 +30,7 @@ from harness.compile.bundled import BUNDLED_INPUT_CONFIG, BUNDLED_MODEL  # noqa:
 from harness.lab.device import Device  # noqa: E402
 from harness.lab.inventory import DeviceSpec  # noqa: E402
 from harness.lab.profiles import load_profiles  # noqa: E402
+from harness.models import convert  # noqa: E402
 from harness.runtime.build import LIBS, build_libdlr  # noqa: E402
 from harness.runtime.venv import disable_phone_home  # noqa: E402
 from harness.transport.local import LocalTransport  # noqa: E402
@@ -72,11 +73,11 @@ def main() -> int:
         figures["tasks"] = {"tuned": t.tuned_tasks, "default": t.default_tasks} if t else {"tuned": 0}
         runs = [("dlr_untuned", arts["untuned"], "dlr"), ("dlr_tuned", arts["tuned"], "dlr"),
                 ("onnxruntime", arts["untuned"], "onnxruntime")]
-        onnx = args.model if args.model.suffix == ".onnx" else None
+        onnx, how = convert.onnx_for(args.model, Path(tmp))
+        print(f"onnxruntime: {how}", file=sys.stderr)
         tflite = args.model if args.model.suffix == ".tflite" else None
         if tflite:
             runs.append(("litert", arts["untuned"], "litert"))
-            onnx = _converted(tflite, Path(tmp))
         runs = [r for r in runs if r[2] != "onnxruntime" or onnx]
         rounds: dict[str, list[float]] = {}
         with host.transport:
@@ -115,19 +116,6 @@ def main() -> int:
             print(f"  tuned/untuned speedup {figures['speedup']}x (goal: tuned <= 1.5x ONNX Runtime)")
     ratio = (figures.get("ratio_vs_onnxruntime") or figures.get("ratio_vs_litert") or {}).get("dlr_tuned")
     return 0 if ratio is not None and ratio <= 1.5 else 1
-
-
-def _converted(tflite: Path, tmp: Path) -> Path | None:
-    """The .tflite as ONNX for ONNX Runtime (as the inference scenario converts it), or None with the reason."""
-    from harness.models import convert
-
-    try:
-        out = convert.tflite_to_onnx(tflite, tmp / f"{tflite.stem}.onnx")
-        print(f"onnxruntime runs {out.name}: {convert.check(tflite, out)}", file=sys.stderr)
-        return out
-    except convert.ConversionUnavailable as exc:
-        print(f"onnxruntime: {exc.detail}", file=sys.stderr)
-        return None
 
 
 if __name__ == "__main__":

@@ -131,23 +131,28 @@ def keep_best(db: TuningDatabase) -> int:
     """Rewrite ``db`` with only the best record of each workload (MetaSchedule's ``dump_pruned``): what a
     database shipped with a repository needs; the others only train the cost model of a later search.
     Returns the records kept."""
-    from tvm.s_tir import meta_schedule as ms
-
-    source = open_database(db)
     with tempfile.TemporaryDirectory(prefix="hil-prune-", dir=db.directory) as tmp:
         pruned = TuningDatabase(Path(tmp))
-        source.dump_pruned(ms.database.JSONDatabase(str(pruned.workloads), str(pruned.records)))
-        for name in (pruned.workloads.name, pruned.records.name):
-            os.replace(Path(tmp) / name, db.directory / name)
+        open_database(db).dump_pruned(open_database(pruned))
+        for path in (pruned.workloads, pruned.records):
+            os.replace(path, db.directory / path.name)
     return db.record_count()
 
 
-def count_tuned(fused, tvm_target, database) -> tuple[int, int]:
-    """(tasks with a record, tasks on the default schedule) for a fused module."""
+def extract_tasks(mod, tvm_target) -> list:  # -> list[ms.ExtractedTask]
+    """The tasks (fused TIR functions) MetaSchedule keys records by, from the unfused module."""
     from tvm.s_tir import meta_schedule as ms
 
-    tasks = ms.relax_integration.extract_tasks(fused, tvm_target)
-    tuned = sum(1 for t in tasks if database.query_tuning_record(t.dispatched[0], tvm_target, t.task_name))
+    return list(ms.relax_integration.extract_tasks(fused_module(mod, tvm_target), tvm_target))
+
+
+def has_record(database, task, tvm_target) -> bool:
+    return bool(database.query_tuning_record(task.dispatched[0], tvm_target, task.task_name))
+
+
+def count_tuned(tasks, tvm_target, database) -> tuple[int, int]:
+    """(tasks with a record, tasks on the default schedule)."""
+    tuned = sum(1 for t in tasks if has_record(database, t, tvm_target))
     return tuned, len(tasks) - tuned
 
 
@@ -158,7 +163,7 @@ def build_tuned(mod, target: ResolvedTarget, databases: list[TuningDatabase], ou
     opened = [open_database(db) for db in databases]
     database = opened[0] if len(opened) == 1 else ms.database.OrderedUnionDatabase(*opened)
     tvm_target = tuning_target(target)
-    counts = count_tuned(fused_module(mod, tvm_target), tvm_target, database)
+    counts = count_tuned(extract_tasks(mod, tvm_target), tvm_target, database)
     tvm_backend.build(mod, target, out_so, pipeline=tuned_pipeline(database, tvm_target))
     return counts
 
@@ -227,8 +232,8 @@ def _tune(model, resolved: ResolvedTarget, input_config, *, framework, trials: i
     from tvm.s_tir import meta_schedule as ms
 
     import_tensor_intrinsics()
-    tasks = ms.relax_integration.extract_tasks(fused_module(mod, tvm_target), tvm_target)
-    pending = [t for t in tasks if force or not database.query_tuning_record(t.dispatched[0], tvm_target, t.task_name)]
+    tasks = extract_tasks(mod, tvm_target)
+    pending = [t for t in tasks if force or not has_record(database, t, tvm_target)]
     report(f"{len(tasks)} tasks, {len(tasks) - len(pending)} already in {db.directory}, tuning {len(pending)} "
            f"with {trials} trials")
     before = db.record_count()
@@ -239,7 +244,7 @@ def _tune(model, resolved: ResolvedTarget, input_config, *, framework, trials: i
         done = _search(ms, pending, trials, database, seed, budget, report, builder, runner, interrupt) \
             if pending else 0
         interrupt.check()
-    tuned, untuned = count_tuned(fused_module(mod, tvm_target), tvm_target, database)
+    tuned, untuned = count_tuned(tasks, tvm_target, database)
     trials_now, failed = db.record_count() - before, db.failed_since(before)
     if prune:
         report(f"kept the best of {db.record_count()} records: {keep_best(db)}")

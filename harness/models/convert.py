@@ -104,3 +104,19 @@ def check(tflite: Path, converted: Path, seed: int = 0) -> str:
         raise ConversionUnavailable(f"the ONNX conversion of {tflite.name} disagrees with LiteRT: {'; '.join(bad)}",
                                     step="convert")
     return "; ".join(v.describe() for v in verdicts)
+
+
+def onnx_for(model: Path, workdir: Path) -> tuple[Path | None, str]:
+    """The model ONNX Runtime runs and how it was had: the .onnx itself, or a .tflite converted into ``workdir``
+    and checked against LiteRT on the host; (None, why) otherwise."""
+    suffix = model.suffix.lower()
+    if suffix == ".onnx":
+        return model, "the model itself"
+    if suffix != ".tflite":
+        return None, f"ONNX Runtime runs .onnx models; this model is {model.suffix or model.name}"
+    try:
+        out = tflite_to_onnx(model, workdir / f"{model.stem}.onnx")
+        agreement = check(model, out)
+    except ConversionUnavailable as exc:
+        return None, f"{exc.detail}" + (f" ({exc.advice})" if exc.advice else "")
+    return out, f"converted from .tflite by {REQUIREMENT}; against LiteRT on the host: {agreement}"

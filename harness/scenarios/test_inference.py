@@ -79,17 +79,7 @@ def onnx_model(artifacts, tmp_path_factory) -> tuple[Path | None, str]:
     checked against LiteRT on the host (harness.models.convert); (None, why) otherwise."""
     from harness.models import convert
 
-    path = artifacts.model.path
-    if path.suffix.lower() == ".onnx":
-        return path, "the model itself"
-    if path.suffix.lower() != ".tflite":
-        return None, f"ONNX Runtime runs .onnx models; this model is {path.suffix or path.name}"
-    try:
-        out = convert.tflite_to_onnx(path, tmp_path_factory.mktemp("onnx") / f"{path.stem}.onnx")
-        agreement = convert.check(path, out)
-    except convert.ConversionUnavailable as exc:
-        return None, f"{exc.detail}" + (f" ({exc.advice})" if exc.advice else "")
-    return out, f"converted from .tflite by {convert.REQUIREMENT}; against LiteRT on the host: {agreement}"
+    return convert.onnx_for(artifacts.model.path, tmp_path_factory.mktemp("onnx"))
 
 
 def test_onnxruntime_on_the_device(device, artifact, onnx_model, hil_record, bench_record):
