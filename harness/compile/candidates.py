@@ -36,7 +36,7 @@ class Interrupt:
     KeyboardInterrupt raised in one of those calls either vanishes (the tune ran on to its end) or unwinds
     through C++ into std::terminate (a segfault, seen with TVM 0.27). So the handler only records it and
     touches ``stop_file``: the builds and sessions still queued then fail at once, the progress callback ends
-    the search after the batch (harness.compile.tune ``_progress_callback``), and ``check`` raises
+    the search after the batch (harness.compile.search ``_progress_callback``), and ``check`` raises
     KeyboardInterrupt in Python, where the device's server is stopped."""
 
     def __init__(self) -> None:

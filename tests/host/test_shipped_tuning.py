@@ -1,7 +1,7 @@
 """The tuning database shipped in fixtures/tuning is what the default run compiles with: every task of the
 bundled CNN, and every task of BlazeFace (the default workload) that MetaSchedule can schedule, has a record for
 ml_c4, the x86_64 core's target, on this TVM (8 of BlazeFace's 35 fused functions, conv + channel pad +
-residual add, trip MetaSchedule's reverse-compute-at and keep the default schedule: harness.compile.tune).
+residual add, trip MetaSchedule's reverse-compute-at and keep the default schedule: harness.compile.search).
 A TVM upgrade changes the directory key (harness.compile.tune_db) and fails this test: re-tune with the
 commands in docs/tuning.md. That the tuned code answers as ONNX Runtime does is checked where the artifacts are
 used: tests/host/test_compile_e2e.py (the bundled CNN on this host) and the main job's BlazeFace detections
