@@ -5,11 +5,12 @@ the artifact compiled with TVM's default schedules, DLR p50 with the tuning data
 Runtime p50 of the source model (LiteRT too for a .tflite), their ratios, and the tuning wall time and
 trial count (0 when the database already had every task). The runtimes are measured in turn, ``--rounds``
 times over, and each figure is the median of its rounds' p50s: load that comes and goes on a shared host
-then falls on every runtime alike. Goal: tuned DLR p50 <= 1.5x ONNX Runtime. Tuning runs under the
-caller's niceness.
+then falls on every runtime alike. Every runtime gets the same threads, one per physical core unless
+``--threads`` says otherwise (harness.ondevice.cpus), and the tuner times candidates with as many. Goal:
+tuned DLR p50 <= 1.5x ONNX Runtime. Tuning runs under the caller's niceness.
 
     .venv/bin/python benchmarks/tuned.py [--model M --input-config JSON] [--target ml_c4] [--rounds 3]
-                                         [--trials 0] [--tuning-db DIR] [--json]
+                                         [--trials 0] [--tuning-db DIR] [--threads N] [--json]
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def main() -> int:
     ap.add_argument("--time-budget", type=float, help="seconds of tuning at most")
     ap.add_argument("--tuning-db", type=Path, help="database root (default: the user's, then the shipped one)")
     ap.add_argument("--rounds", type=int, default=3, help="measure every runtime this many times, in turn")
+    ap.add_argument("--threads", type=int, default=0, help="threads per runtime (0: one per physical core)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     disable_phone_home()
@@ -87,11 +89,12 @@ def main() -> int:
                         continue  # unavailable in the first round
                     try:
                         res = measure(host, art.directory, runtime=runtime, python=sys.executable,
-                                      onnx=onnx, tflite=tflite, **SETTINGS)
+                                      onnx=onnx, tflite=tflite, threads=args.threads, **SETTINGS)
                     except RuntimeUnavailable as exc:
                         print(f"{label}: {exc.detail}", file=sys.stderr)
                         continue
                     rounds.setdefault(label, []).append(res.latency_ms["p50"])
+                    figures["threads"] = res.settings["threads"]
                     print(f"round {n + 1} {label}: {res.summary()}", file=sys.stderr)
     p50 = {label: round(statistics.median(v), 3) for label, v in rounds.items()}
     figures["p50_ms_rounds"] = {label: [round(x, 3) for x in v] for label, v in rounds.items()}
@@ -105,7 +108,7 @@ def main() -> int:
         print(json.dumps(figures, indent=1))
     else:
         print(f"{figures['model']} on {args.target} (this host): tuning {tuning['trials']} trials in "
-              f"{tuning['seconds']} s; tasks {figures['tasks']}")
+              f"{tuning['seconds']} s; tasks {figures['tasks']}; {figures.get('threads')} threads per runtime")
         for k, v in p50.items():
             ratios = [f"{figures[f'ratio_vs_{b}'][k]}x {name}" for b, name in (("onnxruntime", "ONNX Runtime"),
                                                                                ("litert", "LiteRT"))

@@ -30,7 +30,8 @@ def _bench(args: argparse.Namespace) -> int:
         for runtime in runtimes:
             try:
                 results.append(measure(device, args.artifact, runtime=runtime, profile=args.profile,
-                                       onnx=args.onnx, tflite=args.tflite, inputs=args.inputs, say=say))
+                                       onnx=args.onnx, tflite=args.tflite, inputs=args.inputs,
+                                       threads=args.threads, say=say))
             except RuntimeUnavailable as exc:
                 if args.runtime != "all":
                     raise
@@ -75,6 +76,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "(default: the bundled model when the artifact was compiled from it)")
     p.add_argument("--tflite", type=Path, default=None, help=".tflite model for litert")
     p.add_argument("--inputs", type=Path, default=None, help=".npz of inputs by name (default: random data)")
+    p.add_argument("--threads", type=int, default=0, metavar="N",
+                   help="threads every runtime gets (default 0: one per physical core of the device)")
     p.add_argument("--budget", action="append", default=[], metavar="[MODEL:]KEY=VALUE",
                    help="override a budget: p90_ms, peak_rss_mb or load_s (repeatable)")
     p.add_argument("--pytest-benchmark-json", type=Path, default=None, metavar="FILE",

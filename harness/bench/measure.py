@@ -93,7 +93,8 @@ class BenchResult:
         lat = self.latency_ms
         line = (f"{self.device} {self.runtime}: p50 {lat['p50']:.2f} ms, p90 {lat['p90']:.2f} ms, "
                 f"p99 {lat['p99']:.2f} ms (n={lat['count']}, {self.duration_s:.1f} s), first "
-                f"{self.first_inference_ms:.1f} ms, load {self.load_s:.2f} s, peak RSS {self.peak_rss_mb:.1f} MB")
+                f"{self.first_inference_ms:.1f} ms, load {self.load_s:.2f} s, peak RSS {self.peak_rss_mb:.1f} MB"
+                + (f", {self.settings['threads']} threads" if "threads" in self.settings else ""))
         return line + (f" [{self.note}]" if self.note else "") + ("" if self.valid else " [INVALID: minimums not met]")
 
     def as_dict(self) -> dict[str, Any]:
@@ -129,11 +130,13 @@ def measure(device: BenchDevice, artifact_dir: Path | str, *, runtime: str = "dl
             onnx: Path | None = None, tflite: Path | None = None, inputs: Path | None = None,
             warmup_count: int | None = None, warmup_seconds: float | None = None,
             min_count: int | None = None, min_seconds: float | None = None, max_seconds: float = 300.0,
-            python: str | None = None, lock_timeout: float = 1800.0, say: Say | None = None) -> BenchResult:
+            threads: int = 0, python: str | None = None, lock_timeout: float = 1800.0,
+            say: Say | None = None) -> BenchResult:
     """Upload ``artifact_dir`` (+ the agent, + the source model if given) and measure it with ``runtime``.
 
     ``python`` is the device's interpreter with the runtimes: by default ``device.python`` (the lab file's
-    ``python`` feature, else the emulated cores' venv).
+    ``python`` feature, else the emulated cores' venv). Every runtime gets ``threads`` threads, by default one
+    per physical core of the device (harness.ondevice.cpus says why the runtimes' own choices differ).
 
     Raises RuntimeUnavailable when the device cannot run ``runtime``, BenchError when the agent fails
     (with its stderr tail), CommandTimeout/TransportError from the transport.
@@ -146,7 +149,7 @@ def measure(device: BenchDevice, artifact_dir: Path | str, *, runtime: str = "dl
                       strict=True))
     given = {"warmup_count": warmup_count, "warmup_seconds": warmup_seconds, "min_count": min_count,
              "min_seconds": min_seconds}
-    chosen.update({k: v for k, v in given.items() if v is not None}, max_seconds=max_seconds)
+    chosen.update({k: v for k, v in given.items() if v is not None}, max_seconds=max_seconds, threads=threads)
     problem = agent.settings_problem(SimpleNamespace(**chosen))  # bad settings fail here, before any upload
     if problem:
         raise BenchError(problem, device=device.name, step="measure", failure_class=FailureClass.INVENTORY)
@@ -240,7 +243,8 @@ def _result(device: BenchDevice, model: str, r: dict[str, Any], hold: Hold) -> B
             cpu_s=r["cpu_s"], cpu_measure_s=r["cpu_measure_s"], duration_s=r["duration_s"], valid=r["valid"],
             settings=r["settings"], host=hold.key, emulated=device.emulated, machine=r["machine"],
             note=_note(device, r["machine"]), wall_start=r["wall_start"], wall_end=r["wall_end"], lock=hold,
-            extra={"warmup": r["warmup"], "python": r["python"], "clock": r["clock"]})
+            extra={"warmup": r["warmup"], "python": r["python"], "clock": r["clock"],
+                   "process_threads": r.get("process_threads")})
     except (KeyError, TypeError) as exc:
         raise BenchError(f"the agent's report lacks {exc}", device=device.name, step="measure",
                          advice="the agent on the device is from another harness version") from None

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.compile.targets import ResolvedTarget
+from harness.ondevice.cpus import tvm_threads
 from harness.primitives.progress import Say
+from harness.ship import ship
 
 if TYPE_CHECKING:
     from harness.lab.device import Device
@@ -74,7 +76,9 @@ class Interrupt:
 
 
 def device_cores(device: Device) -> int:
-    out = device.transport.check(["nproc"], timeout=30.0, step="nproc").stdout.strip()
+    """The device's physical cores, counted on the device (harness.ondevice.cpus)."""
+    code = ship(device.transport)
+    out = device.transport.check(code.argv(device.python, "cpus"), timeout=30.0, step="count cores").stdout.strip()
     return int(out) if out.isdigit() else 1
 
 
@@ -84,16 +88,18 @@ def nowhere() -> Iterator[tuple[None, None]]:
 
 
 @contextmanager
-def candidates_on(device: Device | None, target: ResolvedTarget, report: Say,
+def candidates_on(device: Device | None, target: ResolvedTarget, threads: int, report: Say,
                    interrupt: Interrupt) -> Iterator[tuple]:
     """(builder factory, runner factory): local ones, or a cross-linking builder and an RPC runner whose
-    server runs on ``device`` for the block (and is stopped after, also on error or Ctrl-C)."""
+    server runs on ``device`` for the block (and is stopped after, also on error or Ctrl-C). Candidates are
+    timed with ``threads`` threads."""
     from tvm.s_tir import meta_schedule as ms
 
     evaluator = ms.runner.EvaluatorConfig(**EVALUATOR)
     if device is None:
         yield (lambda: _local_builder(ms, None, interrupt),
-               lambda: ms.runner.LocalRunner(timeout_sec=RUNNER_TIMEOUT, evaluator_config=evaluator))
+               lambda: ms.runner.LocalRunner(timeout_sec=RUNNER_TIMEOUT, evaluator_config=evaluator,
+                                             initializer=functools.partial(tvm_threads, threads)))
         return
     from harness.compile import rpc_server, rpc_tune
 
@@ -102,7 +108,7 @@ def candidates_on(device: Device | None, target: ResolvedTarget, report: Say,
     with rpc_tune.tracker(addresses.controller, device=device.name, say=report) as tracker:
         host, port = tracker.host, tracker.port
         with rpc_server.serving(device, (host, port), key, lambda: rpc_tune.registered(host, port, key),
-                                say=report):
+                                threads=threads, say=report):
             export = rpc_tune.exporter(target)
             yield (lambda: _local_builder(ms, export, interrupt),
                    lambda: rpc_tune.rpc_runner(host, port, key, evaluator, interrupt.stop_file))

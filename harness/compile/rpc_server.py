@@ -61,7 +61,7 @@ def endpoints(transport: Transport) -> Endpoints:
 
 
 def server_command(python: str, site: str, work: str, tracker: tuple[str, int], key: str, addr: str, *,
-                   lease: float = LEASE) -> str:
+                   threads: int, lease: float = LEASE) -> str:
     """The shell line that starts the server in the background, in its own session, and records the
     session's process group id.
 
@@ -72,7 +72,7 @@ def server_command(python: str, site: str, work: str, tracker: tuple[str, int], 
     argv = [python, "-m", "tvm.exec.rpc_server", "--host", addr, "--port", str(PORTS[0]),
             "--port-end", str(PORTS[1]), "--tracker", f"{tracker[0]}:{tracker[1]}", "--key", key,
             "--custom-addr", addr, "--load-library", f"{site}/{rpc_runtime.EXTRA_LIBRARY}"]
-    env = f"PYTHONPATH={shlex.quote(site)} TVM_USE_RUNTIME_LIB=1 PYTHONUNBUFFERED=1"
+    env = f"PYTHONPATH={shlex.quote(site)} TVM_USE_RUNTIME_LIB=1 TVM_NUM_THREADS={int(threads)} PYTHONUNBUFFERED=1"
     q = shlex.quote
     log, pid, alive = q(f"{work}/server.log"), q(f"{work}/server.pid"), q(f"{work}/alive")
     supervisor = (f"{env} {shlex.join(argv)} </dev/null >{log} 2>&1 & s=$!; "
@@ -84,12 +84,12 @@ def server_command(python: str, site: str, work: str, tracker: tuple[str, int], 
 
 
 @contextmanager
-def serving(device: Device, tracker: tuple[str, int], key: str, registered, *, say: Say = quiet,
+def serving(device: Device, tracker: tuple[str, int], key: str, registered, *, threads: int, say: Say = quiet,
             timeout: float = REGISTER_TIMEOUT, lease: float = LEASE) -> Iterator[str]:
     """The device's RPC server, registered with ``tracker`` under ``key``, for the ``with`` block.
 
-    ``registered()`` says whether the tracker lists the key yet (asked on the controller). Yields the
-    device address the server listens on.
+    ``registered()`` says whether the tracker lists the key yet (asked on the controller). The server times
+    candidates with ``threads`` threads. Yields the device address the server listens on.
     """
     transport, name = device.transport, device.name
     machine = device.arch
@@ -103,7 +103,8 @@ def serving(device: Device, tracker: tuple[str, int], key: str, registered, *, s
                         f"-C {shlex.quote(site)} && rm {shlex.quote(work + '/runtime.tar.gz')}",
                         timeout=UNPACK_TIMEOUT, step="rpc unpack")
         addr = endpoints(transport)
-        transport.check(server_command(device.python, site, work, tracker, key, addr.device, lease=lease),
+        transport.check(server_command(device.python, site, work, tracker, key, addr.device, threads=threads,
+                                       lease=lease),
                         timeout=STEP_TIMEOUT, step="rpc server start")
         beating = _Heartbeat(transport, f"{work}/alive", lease / 4)
         try:

@@ -11,6 +11,10 @@ from harness.primitives.deadline import Timeout
 from harness.primitives.progress import Say
 
 TRIALS_PER_ITER = 16
+#: Schedules the evolutionary search breeds per batch (MetaSchedule's default: 512). Breeding and ranking
+#: them with the cost model took ~24 s of each ~32 s batch of 16 on 2 CPUs, building and timing the 16 ~8 s:
+#: a quarter of the population leaves most of the time to measured trials.
+POPULATION = 128
 
 
 def search(ms, tasks, trials: int, database, seed: int, budget: Timeout, report: Say, builder, runner,
@@ -30,7 +34,8 @@ def search(ms, tasks, trials: int, database, seed: int, budget: Timeout, report:
     _drop_unnamed_handlers()
     with tempfile.TemporaryDirectory(prefix="hil-tune-") as work:
         contexts, weights = _schedulable(*ms.relax_integration.extracted_tasks_to_tune_contexts(
-            tasks, work_dir=work, strategy="evolutionary", num_threads=os.cpu_count() or 1, seed=seed), report)
+            tasks, work_dir=work, strategy=ms.search_strategy.EvolutionarySearch(population_size=POPULATION),
+            num_threads=os.cpu_count() or 1, seed=seed), report)
         if not contexts:
             return 0
         per_iter = max(1, min(TRIALS_PER_ITER, trials // len(contexts)))

@@ -31,6 +31,7 @@ from harness.compile.search import search
 from harness.compile.targets import ResolvedTarget, resolve_target
 from harness.compile.tune_db import TuningDatabase, default_root, target_dir_name
 from harness.errors import FailureClass
+from harness.ondevice.cpus import physical_cores
 from harness.primitives.deadline import Timeout
 from harness.primitives.progress import Say
 
@@ -82,11 +83,11 @@ def host_cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
 
 
 def tuning_target(target: ResolvedTarget, cores: int | None = None):  # -> tvm.target.Target
-    """The TVM target with ``num-cores`` (MetaSchedule's parallel rules need it): the CPUs of where candidates
-    run, this controller's by default."""
+    """The TVM target with ``num-cores`` (MetaSchedule's parallel rules need it): the physical cores of where
+    candidates run, this controller's by default; the runner times them with that many threads."""
     import tvm
 
-    return tvm.target.Target({**target.tvm, "num-cores": cores or os.cpu_count() or 1})
+    return tvm.target.Target({**target.tvm, "num-cores": cores or physical_cores()})
 
 
 def fused_module(mod, tvm_target):  # (tvm.IRModule, Target) -> tvm.IRModule
@@ -225,7 +226,8 @@ def _tune(model, resolved: ResolvedTarget, input_config, *, framework, trials: i
     loaded = load_model(framework or detect_framework(model, data), model, data)
     mod = to_relax(loaded, bind_inputs(parse_input_config(input_config), loaded.inputs))
     db = TuningDatabase(Path(root or default_root()) / target_dir_name(resolved.tvm, tvm_backend.toolchain_id()))
-    tvm_target = tuning_target(resolved, device_cores(device) if device is not None else None)
+    cores = device_cores(device) if device is not None else physical_cores()
+    tvm_target = tuning_target(resolved, cores)
     database = open_database(db)
     from tvm.s_tir import meta_schedule as ms
 
@@ -237,7 +239,7 @@ def _tune(model, resolved: ResolvedTarget, input_config, *, framework, trials: i
     before = db.record_count()
     interrupt = Interrupt()
     with interrupt.installed(), \
-            candidates_on(device, resolved, report, interrupt) if pending else nowhere() as (builder, runner):
+            candidates_on(device, resolved, cores, report, interrupt) if pending else nowhere() as (builder, runner):
         budget = Timeout(time_budget if time_budget else float("inf"))  # a device's server start is not search
         done = search(ms, pending, trials, database, seed, budget, report, builder, runner, interrupt) \
             if pending else 0

@@ -20,8 +20,9 @@ import sys
 import time
 
 try:  # imported from the host as harness.ondevice.agent
-    from . import stats
-except ImportError:  # run on the device as a script: stats.py is shipped beside it
+    from . import cpus, stats
+except ImportError:  # run on the device as a script: its siblings are shipped beside it
+    import cpus  # type: ignore[no-redef]
     import stats  # type: ignore[no-redef]
 
 SCHEMA = "hil.bench/1"
@@ -43,6 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tflite", help="a .tflite model, for --runtime litert")
     p.add_argument("--inputs", help=".npz of inputs by name (default: random data of compiled.meta's shapes)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0,
+                   help="threads every runtime gets (default 0: one per physical core this process may use)")
     p.add_argument("--profile", choices=sorted(PROFILES), default="ci")
     p.add_argument("--warmup-count", type=int)
     p.add_argument("--warmup-seconds", type=float)
@@ -74,6 +77,8 @@ def settings_problem(args: argparse.Namespace) -> str | None:
         return "warm-up count/seconds must be >= 0, minimum count >= 1 and minimum seconds >= 0"
     if args.max_seconds <= 0:
         return "--max-seconds must be > 0"
+    if getattr(args, "threads", 0) < 0:
+        return "--threads must be >= 0 (0: one per physical core)"
     return None
 
 
@@ -122,9 +127,10 @@ def model_inputs(args: argparse.Namespace) -> dict:
     return feed
 
 
-def load_runtime(args: argparse.Namespace, feed: dict):
-    """(run, version) for the chosen runtime; run() does one inference on ``feed``."""
+def load_runtime(args: argparse.Namespace, feed: dict, threads: int):
+    """(run, version) for the chosen runtime with ``threads`` threads; run() does one inference on ``feed``."""
     if args.runtime == "dlr":
+        cpus.tvm_threads(threads)
         try:
             import dlr
         except ImportError as exc:
@@ -138,7 +144,10 @@ def load_runtime(args: argparse.Namespace, feed: dict):
             import onnxruntime as ort
         except ImportError as exc:
             raise Unavailable(f"onnxruntime is not installed on this device ({exc})") from None
-        session = ort.InferenceSession(args.onnx, providers=["CPUExecutionProvider"])
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(args.onnx, options, providers=["CPUExecutionProvider"])
         return (lambda: session.run(None, feed)), f"onnxruntime {ort.__version__}"
     if not args.tflite:
         raise Unavailable("no .tflite model was given (--tflite)")
@@ -147,7 +156,7 @@ def load_runtime(args: argparse.Namespace, feed: dict):
         from ai_edge_litert.interpreter import Interpreter
     except ImportError as exc:
         raise Unavailable(f"ai-edge-litert is not installed on this device ({exc})") from None
-    interpreter = Interpreter(model_path=args.tflite)
+    interpreter = Interpreter(model_path=args.tflite, num_threads=threads)
     interpreter.allocate_tensors()
     details = interpreter.get_input_details()
 
@@ -193,14 +202,17 @@ def measure(args: argparse.Namespace) -> dict:
               "python": platform.python_version(), "clock": "perf_counter_ns",
               "settings": {k: getattr(args, k) for k in ("profile", "warmup_count", "warmup_seconds",
                                                          "min_count", "min_seconds", "max_seconds")}}
+    threads = args.threads or cpus.physical_cores()
+    report["settings"]["threads"] = threads
     try:
         feed = model_inputs(args)
         t0 = time.perf_counter_ns()
-        run, version = load_runtime(args, feed)
+        run, version = load_runtime(args, feed, threads)
         load_s = (time.perf_counter_ns() - t0) / 1e9
     except Unavailable as exc:
         return {**report, "available": False, "reason": str(exc)}
     loop = single_stream(run, args)
+    loop["process_threads"] = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else None
     samples_ms = [ns / 1e6 for ns in loop.pop("samples_ns")]
     peak, source = peak_rss_bytes()
     cpu = os.times()

@@ -25,11 +25,12 @@ import time
 from pathlib import Path
 
 try:  # imported from the host as harness.ondevice.component
-    from . import link
+    from . import cpus, link
     from .payload import build_payload
     from .preprocess import ImageError, load_image, newest_image, preprocess
     from .publisher import Publisher, log, publish_every
 except ImportError:  # run on the device as a script: its siblings are its component's other artifacts
+    import cpus  # type: ignore[no-redef]
     import link  # type: ignore[no-redef]
     from payload import build_payload  # type: ignore[no-redef]
     from preprocess import ImageError, load_image, newest_image, preprocess  # type: ignore[no-redef]
@@ -86,6 +87,7 @@ def read_labels(model_dir: Path) -> list[str] | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = options(argv)
+    cpus.tvm_threads()  # as the harness measured it, not TVM's half of the CPUs on x86_64
     import dlr
     import numpy as np
 

@@ -20,6 +20,7 @@ except ImportError:  # run on the device as a script: agent.py is shipped beside
 
 
 def bare(model_dir: str, runs: int, warmup: int, shape: list[int]) -> dict[str, float]:
+    agent.cpus.tvm_threads(agent.cpus.physical_cores())  # the agent's count
     import dlr
     import numpy as np
 

@@ -27,10 +27,11 @@ import time
 from pathlib import Path
 
 try:  # imported from the host as harness.ondevice.model_component
-    from . import component, link, output_summary
+    from . import component, cpus, link, output_summary
     from .publisher import Publisher, log, publish_every
 except ImportError:  # run on the device as a script: its siblings are its component's other artifacts
     import component  # type: ignore[no-redef]
+    import cpus  # type: ignore[no-redef]
     import link  # type: ignore[no-redef]
     import output_summary  # type: ignore[no-redef]
     from publisher import Publisher, log, publish_every  # type: ignore[no-redef]
@@ -127,6 +128,7 @@ def infer(model, names: list[str], label: str, feed: dict, seq: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = options(argv)
+    cpus.tvm_threads()  # as the harness measured it, not TVM's half of the CPUs on x86_64
     import dlr
 
     model_dir = Path(args.model_dir)

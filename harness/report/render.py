@@ -68,7 +68,8 @@ def _device_view(device: str, records: Sequence[Mapping[str, Any]], trend: Mappi
                    if isinstance((r.get("budgets") or {}).get("peak_rss_mb"), int | float)), None)
     rows = [{"model": _model_of(rec, stats), "runtime": runtime, **{k: _figure(stats, k) for k in TABLE_KEYS},
              "not_measured": str(stats["not_measured"]) if stats.get("not_measured") else None,
-             "schedules": _schedules_of(rec) if runtime == "dlr" else None}
+             "schedules": _schedules_of(rec) if runtime == "dlr" else None,
+             "threads": stats["threads"] if isinstance(stats.get("threads"), int) else None}
             for rec, runtime, stats in measured]
     several = len({row["model"] for row in rows}) > 1
     samples, rss = {}, {}

@@ -23,8 +23,9 @@ from harness.ship import ship
 
 
 def figures(result: BenchResult) -> dict[str, Any]:
-    """What the report plots and compares: the model, percentiles (ms), the samples, memory and load."""
+    """What the report plots and compares: the model, percentiles (ms), the samples, memory, load and threads."""
     return {**result.latency_ms, "model": result.model, "samples": result.samples_ms, "peak_rss_mb": result.peak_rss_mb,
+            "threads": result.settings.get("threads"),
             "load_s": result.load_s, "first_inference_ms": result.first_inference_ms,
             "runtime_version": result.runtime_version, "machine": result.machine, "note": result.note,
             "valid": result.valid, "duration_s": result.duration_s}

@@ -42,6 +42,32 @@ def test_dlr_and_onnxruntime_on_this_host(host, ml_c4_with_libdlr, tmp_path):
     assert BUNDLED_MODEL.exists()
 
 
+def lscpu_cores() -> int:
+    """Physical cores this process may use, by util-linux's lscpu (an independent count)."""
+    import os
+    import subprocess
+
+    rows = subprocess.run(["lscpu", "--parse=CPU,CORE,SOCKET"], capture_output=True, text=True, check=True).stdout
+    mine = os.sched_getaffinity(0)
+    cpus = [r.split(",") for r in rows.splitlines() if r and not r.startswith("#")]
+    return len({(core, socket) for cpu, core, socket in cpus if int(cpu) in mine})
+
+
+def test_every_runtime_gets_one_thread_per_physical_core_and_takes_the_count_given(host, ml_c4_with_libdlr):
+    """TVM's pool would take half the CPUs on x86_64 (apache/tvm src/runtime/threading_backend.cc); the agent
+    gives DLR and ONNX Runtime the same count, and each runtime really starts that many more threads."""
+    if shutil.which("lscpu") is None:
+        pytest.skip("util-linux's lscpu is not installed")
+    for runtime in ("dlr", "onnxruntime"):
+        default = measure(host, ml_c4_with_libdlr, runtime=runtime, python=sys.executable, **FAST)
+        assert default.settings["threads"] == lscpu_cores()
+        one, three = (measure(host, ml_c4_with_libdlr, runtime=runtime, python=sys.executable, threads=n, **FAST)
+                      for n in (1, 3))
+        assert (one.settings["threads"], three.settings["threads"]) == (1, 3)
+        assert three.extra["process_threads"] - one.extra["process_threads"] == 2, runtime
+        assert "3 threads" in three.summary()
+
+
 def test_a_runtime_failure_names_device_step_and_stderr(host, ml_c4_with_libdlr, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(ml_c4_with_libdlr, broken)

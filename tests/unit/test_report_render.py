@@ -223,4 +223,6 @@ def test_the_dlr_row_says_whether_its_artifact_was_tuned(tmp_path: Path) -> None
     assert f'<small class="schedules">{tuned}</small>' in html
     untuned = results_doc()
     untuned["records"][0]["facts"]["schedules"] = schedules_of(None)
+    untuned["records"][0]["stats"]["dlr"]["threads"] = 2
+    assert '<small class="threads">(2 threads)</small>' in render_index(untuned, tmp_path / "t.html").read_text()
     assert "untuned: every task on TVM&#39;s default schedule" in render_index(untuned, tmp_path / "u.html").read_text()

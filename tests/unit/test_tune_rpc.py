@@ -127,8 +127,9 @@ def test_wheels_and_bundle_are_those_of_the_devices_arch(tmp_path: Path, monkeyp
 
 def test_server_command_registers_runtime_only_with_the_extra_library() -> None:
     line = server_command("/opt/hil/venv/bin/python", "/tmp/hil-rpc.a/site", "/tmp/hil-rpc.a", ("10.0.0.1", 9190),
-                          "hil-pi-1234", "10.0.0.7")
-    assert "TVM_USE_RUNTIME_LIB=1" in line and "/opt/hil/venv/bin/python -m tvm.exec.rpc_server" in line
+                          "hil-pi-1234", "10.0.0.7", threads=4)
+    assert "TVM_USE_RUNTIME_LIB=1 TVM_NUM_THREADS=4" in line  # timed with the threads inference gets
+    assert "/opt/hil/venv/bin/python -m tvm.exec.rpc_server" in line
     assert "setsid sh -c" in line and "-lt 120 ]" in line  # the lease: the server ends without the controller
     assert "--tracker 10.0.0.1:9190 --key hil-pi-1234 --custom-addr 10.0.0.7" in line
     assert f"--load-library /tmp/hil-rpc.a/site/{rpc_runtime.EXTRA_LIBRARY}" in line
