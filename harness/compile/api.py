@@ -29,7 +29,7 @@ from harness.artifact.publish import publish_dir
 from harness.compile import tvm_backend
 from harness.compile.cache import CompileCache, cache_key, default_cache_dir
 from harness.compile.errors import CompileError
-from harness.compile.frameworks import detect_framework, load_model, to_relax
+from harness.compile.frameworks import INFERENCE_PASSES, detect_framework, load_model, to_relax
 from harness.compile.input_config import bind_inputs, parse_input_config
 from harness.compile.targets import ResolvedTarget, check_cpu_known, resolve_target
 from harness.compile.tune_db import combined_digest, databases_for
@@ -82,7 +82,8 @@ def compile_model(model: Path | str, target: str | dict, input_config: str | dic
                      "inputs": [[i.name, list(i.shape), i.dtype] for i in inputs], "neo": resolved.neo,
                      "tvm_target": resolved.tvm, "cpu_features": list(resolved.cpu_features),
                      "compiler": tvm_backend.toolchain_id(), "cc": tvm_backend.cc_version(cc),
-                     "link": tvm_backend.LINK_OPTIONS, **({"tuning": digest} if digest else {})})
+                     "link": tvm_backend.LINK_OPTIONS, "passes": INFERENCE_PASSES,
+                     **({"tuning": digest} if digest else {})})
     cache = CompileCache(Path(cache_dir) if cache_dir else default_cache_dir())
 
     def produce(tmp: Path) -> None:

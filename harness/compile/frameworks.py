@@ -94,7 +94,26 @@ _TFLITE_DTYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64"
 
 
 def to_relax(loaded: LoadedModel, inputs: list[ModelInput]):  # -> tvm.IRModule
-    """Import into Relax with the bound input shapes."""
+    """Import into Relax with the bound input shapes, simplified for inference (for_inference)."""
+    return for_inference(_imported(loaded, inputs))
+
+
+#: Relax passes run on every imported model, in order (part of the compile cache key): batch normalization
+#: folded into the preceding convolution's weights and bias, the rest decomposed into a multiply-add that fuses
+#: with its producer, as ONNX Runtime's Conv+BatchNormalization fusion does. A legalized batch_norm is a pass of
+#: its own over the activations (ShuffleNet has 49).
+INFERENCE_PASSES = ("FoldBatchnormToConv2D", "DecomposeOpsForInference", "FoldConstant")
+
+
+def for_inference(mod):  # (tvm.IRModule) -> tvm.IRModule
+    """``mod`` after INFERENCE_PASSES."""
+    import tvm
+    from tvm import relax
+
+    return tvm.transform.Sequential([getattr(relax.transform, name)() for name in INFERENCE_PASSES])(mod)
+
+
+def _imported(loaded: LoadedModel, inputs: list[ModelInput]):  # -> tvm.IRModule
     if loaded.framework == "onnx":
         from harness.compile.onnx_model import import_onnx
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -83,20 +84,49 @@ def test_qemu_core_tunes_as_a_functional_check_when_allowed(device, tmp_path: Pa
     assert artifact.meta.tuning is not None and artifact.meta.tuning.tuned_tasks == 1
 
 
-@pytest.mark.profile("ml_c4")
-def test_a_server_that_cannot_start_is_a_typed_error_and_leaves_nothing(device, tmp_path: Path) -> None:
-    """The device's interpreter is wrong (a board whose lab file names a missing ``python``): the server exits
-    before registering; the error names the device and the step and quotes the server's log."""
-    from harness.errors import TransportError
+def _broken(device, python: str):
+    """``device`` as a lab file that names ``python`` as its interpreter."""
     from harness.lab.device import Device
 
-    spec = device.spec.model_copy(update={"features": {**device.spec.features, "python": "/nonexistent/python3"}})
+    spec = device.spec.model_copy(update={"features": {**device.spec.features, "python": python}})
     broken = Device(spec, device.profile, device.transport, device.connection)
     broken.__dict__["arch"] = device.arch
-    model = vibration(tmp_path / "vibration.onnx")
+    return broken
+
+
+@pytest.mark.profile("ml_c4")
+def test_a_missing_interpreter_stops_the_tune_before_any_server(device, tmp_path: Path) -> None:
+    """A board whose lab file names a missing ``python``: the first step on the device (counting its cores)
+    fails; the error names the device and the step and quotes the shell, and no server was started."""
+    from harness.errors import TransportError
+
     with pytest.raises(TransportError) as info:
-        tune_model(model, "ml_c4", CONFIG, root=tmp_path / "tuning", device=broken, **TINY)
+        tune_model(vibration(tmp_path / "vibration.onnx"), "ml_c4", CONFIG, root=tmp_path / "tuning",
+                   device=_broken(device, "/nonexistent/python3"), **TINY)
+    err = info.value
+    assert err.device == device.name and err.step == "count cores"
+    assert "/nonexistent/python3" in err.detail
+    _no_server_left(device)
+
+
+@pytest.mark.profile("ml_c4")
+def test_a_server_that_cannot_start_is_a_typed_error_and_leaves_nothing(device, tmp_path: Path) -> None:
+    """An interpreter that ignores PYTHONPATH (``python -E``, as hardened images run it) counts the cores but
+    cannot import the staged TVM runtime: the server exits before registering; the error names the device and
+    the step and quotes the server's log."""
+    from harness.errors import TransportError
+
+    work = device.transport.check("mktemp -d /tmp/hil-test-python.XXXXXXXX", timeout=30).stdout.strip()
+    wrapper = f"{work}/python3"
+    device.transport.check(f"printf '#!/bin/sh\\nexec %s -E \"$@\"\\n' {shlex.quote(device.python)} > {wrapper}"
+                           f" && chmod 755 {wrapper}", timeout=30)
+    try:
+        with pytest.raises(TransportError) as info:
+            tune_model(vibration(tmp_path / "vibration.onnx"), "ml_c4", CONFIG, root=tmp_path / "tuning",
+                       device=_broken(device, wrapper), **TINY)
+    finally:
+        device.transport.check(f"rm -rf {shlex.quote(work)}", timeout=30)
     err = info.value
     assert err.device == device.name and err.step == "rpc server start"
-    assert "exited before registering" in err.detail and "/nonexistent/python3" in err.detail
+    assert "exited before registering" in err.detail and "No module named" in err.detail
     _no_server_left(device)
