@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.compile.batchnorm import FOLD_BATCH_NORM, fold_batch_norm
 from harness.compile.errors import CompileError, FrameworkUnavailable
 from harness.compile.input_config import ModelInput
 
@@ -98,19 +99,21 @@ def to_relax(loaded: LoadedModel, inputs: list[ModelInput]):  # -> tvm.IRModule
     return for_inference(_imported(loaded, inputs))
 
 
-#: Relax passes run on every imported model, in order (part of the compile cache key): batch normalization
-#: folded into the preceding convolution's weights and bias, the rest decomposed into a multiply-add that fuses
-#: with its producer, as ONNX Runtime's Conv+BatchNormalization fusion does. A legalized batch_norm is a pass of
-#: its own over the activations (ShuffleNet has 49).
-INFERENCE_PASSES = ("FoldBatchnormToConv2D", "DecomposeOpsForInference", "FoldConstant")
+#: Passes run on every imported model, in order (part of the compile cache key): constants folded (a conv bias
+#: reshape becomes a constant), batch normalization folded into the preceding convolution's weights and bias
+#: (harness.compile.batchnorm), any other decomposed into a multiply-add that fuses with its producer, as ONNX
+#: Runtime's Conv+BatchNormalization fusion does. A legalized batch_norm is a pass of its own over the
+#: activations (ShuffleNet has 49).
+INFERENCE_PASSES = ("FoldConstant", FOLD_BATCH_NORM, "DecomposeOpsForInference", "FoldConstant")
 
 
 def for_inference(mod):  # (tvm.IRModule) -> tvm.IRModule
     """``mod`` after INFERENCE_PASSES."""
-    import tvm
     from tvm import relax
 
-    return tvm.transform.Sequential([getattr(relax.transform, name)() for name in INFERENCE_PASSES])(mod)
+    for name in INFERENCE_PASSES:
+        mod = fold_batch_norm(mod) if name == FOLD_BATCH_NORM else getattr(relax.transform, name)()(mod)
+    return mod
 
 
 def _imported(loaded: LoadedModel, inputs: list[ModelInput]):  # -> tvm.IRModule
