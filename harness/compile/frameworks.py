@@ -100,10 +100,10 @@ def to_relax(loaded: LoadedModel, inputs: list[ModelInput]):  # -> tvm.IRModule
 
 
 #: Passes run on every imported model, in order (part of the compile cache key): constants folded (a conv bias
-#: reshape becomes a constant), batch normalization folded into the preceding convolution's weights and bias
-#: (harness.compile.batchnorm), any other decomposed into a multiply-add that fuses with its producer, as ONNX
-#: Runtime's Conv+BatchNormalization fusion does. A legalized batch_norm is a pass of its own over the
-#: activations (ShuffleNet has 49).
+#: reshape becomes a constant), batch normalization on constant statistics made a per-channel scale and shift
+#: (harness.compile.batchnorm: into the preceding convolution's weights and bias, as ONNX Runtime's
+#: Conv+BatchNormalization fusion does, else one multiply-add), any norm left decomposed for inference. A
+#: legalized batch_norm is a pass of its own over the activations (ShuffleNet has 49).
 INFERENCE_PASSES = ("FoldConstant", FOLD_BATCH_NORM, "DecomposeOpsForInference", "FoldConstant")
 
 

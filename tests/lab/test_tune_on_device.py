@@ -118,8 +118,8 @@ def test_a_server_that_cannot_start_is_a_typed_error_and_leaves_nothing(device, 
 
     work = device.transport.check("mktemp -d /tmp/hil-test-python.XXXXXXXX", timeout=30).stdout.strip()
     wrapper = f"{work}/python3"
-    device.transport.check(f"printf '#!/bin/sh\\nexec %s -E \"$@\"\\n' {shlex.quote(device.python)} > {wrapper}"
-                           f" && chmod 755 {wrapper}", timeout=30)
+    device.transport.check(f"printf '#!/bin/sh\\nexec %s -E \"$@\"\\n' {shlex.quote(device.python)}"
+                           f" > {shlex.quote(wrapper)} && chmod 755 {shlex.quote(wrapper)}", timeout=30)
     try:
         with pytest.raises(TransportError) as info:
             tune_model(vibration(tmp_path / "vibration.onnx"), "ml_c4", CONFIG, root=tmp_path / "tuning",
